@@ -1,0 +1,293 @@
+/* Table-driven parsing of the environment: each setting names its variable, kind, bounds and
+ * default. Values are length-bounded and validated; a bad one falls back to the default. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+struct rs_config rs_cfg;
+
+enum opt_kind { OPT_BOOL, OPT_UINT, OPT_ENUM, OPT_STR, OPT_PATH, OPT_OTEL_DISABLED };
+
+struct opt {
+	const char *name;
+	enum opt_kind kind;
+	size_t off;
+	uint32_t min, max;   /* OPT_UINT: inclusive range */
+	const char *choices; /* OPT_ENUM: names separated by '|' in enum order */
+	size_t size;	     /* OPT_STR: buffer size */
+};
+
+#define F(field) offsetof(struct rs_config, field), 0, 0, NULL, sizeof(((struct rs_config *)0)->field)
+#define U(field, lo, hi) offsetof(struct rs_config, field), (lo), (hi), NULL, 0
+#define E(field, names) offsetof(struct rs_config, field), 0, 0, (names), 0
+
+static const struct opt opts[] = {
+	{"RINGSIDE_ENABLED", OPT_BOOL, F(enabled)},
+	{"OTEL_SDK_DISABLED", OPT_OTEL_DISABLED, F(enabled)},
+	{"RINGSIDE_CONN_SPANS", OPT_BOOL, F(conn_spans)},
+	{"RINGSIDE_EXPORTER", OPT_ENUM, E(exporter, "file")},
+	{"RINGSIDE_IO", OPT_ENUM, E(io_mode, "auto|io_uring|poll")},
+	{"RINGSIDE_LOG_LEVEL", OPT_ENUM, E(log_level, "error|warn|info|debug")},
+	{"RINGSIDE_OUTPUT_DIR", OPT_PATH, F(output_dir)},
+	{"RINGSIDE_FLUSH_TIMEOUT_MS", OPT_UINT, U(flush_timeout_ms, 0, 60000)},
+	{"RINGSIDE_RING_KB", OPT_UINT, U(ring_kb, 16, 65536)},
+	{"RINGSIDE_QUEUE_MB", OPT_UINT, U(queue_mb, 1, 4096)},
+	{"OTEL_BSP_SCHEDULE_DELAY", OPT_UINT, U(bsp_schedule_delay_ms, 1, 3600000)},
+	{"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", OPT_UINT, U(bsp_max_export_batch, 1, 1000000)},
+	{"OTEL_BSP_MAX_QUEUE_SIZE", OPT_UINT, U(bsp_max_queue, 1, 10000000)},
+	{"OTEL_SERVICE_NAME", OPT_STR, F(service_name)},
+	{"OTEL_RESOURCE_ATTRIBUTES", OPT_STR, F(resource_attrs)},
+};
+
+static void set_defaults(struct rs_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->enabled = true;
+	c->conn_spans = true;
+	c->exporter = RS_EXPORTER_FILE;
+	c->io_mode = RS_IO_AUTO;
+	c->log_level = RS_LOG_WARN;
+	strcpy(c->output_dir, "/tmp/ringside");
+	c->flush_timeout_ms = 1000;
+	c->ring_kb = 1024;
+	c->queue_mb = 4;
+	c->bsp_schedule_delay_ms = 5000; /* the OpenTelemetry SDK defaults */
+	c->bsp_max_export_batch = 512;
+	c->bsp_max_queue = 2048;
+}
+
+static bool ieq(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++) {
+		char x = *a, y = *b;
+		if (x >= 'A' && x <= 'Z')
+			x = (char)(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = (char)(y - 'A' + 'a');
+		if (x != y)
+			return false;
+	}
+	return *a == *b;
+}
+
+static bool parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = {"1", "true", "yes", "on"};
+	static const char *const no[] = {"0", "false", "no", "off"};
+	for (size_t i = 0; i < RS_ARRAY_LEN(yes); i++) {
+		if (ieq(v, yes[i])) {
+			*out = true;
+			return true;
+		}
+		if (ieq(v, no[i])) {
+			*out = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool parse_uint(const char *v, uint32_t min, uint32_t max, uint32_t *out)
+{
+	uint64_t n = 0;
+	if (!*v)
+		return false;
+	for (; *v; v++) {
+		if (*v < '0' || *v > '9')
+			return false;
+		n = n * 10 + (uint64_t)(*v - '0');
+		if (n > max)
+			return false;
+	}
+	if (n < min)
+		return false;
+	*out = (uint32_t)n;
+	return true;
+}
+
+/* Index of v in the '|'-separated list, case-insensitive, or -1. */
+static int parse_choice(const char *v, const char *choices)
+{
+	int idx = 0;
+	const char *p = choices;
+	while (*p) {
+		const char *end = strchr(p, '|');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (strlen(v) == len) {
+			char tmp[64];
+			if (len < sizeof(tmp)) {
+				memcpy(tmp, p, len);
+				tmp[len] = 0;
+				if (ieq(v, tmp))
+					return idx;
+			}
+		}
+		if (!end)
+			break;
+		p = end + 1;
+		idx++;
+	}
+	return -1;
+}
+
+static void complain(rs_config_complain_fn fn, void *arg, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void complain(rs_config_complain_fn fn, void *arg, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (fn)
+		fn(arg, msg);
+	else
+		rs_log(RS_LOG_ERROR, "%s", msg);
+}
+
+/* Shows at most 40 bytes of a rejected value, with control bytes replaced. */
+static const char *shown(const char *v, char *buf, size_t size)
+{
+	size_t i = 0;
+	for (; v[i] && i + 4 < size && i < 40; i++)
+		buf[i] = (v[i] >= 0x20 && v[i] < 0x7f) ? v[i] : '?';
+	if (v[i])
+		buf[i++] = '.', buf[i++] = '.', buf[i++] = '.';
+	buf[i] = 0;
+	return buf;
+}
+
+static bool apply(struct rs_config *c, const struct opt *o, const char *v, char *why,
+		  size_t whylen)
+{
+	char *field = (char *)c + o->off;
+	switch (o->kind) {
+	case OPT_BOOL:
+		if (parse_bool(v, (bool *)field))
+			return true;
+		snprintf(why, whylen, "is not a boolean (true/false/1/0)");
+		return false;
+	case OPT_OTEL_DISABLED: {
+		bool disabled;
+		if (parse_bool(v, &disabled)) {
+			if (disabled)
+				*(bool *)field = false;
+			return true;
+		}
+		snprintf(why, whylen, "is not true or false");
+		return false;
+	}
+	case OPT_UINT:
+		if (parse_uint(v, o->min, o->max, (uint32_t *)field))
+			return true;
+		snprintf(why, whylen, "is not a whole number from %u to %u", o->min, o->max);
+		return false;
+	case OPT_ENUM: {
+		int idx = parse_choice(v, o->choices);
+		if (idx >= 0) {
+			*(int *)field = idx;
+			return true;
+		}
+		snprintf(why, whylen, "is not one of %s", o->choices);
+		return false;
+	}
+	case OPT_PATH:
+		if (v[0] != '/') {
+			snprintf(why, whylen, "is not an absolute path");
+			return false;
+		}
+		/* fall through */
+	case OPT_STR: {
+		size_t len = strlen(v);
+		if (len == 0) {
+			snprintf(why, whylen, "is empty");
+			return false;
+		}
+		if (len >= o->size) {
+			snprintf(why, whylen, "is longer than %zu bytes", o->size - 1);
+			return false;
+		}
+		memcpy(field, v, len + 1);
+		return true;
+	}
+	}
+	return false;
+}
+
+static bool is_carried(const char *kv)
+{
+	return strncmp(kv, "RINGSIDE_", 9) == 0 || strncmp(kv, "OTEL_", 5) == 0 ||
+	       strncmp(kv, "SW_", 3) == 0;
+}
+
+static const char *default_text(const struct rs_config *d, const struct opt *o, char *buf,
+				size_t size)
+{
+	const char *field = (const char *)d + o->off;
+	switch (o->kind) {
+	case OPT_BOOL:
+		return *(const bool *)field ? "true" : "false";
+	case OPT_OTEL_DISABLED:
+		return "false";
+	case OPT_UINT:
+		snprintf(buf, size, "%u", *(const uint32_t *)field);
+		return buf;
+	case OPT_ENUM: {
+		int idx = *(const int *)field;
+		const char *p = o->choices;
+		while (idx-- > 0 && strchr(p, '|'))
+			p = strchr(p, '|') + 1;
+		size_t len = strchr(p, '|') ? (size_t)(strchr(p, '|') - p) : strlen(p);
+		snprintf(buf, size, "%.*s", (int)len, p);
+		return buf;
+	}
+	case OPT_STR:
+	case OPT_PATH:
+		return *field ? field : "unset";
+	}
+	return "";
+}
+
+int rs_config_parse(struct rs_config *c, char *const *envp, rs_config_complain_fn fn, void *arg)
+{
+	set_defaults(c);
+	int complaints = 0;
+	/* Each setting takes the first occurrence of its variable, as getenv() does. */
+	bool seen[RS_ARRAY_LEN(opts)] = {0};
+	for (char *const *e = envp; e && *e; e++) {
+		const char *kv = *e;
+		const char *eq = strchr(kv, '=');
+		if (!eq)
+			continue;
+		size_t klen = (size_t)(eq - kv);
+		const char *v = eq + 1;
+		size_t vlen = strnlen(v, RS_CFG_VALUE_MAX + 1);
+		if (is_carried(kv) && vlen <= RS_CFG_VALUE_MAX &&
+		    c->carry_len + klen + 1 + vlen + 1 <= sizeof(c->carry)) {
+			memcpy(c->carry + c->carry_len, kv, klen + 1 + vlen + 1);
+			c->carry_len += (uint32_t)(klen + 1 + vlen + 1);
+			c->carry_count++;
+		}
+		for (size_t i = 0; i < RS_ARRAY_LEN(opts); i++) {
+			const struct opt *o = &opts[i];
+			if (seen[i] || strlen(o->name) != klen || memcmp(o->name, kv, klen) != 0)
+				continue;
+			seen[i] = true;
+			char why[160], val[48], def[64];
+			if (vlen > RS_CFG_VALUE_MAX) {
+				snprintf(why, sizeof(why), "is longer than %d bytes", RS_CFG_VALUE_MAX);
+			} else if (apply(c, o, v, why, sizeof(why))) {
+				continue;
+			}
+			struct rs_config d;
+			set_defaults(&d);
+			complain(fn, arg, "%s=\"%s\" %s; using %s", o->name,
+				 shown(v, val, sizeof(val)), why, default_text(&d, o, def, sizeof(def)));
+			complaints++;
+		}
+	}
+	return complaints;
+}

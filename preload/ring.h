@@ -1,0 +1,117 @@
+/* Lock-free single-producer single-consumer rings of fixed-size records, one per application
+ * thread, and the registry through which the reporter finds them. The producer never blocks,
+ * allocates or makes a system call: a full ring drops the record and counts it. */
+#ifndef RS_RING_H
+#define RS_RING_H
+
+#include "record.h"
+#include "rs.h"
+
+struct rs_ring {
+	/* Producer's cache line. */
+	_Alignas(64) _Atomic uint64_t head; /* next slot to fill; published with release */
+	uint64_t tail_cache;		    /* producer's last view of tail */
+	_Atomic uint64_t dropped;	    /* records refused because the ring was full */
+	uint32_t mask;			    /* slots - 1; immutable after creation */
+	/* Consumer's cache line. */
+	_Alignas(64) _Atomic uint64_t tail; /* next slot to read; published with release */
+	_Alignas(64) union rs_rec slots[];
+};
+
+/* Bytes for a ring of the given size (a power of two). */
+static inline size_t rs_ring_bytes(uint32_t slots)
+{
+	return sizeof(struct rs_ring) + (size_t)slots * sizeof(union rs_rec);
+}
+
+/* Prepares ring memory of rs_ring_bytes(slots) bytes; slots must be a power of two. */
+void rs_ring_init(struct rs_ring *r, uint32_t slots);
+
+/* Producer: a slot to fill, or NULL when the ring is full (the drop is counted). */
+static inline union rs_rec *rs_ring_reserve(struct rs_ring *r)
+{
+	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+	if (rs_unlikely(h - r->tail_cache > r->mask)) {
+		/* Acquire pairs with the consumer's release of tail: slots it has read are free. */
+		r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
+		if (h - r->tail_cache > r->mask) {
+			atomic_store_explicit(&r->dropped,
+					      atomic_load_explicit(&r->dropped,
+								   memory_order_relaxed) + 1,
+					      memory_order_relaxed);
+			return NULL;
+		}
+	}
+	return &r->slots[h & r->mask];
+}
+
+/* Producer: publishes the slot returned by the last rs_ring_reserve. */
+static inline void rs_ring_commit(struct rs_ring *r)
+{
+	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+	/* Release: the record's bytes are visible before the consumer sees the new head. */
+	atomic_store_explicit(&r->head, h + 1, memory_order_release);
+}
+
+/* Consumer: number of records ready from *first on. */
+static inline uint64_t rs_ring_ready(struct rs_ring *r, uint64_t *first)
+{
+	*first = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	/* Acquire pairs with the producer's release of head. */
+	return atomic_load_explicit(&r->head, memory_order_acquire) - *first;
+}
+
+static inline const union rs_rec *rs_ring_at(struct rs_ring *r, uint64_t pos)
+{
+	return &r->slots[pos & r->mask];
+}
+
+/* Consumer: frees every slot before pos. */
+static inline void rs_ring_release(struct rs_ring *r, uint64_t pos)
+{
+	/* Release: our reads of the slots happen before the producer may overwrite them. */
+	atomic_store_explicit(&r->tail, pos, memory_order_release);
+}
+
+/* --- registry --- */
+
+#define RS_MAX_RINGS 4096
+
+enum rs_slot_state {
+	RS_SLOT_FREE = 0, /* no memory */
+	RS_SLOT_CLAIMING, /* a thread is setting it up; the reporter skips it */
+	RS_SLOT_OWNED,	  /* a live thread produces into it */
+	RS_SLOT_ORPHAN,	  /* its thread has exited; the reporter drains it, then idles it */
+	RS_SLOT_IDLE,	  /* memory kept for the next thread */
+};
+
+struct rs_ring_slot {
+	_Atomic uint32_t state;
+	uint32_t tid;
+	struct rs_ring *ring;
+	size_t bytes;
+};
+
+struct rs_ring_registry {
+	struct rs_ring_slot slot[RS_MAX_RINGS];
+	_Atomic uint32_t high; /* slots in use are below this */
+	_Atomic uint64_t alloc_failed;
+};
+
+extern struct rs_ring_registry rs_rings;
+
+/* Application thread: claims a ring of `slots` records for thread tid, reusing an idle one when it
+ * can (else one mmap). Returns the slot index, or -1 when none is available (counted). */
+int rs_ring_acquire(uint32_t tid, uint32_t slots);
+
+/* Application thread at exit: hands its ring to the reporter to drain and recycle. */
+void rs_ring_orphan(int slot);
+
+/* Reporter: an orphaned ring has been drained; keep its memory for the next thread. */
+void rs_ring_recycle(int slot);
+
+/* Fork child: every ring but keep_slot (the forking thread's, or -1) becomes idle and the kept one
+ * is emptied, since what they hold belongs to the parent. */
+void rs_ring_registry_after_fork(int keep_slot);
+
+#endif
