@@ -1,0 +1,287 @@
+/* Connection tracking: TCP sockets are followed from socket() to close(), and each connection
+ * becomes one CLIENT or SERVER span with its peer, local port, bytes each way and duration. */
+#include "conn.h"
+#include "../preload/clock.h"
+#include "../preload/config.h"
+#include "../preload/process.h"
+#include "../preload/sys.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/mman.h>
+
+struct rs_conn *_Atomic rs_conn_chunks[RS_CONN_CHUNKS];
+static _Atomic unsigned max_fd;
+
+unsigned rs_conn_max_fd(void)
+{
+	return rs_load_relaxed(&max_fd);
+}
+
+/* The entry for fd, creating its chunk (one mmap per 1024 descriptors) when asked to. */
+static struct rs_conn *conn_slot(int fd, bool create)
+{
+	unsigned u = (unsigned)fd;
+	if (u >= RS_CONN_CHUNK * RS_CONN_CHUNKS)
+		return NULL;
+	struct rs_conn *_Atomic *cell = &rs_conn_chunks[u >> RS_CONN_CHUNK_SHIFT];
+	struct rs_conn *chunk = atomic_load_explicit(cell, memory_order_acquire);
+	if (!chunk) {
+		if (!create)
+			return NULL;
+		size_t bytes = RS_CONN_CHUNK * sizeof(struct rs_conn);
+		void *mem = rs_sys_mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (rs_sys_mmap_failed(mem))
+			return NULL;
+		struct rs_conn *expect = NULL;
+		if (atomic_compare_exchange_strong(cell, &expect, (struct rs_conn *)mem)) {
+			chunk = mem;
+		} else {
+			rs_sys_munmap(mem, bytes);
+			chunk = expect;
+		}
+	}
+	if (create) {
+		unsigned m = rs_load_relaxed(&max_fd);
+		while (u > m && !atomic_compare_exchange_weak(&max_fd, &m, u))
+			;
+	}
+	return &chunk[u & (RS_CONN_CHUNK - 1)];
+}
+
+static void addr_from(struct rs_addr *out, const struct sockaddr *sa, socklen_t len)
+{
+	memset(out, 0, sizeof(*out));
+	if (!sa)
+		return;
+	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		out->family = AF_INET;
+		out->port = ntohs(in->sin_port);
+		memcpy(out->addr, &in->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		out->family = AF_INET6;
+		out->port = ntohs(in6->sin6_port);
+		memcpy(out->addr, &in6->sin6_addr, 16);
+	}
+}
+
+static void emit(const struct rs_conn *c, uint32_t state, uint64_t end_ns, uint16_t extra_flags)
+{
+	if (!rs_cfg.conn_spans)
+		return;
+	if ((c->flags & RS_SPAN_INHERITED) && !rs_load_relaxed(&c->bytes_in) &&
+	    !rs_load_relaxed(&c->bytes_out))
+		return; /* a fork child that never used its copy of the connection */
+	union rs_rec *rec = rs_emit_reserve();
+	if (!rec)
+		return;
+	struct rs_rec_span *s = &rec->span;
+	memset(s, 0, offsetof(struct rs_rec_span, u) + sizeof(struct rs_tcp_info));
+	s->type = RS_REC_SPAN;
+	s->what = RS_SPAN_TCP;
+	s->kind = state == RS_CONN_CLIENT ? RS_KIND_CLIENT : RS_KIND_SERVER;
+	s->status = c->err ? RS_STATUS_ERROR : RS_STATUS_UNSET;
+	s->flags = c->flags | extra_flags;
+	s->tid = (uint32_t)rs_thread_tid();
+	s->err = c->err;
+	rs_new_trace_id(s->trace_id);
+	rs_new_span_id(s->span_id);
+	s->start_ns = c->start_ns;
+	s->end_ns = end_ns;
+	s->u.tcp.peer = c->peer;
+	s->u.tcp.local_port = c->local_port;
+	s->u.tcp.bytes_in = rs_load_relaxed(&c->bytes_in);
+	s->u.tcp.bytes_out = rs_load_relaxed(&c->bytes_out);
+	s->u.tcp.shutdown_how = c->shutdown_how;
+	s->u.tcp.shutdown_ns = c->shutdown_ns;
+	rs_emit_commit();
+}
+
+/* Takes fd's connection out of the table; ends its span if it was connected. */
+static void finish(struct rs_conn *c, uint16_t extra_flags)
+{
+	uint32_t st = atomic_exchange(&c->state, RS_CONN_NONE);
+	if (st == RS_CONN_CLIENT || st == RS_CONN_SERVER)
+		emit(c, st, rs_epoch_ns(), extra_flags);
+}
+
+static void start(struct rs_conn *c, uint32_t state, const struct sockaddr *peer, socklen_t len)
+{
+	c->flags = 0;
+	c->err = 0;
+	c->shutdown_how = 0;
+	c->shutdown_ns = 0;
+	rs_store_relaxed(&c->bytes_in, 0);
+	rs_store_relaxed(&c->bytes_out, 0);
+	addr_from(&c->peer, peer, len);
+	c->start_ns = rs_epoch_ns();
+	/* Release: the fields above are set before a data hook on another thread sees the state. */
+	atomic_store_explicit(&c->state, state, memory_order_release);
+}
+
+void rs_conn_on_socket(int fd, int domain, int type, int protocol)
+{
+	if (domain != AF_INET && domain != AF_INET6)
+		return;
+	if ((type & 0xf) != SOCK_STREAM ||
+	    (protocol != 0 && protocol != IPPROTO_TCP && protocol != IPPROTO_MPTCP))
+		return;
+	struct rs_conn *c = conn_slot(fd, true);
+	if (!c)
+		return;
+	/* Still followed: its last owner was closed by a raw syscall we could not see. */
+	finish(c, RS_SPAN_FD_REUSED);
+	c->family = (uint8_t)domain;
+	c->local_port = 0;
+	atomic_store_explicit(&c->state, RS_CONN_TCP_NEW, memory_order_release);
+}
+
+void rs_conn_on_bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	struct rs_conn *c = conn_slot(fd, false);
+	if (!c || rs_load_relaxed(&c->state) != RS_CONN_TCP_NEW)
+		return;
+	struct rs_addr a;
+	addr_from(&a, addr, len);
+	c->local_port = a.port;
+}
+
+void rs_conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len, int result, int err)
+{
+	struct rs_conn *c = conn_slot(fd, false);
+	if (!c)
+		return;
+	uint32_t st = rs_load_relaxed(&c->state);
+	if (st == RS_CONN_CLIENT) {
+		/* A repeated connect() on a non-blocking socket reports how the first one ended. */
+		if (result < 0 && err != EALREADY && err != EISCONN && err != EINPROGRESS &&
+		    err != EINTR)
+			c->err = err;
+		return;
+	}
+	if (st != RS_CONN_TCP_NEW || !addr ||
+	    (addr->sa_family != AF_INET && addr->sa_family != AF_INET6))
+		return;
+	uint16_t port = c->local_port;
+	start(c, RS_CONN_CLIENT, addr, len);
+	c->local_port = port;
+	/* EINPROGRESS and EINTR leave the connection being established in the background. */
+	if (result < 0 && err != EINPROGRESS && err != EINTR) {
+		c->err = err;
+		finish(c, 0);
+		atomic_store_explicit(&c->state, RS_CONN_TCP_NEW, memory_order_release);
+	}
+}
+
+void rs_conn_on_connect_error(int fd, int err)
+{
+	struct rs_conn *c = rs_conn_traced(fd);
+	if (c && rs_load_relaxed(&c->state) == RS_CONN_CLIENT && !rs_load_relaxed(&c->bytes_in) &&
+	    !rs_load_relaxed(&c->bytes_out))
+		c->err = err;
+}
+
+void rs_conn_on_accept(int listen_fd, int fd, const struct sockaddr *peer, socklen_t len)
+{
+	if (!peer || (peer->sa_family != AF_INET && peer->sa_family != AF_INET6))
+		return;
+	struct rs_conn *l = conn_slot(listen_fd, true);
+	struct rs_conn *c = conn_slot(fd, true);
+	if (!l || !c)
+		return;
+	if (l->local_port == 0) {
+		/* A listener inherited through exec: ask the kernel once, then remember. */
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int saved = errno;
+		if (getsockname(listen_fd, (struct sockaddr *)&ss, &sl) == 0) {
+			struct rs_addr a;
+			addr_from(&a, (struct sockaddr *)&ss, sl);
+			l->local_port = a.port;
+		}
+		errno = saved;
+	}
+	finish(c, RS_SPAN_FD_REUSED);
+	c->family = peer->sa_family;
+	start(c, RS_CONN_SERVER, peer, len);
+	c->local_port = l->local_port;
+}
+
+void rs_conn_on_shutdown(int fd, int how)
+{
+	struct rs_conn *c = rs_conn_traced(fd);
+	if (c && !c->shutdown_how) {
+		c->shutdown_ns = rs_epoch_ns();
+		c->shutdown_how = (uint8_t)(how + 1);
+	}
+}
+
+void rs_conn_on_close(int fd)
+{
+	struct rs_conn *c = conn_slot(fd, false);
+	if (c && rs_load_relaxed(&c->state) != RS_CONN_NONE)
+		finish(c, 0);
+}
+
+void rs_conn_on_close_range(unsigned first, unsigned last)
+{
+	unsigned top = RS_MIN(last, rs_conn_max_fd());
+	for (unsigned fd = first; fd <= top && fd < RS_CONN_CHUNK * RS_CONN_CHUNKS; fd++) {
+		if (!atomic_load(&rs_conn_chunks[fd >> RS_CONN_CHUNK_SHIFT])) {
+			fd |= RS_CONN_CHUNK - 1; /* skip the whole missing chunk */
+			continue;
+		}
+		rs_conn_on_close((int)fd);
+	}
+}
+
+/* At exit: connections still open end now, marked as such. */
+static void conn_at_exit(void)
+{
+	unsigned top = rs_conn_max_fd();
+	uint64_t now = rs_epoch_ns();
+	for (unsigned fd = 0; fd <= top; fd++) {
+		struct rs_conn *c = conn_slot((int)fd, false);
+		if (!c) {
+			fd |= RS_CONN_CHUNK - 1;
+			continue;
+		}
+		uint32_t st = rs_load_relaxed(&c->state);
+		if (st == RS_CONN_CLIENT || st == RS_CONN_SERVER)
+			emit(c, st, now, RS_SPAN_ENDED_BY_EXIT);
+	}
+}
+
+/* In a fork child: connections are shared with the parent; the child reports its own use only. */
+static void conn_after_fork(void)
+{
+	unsigned top = rs_conn_max_fd();
+	uint64_t now = rs_epoch_ns();
+	for (unsigned fd = 0; fd <= top; fd++) {
+		struct rs_conn *c = conn_slot((int)fd, false);
+		if (!c) {
+			fd |= RS_CONN_CHUNK - 1;
+			continue;
+		}
+		uint32_t st = rs_load_relaxed(&c->state);
+		if (st == RS_CONN_CLIENT || st == RS_CONN_SERVER) {
+			c->flags |= RS_SPAN_INHERITED;
+			c->start_ns = now;
+			rs_store_relaxed(&c->bytes_in, 0);
+			rs_store_relaxed(&c->bytes_out, 0);
+		}
+	}
+}
+
+__attribute__((constructor(102))) static void rs_conn_init(void)
+{
+	if (!rs_load_relaxed(&rs_active))
+		return;
+	conn_slot(0, true); /* the first chunk, so most programs never map one from a hook */
+	rs_process_at_exit(conn_at_exit);
+	rs_process_at_fork_child(conn_after_fork);
+}

@@ -1,0 +1,86 @@
+/* Per-descriptor connection state, indexed by fd, and the connection spans made from it. Lookups
+ * on the data path are two loads; nothing here takes a lock or makes a system call per call. */
+#ifndef RS_HOOKS_CONN_H
+#define RS_HOOKS_CONN_H
+
+#include "../preload/record.h"
+#include "../preload/rs.h"
+#include "../preload/thread.h"
+
+#include <sys/socket.h>
+
+enum rs_conn_state {
+	RS_CONN_NONE = 0,  /* not a descriptor the shim follows */
+	RS_CONN_TCP_NEW,   /* TCP socket, not yet connected (maybe bound or listening) */
+	RS_CONN_CLIENT,	   /* connected by this process */
+	RS_CONN_SERVER,	   /* accepted by this process */
+};
+
+struct rs_conn {
+	_Atomic uint32_t state;
+	uint16_t flags;	       /* RS_SPAN_* flags carried into the span */
+	uint16_t local_port;   /* from bind(), the listener, or getsockname() once */
+	int32_t err;	       /* errno of a failed connect */
+	uint8_t family;
+	uint8_t shutdown_how;
+	uint8_t pad[2];
+	uint64_t start_ns;
+	uint64_t shutdown_ns;
+	_Atomic uint64_t bytes_in;
+	_Atomic uint64_t bytes_out;
+	struct rs_addr peer;
+	uint8_t reserved[128 - 68]; /* room for protocol state */
+};
+_Static_assert(sizeof(struct rs_conn) == 128, "two cache lines per descriptor");
+
+#define RS_CONN_CHUNK_SHIFT 10
+#define RS_CONN_CHUNK (1u << RS_CONN_CHUNK_SHIFT)
+#define RS_CONN_CHUNKS 1024 /* descriptors up to 2^20 are followed */
+
+extern struct rs_conn *_Atomic rs_conn_chunks[RS_CONN_CHUNKS];
+
+/* The state of fd if the shim follows it as a connection, else NULL. For the data path. */
+static inline struct rs_conn *rs_conn_traced(int fd)
+{
+	unsigned u = (unsigned)fd;
+	if (rs_unlikely(u >= RS_CONN_CHUNK * RS_CONN_CHUNKS))
+		return NULL;
+	struct rs_conn *chunk =
+		atomic_load_explicit(&rs_conn_chunks[u >> RS_CONN_CHUNK_SHIFT], memory_order_acquire);
+	if (!chunk)
+		return NULL;
+	struct rs_conn *c = &chunk[u & (RS_CONN_CHUNK - 1)];
+	if (rs_load_relaxed(&c->state) < RS_CONN_CLIENT || rs_thread_passthrough())
+		return NULL;
+	return c;
+}
+
+static inline void rs_conn_received(struct rs_conn *c, size_t n)
+{
+	rs_add_relaxed(&c->bytes_in, n);
+}
+
+static inline void rs_conn_sent(struct rs_conn *c, size_t n)
+{
+	rs_add_relaxed(&c->bytes_out, n);
+}
+
+/* Lifecycle events from the socket hooks; each is a no-op for descriptors it does not concern. */
+void rs_conn_on_socket(int fd, int domain, int type, int protocol);
+void rs_conn_on_bind(int fd, const struct sockaddr *addr, socklen_t len);
+void rs_conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len, int result, int err);
+/* The asynchronous outcome of a non-blocking connect (SO_ERROR). */
+void rs_conn_on_connect_error(int fd, int err);
+void rs_conn_on_accept(int listen_fd, int fd, const struct sockaddr *peer, socklen_t len);
+void rs_conn_on_shutdown(int fd, int how);
+
+/* fd is being closed (close, dup2 over it, close_range): ends its span. */
+void rs_conn_on_close(int fd);
+
+/* Ends the spans of every followed descriptor in [first, last]. */
+void rs_conn_on_close_range(unsigned first, unsigned last);
+
+/* Lowest and highest fd the shim has followed, for range operations. */
+unsigned rs_conn_max_fd(void);
+
+#endif

@@ -1,0 +1,49 @@
+/* The list of interposed functions that have a REAL() pointer, and of every exported name.
+ * Plain macros with no includes: the build also runs it through the preprocessor to write the
+ * linker's version script, so exports and hooks cannot drift apart. */
+#ifndef RS_HOOKS_HOOKLIST_H
+#define RS_HOOKS_HOOKLIST_H
+
+#define RS_HOOKED(X)                                                                               \
+	X(socket)                                                                                  \
+	X(bind)                                                                                    \
+	X(connect)                                                                                 \
+	X(accept)                                                                                  \
+	X(accept4)                                                                                 \
+	X(shutdown)                                                                                \
+	X(getsockopt)                                                                              \
+	X(close)                                                                                   \
+	X(close_range)                                                                             \
+	X(closefrom)                                                                               \
+	X(dup2)                                                                                    \
+	X(dup3)                                                                                    \
+	X(read)                                                                                    \
+	X(write)                                                                                   \
+	X(readv)                                                                                   \
+	X(writev)                                                                                  \
+	X(send)                                                                                    \
+	X(recv)                                                                                    \
+	X(sendto)                                                                                  \
+	X(recvfrom)                                                                                \
+	X(sendmsg)                                                                                 \
+	X(recvmsg)                                                                                 \
+	X(sendmmsg)                                                                                \
+	X(recvmmsg)                                                                                \
+	X(sendfile)                                                                                \
+	X(sendfile64)                                                                              \
+	X(__read_chk)                                                                              \
+	X(__recv_chk)                                                                              \
+	X(__recvfrom_chk)                                                                          \
+	X(execve)                                                                                  \
+	X(execv)                                                                                   \
+	X(execvp)                                                                                  \
+	X(execvpe)                                                                                 \
+	X(fexecve)                                                                                 \
+	X(execveat)                                                                                \
+	X(posix_spawn)                                                                             \
+	X(posix_spawnp)
+
+/* Exported without a REAL() of their own: they are built on the vector forms. */
+#define RS_EXPORTED(X) RS_HOOKED(X) X(execl) X(execle) X(execlp)
+
+#endif

@@ -1,0 +1,205 @@
+/* Hooks on the socket lifecycle (socket, bind, connect, accept, shutdown) and on the calls that
+ * close descriptors (close, close_range, closefrom, dup2, dup3), which also keep the program from
+ * closing the shim's own descriptors. Every hook returns exactly what the real call returned. */
+#include "conn.h"
+#include "real.h"
+#include "../preload/process.h"
+
+#include <errno.h>
+#include <linux/close_range.h>
+
+HOOK(int, socket, int domain, int type, int protocol)
+{
+	int fd = REAL(socket)(domain, type, protocol);
+	if (fd >= 0 && !rs_thread_passthrough())
+		rs_conn_on_socket(fd, domain, type, protocol);
+	return fd;
+}
+
+HOOK(int, bind, int fd, const struct sockaddr *addr, socklen_t len)
+{
+	int r = REAL(bind)(fd, addr, len);
+	if (r == 0 && !rs_thread_passthrough())
+		rs_conn_on_bind(fd, addr, len);
+	return r;
+}
+
+HOOK(int, connect, int fd, const struct sockaddr *addr, socklen_t len)
+{
+	int r = REAL(connect)(fd, addr, len);
+	if (rs_thread_passthrough())
+		return r;
+	int saved = errno;
+	rs_conn_on_connect(fd, addr, len, r, r < 0 ? saved : 0);
+	errno = saved;
+	return r;
+}
+
+/* accept and accept4 share this: the peer address is always captured, into the caller's buffer
+ * when it gave one (so truncation and EFAULT stay the kernel's), else into ours. */
+static int accept_common(int lfd, struct sockaddr *addr, socklen_t *len, int flags, bool four)
+{
+	if (rs_thread_passthrough())
+		return four ? REAL(accept4)(lfd, addr, len, flags) : REAL(accept)(lfd, addr, len);
+	struct sockaddr_storage own;
+	socklen_t own_len = sizeof(own);
+	struct sockaddr *a = addr ? addr : (struct sockaddr *)&own;
+	socklen_t *l = addr ? len : &own_len;
+	socklen_t cap = addr ? (len ? *len : 0) : own_len; /* bytes the kernel may write */
+	int fd = four ? REAL(accept4)(lfd, a, l, flags) : REAL(accept)(lfd, a, l);
+	if (fd >= 0) {
+		int saved = errno;
+		rs_conn_on_accept(lfd, fd, a, RS_MIN(*l, cap));
+		errno = saved;
+	}
+	return fd;
+}
+
+HOOK(int, accept, int fd, struct sockaddr *addr, socklen_t *len)
+{
+	return accept_common(fd, addr, len, 0, false);
+}
+
+HOOK(int, accept4, int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	return accept_common(fd, addr, len, flags, true);
+}
+
+HOOK(int, shutdown, int fd, int how)
+{
+	int r = REAL(shutdown)(fd, how);
+	if (r == 0)
+		rs_conn_on_shutdown(fd, how);
+	return r;
+}
+
+/* Non-blocking clients learn how connect() ended from SO_ERROR: a refused connection shows here. */
+HOOK(int, getsockopt, int fd, int level, int name, void *val, socklen_t *len)
+{
+	int r = REAL(getsockopt)(fd, level, name, val, len);
+	if (r == 0 && level == SOL_SOCKET && name == SO_ERROR && val && len &&
+	    *len >= sizeof(int) && *(int *)val != 0)
+		rs_conn_on_connect_error(fd, *(int *)val);
+	return r;
+}
+
+HOOK(int, close, int fd)
+{
+	if (rs_thread_passthrough())
+		return REAL(close)(fd);
+	if (rs_shim_fd_is(fd)) {
+		errno = EBADF; /* to the program it was never open */
+		return -1;
+	}
+	rs_conn_on_close(fd);
+	return REAL(close)(fd);
+}
+
+/* Calls the real close_range on [first, last] minus the shim's descriptors. */
+static int close_range_around_shim(unsigned first, unsigned last, int flags)
+{
+	int shim[RS_SHIM_FDS];
+	int n = rs_shim_fd_list(shim);
+	int result = 0, err = 0;
+	unsigned lo = first;
+	bool tail = true;
+	for (int i = 0; i < n; i++) {
+		unsigned s = (unsigned)shim[i];
+		if (s < lo || s > last)
+			continue;
+		if (s > lo && REAL(close_range)(lo, s - 1, flags) < 0 && !err) {
+			result = -1;
+			err = errno;
+		}
+		if (s == last) {
+			tail = false;
+			break;
+		}
+		lo = s + 1;
+	}
+	if (tail && REAL(close_range)(lo, last, flags) < 0 && !err) {
+		result = -1;
+		err = errno;
+	}
+	if (err)
+		errno = err;
+	return result;
+}
+
+static bool shim_fd_in(unsigned first, unsigned last)
+{
+	int shim[RS_SHIM_FDS];
+	int n = rs_shim_fd_list(shim);
+	for (int i = 0; i < n; i++)
+		if ((unsigned)shim[i] >= first && (unsigned)shim[i] <= last)
+			return true;
+	return false;
+}
+
+HOOK(int, close_range, unsigned first, unsigned last, int flags)
+{
+	if (rs_thread_passthrough() || (flags & CLOSE_RANGE_CLOEXEC))
+		return REAL(close_range)(first, last, flags);
+	rs_conn_on_close_range(first, last);
+	if (!shim_fd_in(first, last))
+		return REAL(close_range)(first, last, flags);
+	return close_range_around_shim(first, last, flags);
+}
+
+HOOK(void, closefrom, int lowfd)
+{
+	if (rs_thread_passthrough() || lowfd < 0) {
+		REAL(closefrom)(lowfd);
+		return;
+	}
+	rs_conn_on_close_range((unsigned)lowfd, ~0u);
+	if (!shim_fd_in((unsigned)lowfd, ~0u)) {
+		REAL(closefrom)(lowfd);
+		return;
+	}
+	int saved = errno;
+	close_range_around_shim((unsigned)lowfd, ~0u, 0);
+	errno = saved; /* closefrom reports nothing */
+}
+
+/* dup2 and dup3 close newfd first: a shim descriptor there moves away, a connection there ends. */
+static bool dup_prepare(int oldfd, int newfd)
+{
+	if (rs_shim_fd_is(oldfd)) {
+		errno = EBADF;
+		return false;
+	}
+	if (oldfd != newfd && rs_shim_fd_is(newfd))
+		rs_shim_fd_evict(newfd);
+	return true;
+}
+
+HOOK(int, dup2, int oldfd, int newfd)
+{
+	if (rs_thread_passthrough())
+		return REAL(dup2)(oldfd, newfd);
+	if (!dup_prepare(oldfd, newfd))
+		return -1;
+	int r = REAL(dup2)(oldfd, newfd);
+	if (r >= 0 && oldfd != newfd) {
+		int saved = errno;
+		rs_conn_on_close(newfd);
+		errno = saved;
+	}
+	return r;
+}
+
+HOOK(int, dup3, int oldfd, int newfd, int flags)
+{
+	if (rs_thread_passthrough())
+		return REAL(dup3)(oldfd, newfd, flags);
+	if (!dup_prepare(oldfd, newfd))
+		return -1;
+	int r = REAL(dup3)(oldfd, newfd, flags);
+	if (r >= 0) {
+		int saved = errno;
+		rs_conn_on_close(newfd);
+		errno = saved;
+	}
+	return r;
+}
