@@ -1,0 +1,246 @@
+/* The embedded default exporter: OTLP/JSON lines, one file per process in RINGSIDE_OUTPUT_DIR,
+ * created 0600 with O_EXCL|O_NOFOLLOW and written through the loop (io_uring: the file is a direct
+ * descriptor and never appears in the program's fd table). One write is in flight at a time, so
+ * lines land whole and in order. */
+#include "../preload/config.h"
+#include "../preload/log.h"
+#include "../preload/process.h"
+#include "../preload/sys.h"
+#include "../proto/otlp_json.h"
+#include "batch.h"
+#include "exporter.h"
+#include "stats.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static struct {
+	struct rs_loop *loop;
+	int handle;
+	uint64_t off;
+	struct rs_batchq q;
+	struct rs_batch *open;
+	struct rs_buf resource_json;
+	bool broken_line; /* a write failed part-way: start the next line on a new line */
+	char path[RS_CFG_PATH_MAX + 128];
+} F;
+
+/* Creates dir and its missing parents. The last component gets mode 1777 (like /tmp): processes
+ * that drop privileges, such as nginx workers, can still create their own 0600 files there. */
+static int make_dirs(const char *dir)
+{
+	char tmp[RS_CFG_PATH_MAX];
+	snprintf(tmp, sizeof(tmp), "%s", dir);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		mkdir(tmp, 0755);
+		*p = '/';
+	}
+	if (mkdir(tmp, 01777) != 0)
+		return errno;
+	chmod(tmp, 01777); /* mkdir's mode passed through the umask */
+	return 0;
+}
+
+/* Opens the output directory after checking nobody else could swap files under us. */
+static int open_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int e = errno;
+	if (fd < 0 && e == ENOENT) {
+		e = make_dirs(dir);
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && !e)
+			e = errno;
+	}
+	if (fd < 0) {
+		rs_log(RS_LOG_ERROR, "cannot open or create RINGSIDE_OUTPUT_DIR %s (as uid %d): %s; "
+				     "spans are dropped and counted",
+		       dir, (int)geteuid(), strerror(e));
+		return -e;
+	}
+	/* Files are created 0600 with O_EXCL|O_NOFOLLOW, so whoever owns the directory cannot read
+	 * or redirect them; a directory anyone may write to must still be sticky, or anyone could
+	 * rename our files away. */
+	struct stat st;
+	if (fstat(fd, &st) != 0 || ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX))) {
+		rs_log(RS_LOG_ERROR, "RINGSIDE_OUTPUT_DIR %s is writable by all without the sticky "
+				     "bit; refusing to write there",
+		       dir);
+		rs_sys_close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+/* <executable>.<pid>[-<n>].traces.jsonl; the executable's own name, since programs such as nginx
+ * rewrite argv[0]. */
+static void file_name(char *out, size_t size, const char *exe_name, int attempt)
+{
+	char exe[48];
+	size_t i = 0;
+	for (; exe_name[i] && i < sizeof(exe) - 1; i++) {
+		char c = exe_name[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			  c == '.' || c == '_' || c == '-';
+		exe[i] = ok ? c : '_';
+	}
+	exe[i] = 0;
+	if (!i || exe[0] == '.')
+		snprintf(exe, sizeof(exe), "process");
+	if (attempt)
+		snprintf(out, size, "%s.%d-%d.traces.jsonl", exe, (int)rs_process_pid(), attempt);
+	else
+		snprintf(out, size, "%s.%d.traces.jsonl", exe, (int)rs_process_pid());
+}
+
+static int file_start(struct rs_loop *loop, const struct rs_resource *res)
+{
+	F.loop = loop;
+	rs_batchq_init(&F.q, (size_t)rs_cfg.queue_mb << 20, rs_cfg.bsp_max_queue);
+	rs_otlp_json_resource(&F.resource_json, res);
+	if (rs_buf_failed(&F.resource_json))
+		return -ENOMEM;
+	int dirfd = open_dir(rs_cfg.output_dir);
+	if (dirfd < 0)
+		return dirfd;
+	int h = -EEXIST;
+	char name[96];
+	for (int attempt = 0; attempt < 100 && h == -EEXIST; attempt++) {
+		const struct rs_attr *exe = rs_resource_get(res, "process.executable.name");
+		file_name(name, sizeof(name), exe ? exe->str : "", attempt);
+		h = rs_loop_open(loop, dirfd, name,
+				 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
+	rs_sys_close(dirfd);
+	if (h < 0) {
+		rs_log(RS_LOG_ERROR, "cannot create %s/%s: %s; spans are dropped and counted",
+		       rs_cfg.output_dir, name, strerror(-h));
+		return h;
+	}
+	F.handle = h;
+	snprintf(F.path, sizeof(F.path), "%s/%s", rs_cfg.output_dir, name);
+	rs_log(RS_LOG_INFO, "writing spans to %s", F.path);
+	return 0;
+}
+
+static void write_done(struct rs_loop_op *op, int res);
+
+static void kick(void)
+{
+	struct rs_batch *b = F.q.head;
+	if (!b || b->inflight)
+		return;
+	b->inflight = true;
+	b->op.cb = write_done;
+	int e = rs_loop_write(F.loop, F.handle, b->data.p + b->done, b->data.len - b->done, F.off,
+			      &b->op);
+	if (e < 0) {
+		b->inflight = false;
+		write_done(&b->op, e);
+	}
+}
+
+static void write_done(struct rs_loop_op *op, int res)
+{
+	struct rs_batch *b = (struct rs_batch *)op;
+	b->inflight = false;
+	if (res == 0)
+		res = -EIO; /* a regular file that accepts nothing will not start again */
+	if (res < 0) {
+		rs_log(RS_LOG_ERROR, "writing %s failed: %s; %u spans dropped", F.path,
+		       strerror(-res), b->spans);
+		if (b->done)
+			F.broken_line = true;
+		RS_STAT_ADD(dropped_export_failed, b->spans);
+		rs_batchq_pop(&F.q);
+	} else {
+		b->done += (size_t)res;
+		F.off += (uint64_t)res;
+		if (b->done == b->data.len) {
+			RS_STAT_ADD(spans_exported, b->spans);
+			RS_STAT_ADD(batches, 1);
+			RS_STAT_ADD(bytes_written, b->data.len);
+			rs_batchq_pop(&F.q);
+		}
+	}
+	kick();
+}
+
+static void file_add(const union rs_rec *rec)
+{
+	if (rec->hdr.type != RS_REC_SPAN)
+		return;
+	if (!F.open) {
+		F.open = rs_batch_new();
+		if (!F.open) {
+			RS_STAT_ADD(dropped_encode, 1);
+			return;
+		}
+		if (F.broken_line) {
+			rs_buf_putc(&F.open->data, '\n');
+			F.broken_line = false;
+		}
+		rs_otlp_json_begin(&F.open->data, F.resource_json.p, F.resource_json.len);
+	}
+	rs_otlp_json_span(&F.open->data, &rec->span, F.open->spans == 0);
+	F.open->spans++;
+	if (rs_buf_failed(&F.open->data)) {
+		RS_STAT_ADD(dropped_encode, F.open->spans);
+		rs_batch_free(F.open);
+		F.open = NULL;
+	}
+}
+
+static size_t file_open_spans(void)
+{
+	return F.open ? F.open->spans : 0;
+}
+
+static void file_seal(void)
+{
+	struct rs_batch *b = F.open;
+	if (!b)
+		return;
+	F.open = NULL;
+	rs_otlp_json_end(&b->data);
+	if (rs_buf_failed(&b->data)) {
+		RS_STAT_ADD(dropped_encode, b->spans);
+		rs_batch_free(b);
+		return;
+	}
+	rs_batchq_push(&F.q, b);
+	kick();
+}
+
+static bool file_idle(void)
+{
+	return !F.open && rs_batchq_empty(&F.q);
+}
+
+static size_t file_pending_spans(void)
+{
+	return file_open_spans() + F.q.spans;
+}
+
+static void file_forget(void)
+{
+	memset(&F, 0, sizeof(F));
+}
+
+const struct rs_exporter rs_file_exporter = {
+	.name = "file",
+	.start = file_start,
+	.add = file_add,
+	.open_spans = file_open_spans,
+	.seal = file_seal,
+	.idle = file_idle,
+	.pending_spans = file_pending_spans,
+	.forget = file_forget,
+};

@@ -1,0 +1,93 @@
+/* The resource describing this process, built once on the reporter thread: telemetry.sdk.*,
+ * process.*, host.*, os.type and service.*, then OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME
+ * on top, in the precedence the OpenTelemetry SDK specification gives them. */
+#include "process_resource.h"
+#include "../preload/config.h"
+#include "../preload/log.h"
+#include "../preload/process.h"
+#include "../preload/thread.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+static void set_cstr(struct rs_resource *r, const char *key, const char *v)
+{
+	rs_resource_set_str(r, key, v, strlen(v));
+}
+
+/* process.command_args from /proc/self/cmdline, at most 64 arguments and 4 KiB. */
+static void command_args(struct rs_resource *r)
+{
+	char buf[4096];
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	if (buf[n - 1] != 0)
+		buf[n++] = 0; /* cut short: end the last argument */
+	size_t count = 0, used = 0;
+	while (used < (size_t)n && count < 64) {
+		used += strlen(buf + used) + 1;
+		count++;
+	}
+	rs_resource_set_strs(r, "process.command_args", buf, used, count);
+}
+
+void rs_process_resource(struct rs_resource *r)
+{
+	memset(r, 0, sizeof(*r));
+	set_cstr(r, "telemetry.sdk.name", "ringside");
+	set_cstr(r, "telemetry.sdk.language", "c");
+	set_cstr(r, "telemetry.sdk.version", RS_VERSION);
+
+	char exe_path[1024];
+	ssize_t n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
+	exe_path[n > 0 ? n : 0] = 0;
+	const char *exe_name = strrchr(exe_path, '/') ? strrchr(exe_path, '/') + 1 : exe_path;
+	char service[sizeof(exe_path) + 20];
+	snprintf(service, sizeof(service), "unknown_service:%s", exe_name);
+	set_cstr(r, "service.name", service);
+
+	uint8_t id[16];
+	rs_new_trace_id(id);
+	id[6] = (uint8_t)((id[6] & 0x0f) | 0x40); /* RFC 9562 version 4 */
+	id[8] = (uint8_t)((id[8] & 0x3f) | 0x80);
+	char uuid[37];
+	snprintf(uuid, sizeof(uuid),
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", id[0],
+		 id[1], id[2], id[3], id[4], id[5], id[6], id[7], id[8], id[9], id[10], id[11], id[12],
+		 id[13], id[14], id[15]);
+	set_cstr(r, "service.instance.id", uuid);
+
+	rs_resource_set_int(r, "process.pid", rs_process_pid());
+	rs_resource_set_int(r, "process.parent_pid", getppid());
+	if (*exe_path) {
+		set_cstr(r, "process.executable.name", exe_name);
+		set_cstr(r, "process.executable.path", exe_path);
+	}
+	command_args(r);
+
+	struct utsname u;
+	if (uname(&u) == 0) {
+		set_cstr(r, "host.name", u.nodename);
+		const char *arch = strcmp(u.machine, "x86_64") == 0    ? "amd64"
+				   : strcmp(u.machine, "aarch64") == 0 ? "arm64"
+								       : u.machine;
+		set_cstr(r, "host.arch", arch);
+	}
+	set_cstr(r, "os.type", "linux");
+
+	if (rs_cfg.resource_attrs[0]) {
+		char why[160];
+		if (!rs_resource_parse_env(r, rs_cfg.resource_attrs, why, sizeof(why)))
+			rs_log(RS_LOG_ERROR, "OTEL_RESOURCE_ATTRIBUTES %s; ignoring all of it", why);
+	}
+	if (rs_cfg.service_name[0])
+		set_cstr(r, "service.name", rs_cfg.service_name);
+}

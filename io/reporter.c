@@ -1,0 +1,271 @@
+/* The reporter thread: one per process, started by the first record. It drains every ring, feeds
+ * the exporter, seals batches by size and by OTEL_BSP_SCHEDULE_DELAY, and serves flush requests
+ * from exit and exec. It sleeps in the loop between drains, longer when the rings are quiet and
+ * shorter when they fill, so application threads never have to wake it. */
+#include "../preload/clock.h"
+#include "../preload/config.h"
+#include "../preload/log.h"
+#include "../preload/process.h"
+#include "../preload/ring.h"
+#include "../preload/sys.h"
+#include "../preload/thread.h"
+#include "exporter.h"
+#include "loop.h"
+#include "process_resource.h"
+#include "stats.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#define TICK_MIN_NS 1000000ull	   /* 1 ms: rings filling fast */
+#define TICK_MAX_NS 100000000ull   /* 100 ms: idle */
+#define HOUSEKEEP_NS 1000000000ull /* clock resync, descriptor checks */
+
+struct rs_io_stats rs_io_stats;
+
+static struct {
+	struct rs_loop loop;
+	const struct rs_exporter *exp;
+	bool exp_ok;
+	_Atomic bool running;
+	_Atomic bool failed; /* no thread: flushes must not wait */
+	uint64_t batch_opened_ns;
+	uint64_t tick_ns;
+	uint64_t next_housekeep_ns;
+	uint64_t drop_seen[RS_MAX_RINGS];
+	struct rs_resource resource;
+} R;
+
+/* Flush protocol: a caller bumps flush_req and wakes the loop; the reporter stores the request it
+ * has fully served into flush_done and futex-wakes the waiters. */
+static _Atomic uint32_t flush_req;
+static _Atomic uint32_t flush_done;
+
+static void take(const union rs_rec *rec)
+{
+	if (rec->hdr.type != RS_REC_SPAN)
+		return;
+	RS_STAT_ADD(spans_recorded, 1);
+	if (!R.exp_ok) {
+		RS_STAT_ADD(dropped_no_exporter, 1);
+		return;
+	}
+	if (R.exp->open_spans() == 0)
+		R.batch_opened_ns = rs_mono_ns();
+	R.exp->add(rec);
+	if (R.exp->open_spans() >= rs_cfg.bsp_max_export_batch)
+		R.exp->seal();
+}
+
+/* Drains every ring once. Returns the fullest ring's fill before draining, in 1/1024ths. */
+static unsigned drain(void)
+{
+	unsigned fullest = 0;
+	uint32_t high = atomic_load_explicit(&rs_rings.high, memory_order_acquire);
+	for (uint32_t i = 0; i < high; i++) {
+		struct rs_ring_slot *slot = &rs_rings.slot[i];
+		uint32_t st = atomic_load_explicit(&slot->state, memory_order_acquire);
+		if (st != RS_SLOT_OWNED && st != RS_SLOT_ORPHAN)
+			continue;
+		struct rs_ring *ring = slot->ring;
+		uint64_t pos, n = rs_ring_ready(ring, &pos);
+		for (uint64_t k = 0; k < n; k++)
+			take(rs_ring_at(ring, pos + k));
+		rs_ring_release(ring, pos + n);
+		fullest = RS_MAX(fullest, (unsigned)(n * 1024 / (ring->mask + 1ull)));
+		uint64_t d = rs_load_relaxed(&ring->dropped);
+		if (d > R.drop_seen[i]) {
+			RS_STAT_ADD(dropped_ring_full, d - R.drop_seen[i]);
+			R.drop_seen[i] = d;
+		}
+		if (st == RS_SLOT_ORPHAN) {
+			/* Its thread is gone and the acquire above saw its last commit. */
+			R.drop_seen[i] = 0;
+			rs_ring_recycle((int)i);
+		}
+	}
+	return fullest;
+}
+
+static void adapt_tick(unsigned fullest)
+{
+	if (fullest > 256 && R.tick_ns > TICK_MIN_NS)
+		R.tick_ns /= 2;
+	else if (fullest < 64 && R.tick_ns < TICK_MAX_NS)
+		R.tick_ns *= 2;
+	R.tick_ns = RS_MAX(TICK_MIN_NS, RS_MIN(TICK_MAX_NS, R.tick_ns));
+}
+
+static void serve_flush(uint32_t want)
+{
+	if (R.exp_ok) {
+		R.exp->seal();
+		if (!R.exp->idle())
+			return; /* writes in flight: their completions bring us back */
+	}
+	atomic_store(&flush_done, want);
+	rs_sys_futex_wake(&flush_done, 1 << 30);
+}
+
+static void *reporter_main(void *arg)
+{
+	(void)arg;
+	rs_thread_set_internal();
+	prctl(PR_SET_NAME, "ringside", 0, 0, 0);
+	rs_clock_sync();
+	R.tick_ns = TICK_MAX_NS;
+	R.next_housekeep_ns = rs_mono_ns() + HOUSEKEEP_NS;
+	if (rs_loop_init(&R.loop, rs_cfg.io_mode) == 0) {
+		rs_process_resource(&R.resource);
+		R.exp = &rs_file_exporter;
+		R.exp_ok = R.exp->start(&R.loop, &R.resource) == 0;
+	} else {
+		rs_log(RS_LOG_ERROR, "neither io_uring nor poll() could be set up; spans are "
+				     "dropped and counted");
+	}
+	atomic_store(&R.running, true);
+
+	for (;;) {
+		uint32_t want = atomic_load(&flush_req);
+		adapt_tick(drain());
+		uint64_t now = rs_mono_ns();
+		uint64_t timeout = R.tick_ns;
+		if (R.exp_ok && R.exp->open_spans()) {
+			uint64_t due = R.batch_opened_ns + rs_cfg.bsp_schedule_delay_ms * 1000000ull;
+			if (now >= due)
+				R.exp->seal();
+			else
+				timeout = RS_MIN(timeout, due - now);
+		}
+		if (want != atomic_load_explicit(&flush_done, memory_order_relaxed))
+			serve_flush(want);
+		if (now >= R.next_housekeep_ns) {
+			rs_clock_sync();
+			rs_loop_check(&R.loop);
+			R.next_housekeep_ns = now + HOUSEKEEP_NS;
+		}
+		rs_loop_run(&R.loop, timeout);
+	}
+	return NULL;
+}
+
+static void reporter_start(void)
+{
+	rs_loop_prepare(&R.loop); /* rs_loop_init retries if this failed */
+	sigset_t all, old;
+	sigfillset(&all);
+	/* The reporter takes no signal meant for the program (the new thread inherits the mask). */
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	pthread_t t;
+	int e = pthread_create(&t, &attr, reporter_main, NULL);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e) {
+		atomic_store(&R.failed, true);
+		rs_log(RS_LOG_ERROR, "cannot start the reporter thread: %s; spans are dropped",
+		       strerror(e));
+	}
+}
+
+/* Records still in the rings (what a flush cut short by its timeout leaves behind). */
+static uint64_t records_in_rings(void)
+{
+	uint64_t n = 0;
+	uint32_t high = atomic_load_explicit(&rs_rings.high, memory_order_acquire);
+	for (uint32_t i = 0; i < high; i++) {
+		struct rs_ring_slot *slot = &rs_rings.slot[i];
+		uint32_t st = atomic_load_explicit(&slot->state, memory_order_acquire);
+		if (st == RS_SLOT_OWNED || st == RS_SLOT_ORPHAN) {
+			uint64_t pos;
+			n += rs_ring_ready(slot->ring, &pos);
+		}
+	}
+	return n;
+}
+
+static void report_losses(bool complete)
+{
+	uint64_t unflushed = 0;
+	if (!complete) {
+		unflushed = records_in_rings();
+		if (atomic_load(&R.running) && R.exp_ok)
+			unflushed += R.exp->pending_spans();
+	}
+	uint64_t ring = rs_load_relaxed(&rs_io_stats.dropped_ring_full);
+	uint64_t queue = rs_load_relaxed(&rs_io_stats.dropped_queue_full);
+	uint64_t failed = rs_load_relaxed(&rs_io_stats.dropped_export_failed);
+	uint64_t none = rs_load_relaxed(&rs_io_stats.dropped_no_exporter);
+	uint64_t enc = rs_load_relaxed(&rs_io_stats.dropped_encode);
+	uint64_t lost = ring + queue + failed + none + enc + unflushed;
+	if (!lost)
+		return;
+	rs_log(RS_LOG_WARN,
+	       "%llu spans lost of %llu recorded: %llu ring full, %llu queue full, %llu export "
+	       "failed, %llu no exporter, %llu out of memory, %llu not written before exit "
+	       "(RINGSIDE_FLUSH_TIMEOUT_MS=%u)",
+	       (unsigned long long)lost,
+	       (unsigned long long)(rs_load_relaxed(&rs_io_stats.spans_recorded) + ring + unflushed),
+	       (unsigned long long)ring, (unsigned long long)queue, (unsigned long long)failed,
+	       (unsigned long long)none, (unsigned long long)enc, (unsigned long long)unflushed,
+	       rs_cfg.flush_timeout_ms);
+}
+
+static void reporter_flush(uint32_t timeout_ms, bool at_exit)
+{
+	bool complete = true;
+	if (!atomic_load(&R.failed)) {
+		/* Sequentially consistent, as is the reporter's publication of its wake pipe: either
+		 * this wake reaches the pipe or the reporter sees the request on its next pass. */
+		uint32_t seq = atomic_fetch_add(&flush_req, 1) + 1;
+		rs_loop_wake(&R.loop);
+		uint64_t deadline = rs_mono_ns() + timeout_ms * 1000000ull;
+		/* No lost wake-up: the reporter reads flush_req after publishing its wake pipe and on
+		 * every pass of its loop (at least every 100 ms), and futex-wakes us when done. */
+		for (;;) {
+			uint32_t done = atomic_load(&flush_done);
+			if ((int32_t)(done - seq) >= 0)
+				break;
+			uint64_t now = rs_mono_ns();
+			if (now >= deadline) {
+				complete = false;
+				break;
+			}
+			uint64_t left = deadline - now;
+			struct timespec ts = {(time_t)(left / 1000000000ull),
+					      (long)(left % 1000000000ull)};
+			rs_sys_futex_wait(&flush_done, done, &ts);
+		}
+	}
+	if (at_exit)
+		report_losses(complete);
+}
+
+static void reporter_after_fork_child(void)
+{
+	/* The parent's reporter thread does not exist here. Its memory is left as it is (it may be
+	 * mid-update, and untouched it costs nothing under copy-on-write); the child starts anew. */
+	if (R.exp)
+		R.exp->forget();
+	memset(&R, 0, sizeof(R));
+	memset(&rs_io_stats, 0, sizeof(rs_io_stats));
+	atomic_store(&flush_req, 0);
+	atomic_store(&flush_done, 0);
+}
+
+static const struct rs_reporter_ops ops = {
+	.start = reporter_start,
+	.flush = reporter_flush,
+	.after_fork_child = reporter_after_fork_child,
+};
+
+__attribute__((constructor(103))) static void rs_reporter_init(void)
+{
+	rs_process_set_reporter(&ops);
+}

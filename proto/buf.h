@@ -1,0 +1,50 @@
+/* A growable byte buffer for the encoders, used on the reporter thread only. Allocation failure
+ * sticks: every later append is a no-op and rs_buf_failed() says so, so callers check once. */
+#ifndef RS_PROTO_BUF_H
+#define RS_PROTO_BUF_H
+
+#include "../preload/rs.h"
+
+#include <string.h>
+
+struct rs_buf {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+
+bool rs_buf_reserve(struct rs_buf *b, size_t extra);
+void rs_buf_free(struct rs_buf *b);
+
+static inline void rs_buf_put(struct rs_buf *b, const void *s, size_t n)
+{
+	if (rs_unlikely(b->len + n > b->cap) && !rs_buf_reserve(b, n))
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+static inline void rs_buf_puts(struct rs_buf *b, const char *s)
+{
+	rs_buf_put(b, s, strlen(s));
+}
+
+static inline void rs_buf_putc(struct rs_buf *b, char c)
+{
+	rs_buf_put(b, &c, 1);
+}
+
+static inline bool rs_buf_failed(const struct rs_buf *b)
+{
+	return b->failed;
+}
+
+void rs_buf_u64(struct rs_buf *b, uint64_t v);
+void rs_buf_i64(struct rs_buf *b, int64_t v);
+void rs_buf_hex(struct rs_buf *b, const uint8_t *bytes, size_t n);
+
+/* Appends s as a JSON string literal with quotes: escapes quote, backslash and control bytes, and
+ * replaces bytes that are not valid UTF-8 with U+FFFD, so any input gives valid JSON. */
+void rs_buf_json_str(struct rs_buf *b, const char *s, size_t n);
+
+#endif
