@@ -1,0 +1,121 @@
+# Shared by the integration tests: a scratch directory, the shim, servers on free ports, and the
+# OTLP checker. A test exits 0 pass, 1 fail, 77 skip (ctest counts a skip as not passed and
+# scripts/test fails on it).
+set -euo pipefail
+
+RS_SRC=${RS_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+RS_BUILD=${RS_BUILD:-$RS_SRC/build}
+SHIM=$RS_BUILD/libringside.so
+PROGS=$RS_BUILD/tests
+# Debian's python3: the http.server peer and the checker (scripts/deps test installs it).
+PYTHON=${PYTHON:-/usr/bin/python3}
+[[ -x $PYTHON ]] || PYTHON=$(command -v python3)
+CHECK=("$PYTHON" "$RS_SRC/tests/integration/otlp_check.py")
+WORK=$(mktemp -d /tmp/ringside-test.XXXXXX)
+chmod 755 "$WORK"
+OUT=$WORK/out
+RS_PIDS=()
+
+cleanup() {
+	local pid
+	for pid in "${RS_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	wait 2>/dev/null || true
+	if [[ ${RS_KEEP:-0} == 1 ]]; then
+		echo "kept $WORK"
+	else
+		rm -rf "$WORK"
+	fi
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+skip() {
+	echo "SKIP: $*" >&2
+	exit 77
+}
+
+need() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null || skip "$c is not installed (scripts/deps test installs it)"
+	done
+}
+
+[[ -f $SHIM ]] || fail "no $SHIM: build first"
+
+free_port() {
+	"$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Waits until something listens on TCP port $1, without connecting (a probe connection would be
+# traced by the server and change the counts the tests check).
+wait_listen() {
+	local hex i
+	hex=$(printf '%04X' "$1")
+	for i in $(seq 200); do
+		if awk -v p=":$hex" '$2 ~ p"$" && $4 == "0A" {f=1} END {exit !f}' /proc/net/tcp /proc/net/tcp6 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	fail "nothing listens on port $1"
+}
+
+# Runs a command under the shim, writing into $OUT (extra VAR=value settings may come first).
+traced() {
+	env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" "$@"
+}
+
+# The executable name the python server's spans carry (process.executable.name).
+python_exe() {
+	"$PYTHON" -c 'import os, sys; print(os.path.basename(os.path.realpath(sys.executable)))'
+}
+
+# Starts a command under the shim in the background; BG_PID is the command's own pid (the
+# subshell execs it), so signals reach it.
+traced_bg() {
+	(exec env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" "$@") &
+	BG_PID=$!
+	RS_PIDS+=("$BG_PID")
+}
+
+# Starts `python3 -m http.server` serving $2 on port $1, under the shim unless $3 is "bare".
+# Sets PY_PID. Stop it with stop_python (SIGINT: Python exits cleanly, so the shim flushes).
+start_python() {
+	local port=$1 dir=$2 mode=${3:-traced}
+	if [[ $mode == bare ]]; then
+		(cd "$dir" && exec "$PYTHON" -m http.server --bind 127.0.0.1 "$port") >"$WORK/python.log" 2>&1 &
+	else
+		(cd "$dir" && exec env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" "$PYTHON" -m http.server --bind 127.0.0.1 "$port") >"$WORK/python.log" 2>&1 &
+	fi
+	PY_PID=$!
+	RS_PIDS+=("$PY_PID")
+	wait_listen "$port"
+}
+
+stop_python() {
+	kill -INT "$PY_PID"
+	local i
+	for i in $(seq 100); do
+		kill -0 "$PY_PID" 2>/dev/null || return 0
+		sleep 0.05
+	done
+	fail "python http.server did not exit on SIGINT"
+}
+
+# A directory with a small page to serve.
+make_site() {
+	mkdir -p "$WORK/site"
+	echo "hello from ringside's tests" >"$WORK/site/index.html"
+	chmod -R a+rX "$WORK/site"
+}
+
+expect_spans() {
+	"${CHECK[@]}" expect "$OUT" "$@" || fail "span check failed: $*"
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# curl against python3 -m http.server, both under the shim: every TCP connection is one span on
+# each side, with the right kind, peer, ports and byte counts, in valid OTLP/JSON files, 0600.
+source "$(dirname "$0")/lib.sh"
+need curl
+
+make_site
+port=$(free_port)
+start_python "$port" "$WORK/site"
+url=http://127.0.0.1:$port/index.html
+# Python's server speaks HTTP/1.0 and closes after each reply: three requests, three connections.
+traced curl -sS -o "$WORK/body" "$url" "$url" "$url" -o "$WORK/body2" -o "$WORK/body3" || fail "curl failed"
+cmp -s "$WORK/body" "$WORK/site/index.html" || fail "curl got the wrong body"
+stop_python
+
+"${CHECK[@]}" validate "$OUT" || fail "output is not valid OTLP/JSON"
+[[ $(ls "$OUT" | wc -l) == 2 ]] || fail "expected one file per process, got: $(ls "$OUT")"
+
+# curl's side: three CLIENT spans to the server's port, each having sent a request and received
+# the page.
+expect_spans 3 --exe curl --kind client --name "connect 127.0.0.1:$port" \
+	--attr network.transport=tcp --attr network.type=ipv4 \
+	--attr server.address=127.0.0.1 --attr server.port="$port" \
+	--attr network.peer.port="$port" --attr-gt ringside.net.bytes_sent=50 \
+	--attr-gt ringside.net.bytes_received=28 --has thread.id
+expect_spans 3 --exe curl
+# python's side: three SERVER spans on its port, from 127.0.0.1, bytes mirrored.
+py=$(python_exe)
+expect_spans 3 --exe "$py" --kind server --name "accept :$port" \
+	--attr server.port="$port" --attr network.local.port="$port" \
+	--attr client.address=127.0.0.1 --attr-gt ringside.net.bytes_received=50 \
+	--attr-gt ringside.net.bytes_sent=28
+expect_spans 3 --exe "$py"
+# What one side sent, the other received.
+sent=$("${CHECK[@]}" dump "$OUT" --kind client | "$PYTHON" -c 'import sys,json; print(sorted(json.loads(l)["attrs"]["ringside.net.bytes_sent"] for l in sys.stdin))')
+got=$("${CHECK[@]}" dump "$OUT" --kind server | "$PYTHON" -c 'import sys,json; print(sorted(json.loads(l)["attrs"]["ringside.net.bytes_received"] for l in sys.stdin))')
+[[ $sent == "$got" ]] || fail "client sent $sent but server received $got"
+echo PASS

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# fork without exec: parent and five children each connect; every process writes its own file
+# with its own pid, and no child hangs although another thread is inside the hooks at each fork.
+source "$(dirname "$0")/lib.sh"
+
+make_site
+port=$(free_port)
+start_python "$port" "$WORK/site" bare
+traced "$PROGS/fork_connect" "$port" 5 || fail "fork_connect failed (a child hung or a request failed)"
+stop_python
+
+"${CHECK[@]}" validate "$OUT" || fail "output is not valid OTLP/JSON"
+files=$("${CHECK[@]}" files "$OUT")
+[[ $(echo "$files" | wc -l) == 6 ]] || fail "expected 6 files (parent and 5 children): $files"
+while read -r exe pid path; do
+	# Each file holds its own process's spans; the checker already verified process.pid.
+	n=$("${CHECK[@]}" count "$OUT" --pid "$pid" --kind client --attr server.port="$port")
+	[[ $n -ge 1 ]] || fail "process $pid wrote no client span"
+done <<<"$files"
+# The children connected once each; the parent's spans are not repeated in a child's file.
+parent=$(echo "$files" | awk '{print $2}' | sort -n | head -1)
+for pid in $(echo "$files" | awk '{print $2}'); do
+	[[ $pid == "$parent" ]] && continue
+	n=$("${CHECK[@]}" count "$OUT" --pid "$pid")
+	[[ $n == 1 ]] || fail "child $pid reported $n spans, expected exactly its own one"
+done
+echo PASS

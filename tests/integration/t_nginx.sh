@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# nginx serving a file under the shim, with worker processes that (as root) drop privileges to
+# www-data after fork: every connection a worker accepted is a SERVER span in that worker's own
+# file, and nginx answers exactly as it does without the shim.
+source "$(dirname "$0")/lib.sh"
+need nginx curl
+
+make_site
+port=$(free_port)
+mkdir -p "$WORK/nginx/tmp"
+# As `ringside run` does: workers that drop privileges must be able to create their files.
+install -d -m 1777 "$OUT"
+user_line=""
+if [[ $(id -u) == 0 ]] && id www-data >/dev/null 2>&1; then
+	user_line="user www-data;"
+fi
+cat >"$WORK/nginx/nginx.conf" <<CONF
+$user_line
+worker_processes 2;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log;
+events { worker_connections 64; }
+http {
+	access_log off;
+	client_body_temp_path $WORK/nginx/tmp/body;
+	proxy_temp_path $WORK/nginx/tmp/proxy;
+	fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
+	uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
+	scgi_temp_path $WORK/nginx/tmp/scgi;
+	server {
+		listen 127.0.0.1:$port;
+		root $WORK/site;
+	}
+}
+CONF
+traced_bg nginx -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" -g 'daemon off;'
+nginx_pid=$BG_PID
+wait_listen "$port"
+
+url=http://127.0.0.1:$port/index.html
+for i in 1 2 3 4 5; do
+	curl -sS "$url" -o "$WORK/body.$i" || fail "request $i failed"
+	cmp -s "$WORK/body.$i" "$WORK/site/index.html" || fail "request $i: wrong body"
+done
+# One keep-alive connection carrying five requests: one more span, not five.
+curl -sS "$url" "$url" "$url" "$url" "$url" -o /dev/null -o /dev/null -o /dev/null -o /dev/null \
+	-o /dev/null || fail "keep-alive requests failed"
+curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/missing" >"$WORK/code404"
+[[ $(cat "$WORK/code404") == 404 ]] || fail "nginx did not answer 404 for a missing file"
+
+kill -QUIT "$nginx_pid"
+wait "$nginx_pid" || true
+
+"${CHECK[@]}" validate "$OUT" || fail "output is not valid OTLP/JSON"
+expect_spans 7 --exe nginx --kind server --name "accept :$port" --attr server.port="$port" \
+	--attr client.address=127.0.0.1 --attr-gt ringside.net.bytes_received=40 \
+	--attr-gt ringside.net.bytes_sent=100
+expect_spans 7 --exe nginx
+# The keep-alive connection carried five requests and five replies.
+big=$("${CHECK[@]}" count "$OUT" --exe nginx --attr-gt ringside.net.bytes_received=400)
+[[ $big == 1 ]] || fail "expected one connection with five requests, found $big"
+
+# Only workers accepted connections: their files, not the master's.
+master_files=$(find "$OUT" -name "nginx.$nginx_pid.*" | wc -l)
+[[ $master_files == 0 ]] || fail "the master process wrote spans"
+if [[ -n $user_line ]]; then
+	owners=$(stat -c %U "$OUT"/nginx.*.traces.jsonl | sort -u)
+	[[ $owners == www-data ]] || fail "worker files should belong to www-data, not: $owners"
+	[[ $(stat -c %a "$OUT") == 1777 ]] || fail "the output directory should be 1777"
+fi
+echo PASS

@@ -1,0 +1,161 @@
+/* Configuration parsing: defaults, valid values, and for every kind of bad value exactly one
+ * complaint naming the variable, with the default kept. */
+#include "../../preload/config.h"
+#include "check.h"
+
+#include <string.h>
+
+static char msgs[16][400];
+static int n_msgs;
+
+static void collect(void *arg, const char *msg)
+{
+	(void)arg;
+	if (n_msgs < 16)
+		snprintf(msgs[n_msgs], sizeof(msgs[0]), "%s", msg);
+	n_msgs++;
+}
+
+static int parse(struct rs_config *c, char **env)
+{
+	n_msgs = 0;
+	return rs_config_parse(c, env, collect, NULL);
+}
+
+static void test_defaults(void)
+{
+	struct rs_config c;
+	char *env[] = {"PATH=/bin", "HOME=/root", NULL};
+	CHECK_EQ_U(parse(&c, env), 0);
+	CHECK(c.enabled);
+	CHECK(c.conn_spans);
+	CHECK_EQ_U(c.exporter, RS_EXPORTER_FILE);
+	CHECK_EQ_U(c.io_mode, RS_IO_AUTO);
+	CHECK(strcmp(c.output_dir, "/tmp/ringside") == 0);
+	CHECK_EQ_U(c.flush_timeout_ms, 1000);
+	CHECK_EQ_U(c.bsp_schedule_delay_ms, 5000);
+	CHECK_EQ_U(c.bsp_max_export_batch, 512);
+	CHECK_EQ_U(c.bsp_max_queue, 2048);
+	CHECK_EQ_U(c.carry_count, 0);
+}
+
+static void test_valid(void)
+{
+	struct rs_config c;
+	char *env[] = {"RINGSIDE_ENABLED=off",
+		       "RINGSIDE_CONN_SPANS=FALSE",
+		       "RINGSIDE_IO=Poll",
+		       "RINGSIDE_OUTPUT_DIR=/var/tmp/x",
+		       "RINGSIDE_FLUSH_TIMEOUT_MS=0",
+		       "RINGSIDE_RING_KB=65536",
+		       "OTEL_BSP_SCHEDULE_DELAY=250",
+		       "OTEL_SERVICE_NAME=checkout",
+		       "OTEL_RESOURCE_ATTRIBUTES=a=b,c=d",
+		       "SW_AGENT_NAME=svc",
+		       NULL};
+	CHECK_EQ_U(parse(&c, env), 0);
+	CHECK(!c.enabled);
+	CHECK(!c.conn_spans);
+	CHECK_EQ_U(c.io_mode, RS_IO_POLL);
+	CHECK(strcmp(c.output_dir, "/var/tmp/x") == 0);
+	CHECK_EQ_U(c.flush_timeout_ms, 0);
+	CHECK_EQ_U(c.ring_kb, 65536);
+	CHECK_EQ_U(c.bsp_schedule_delay_ms, 250);
+	CHECK(strcmp(c.service_name, "checkout") == 0);
+	CHECK(strcmp(c.resource_attrs, "a=b,c=d") == 0);
+	/* Every RINGSIDE_, OTEL_ and SW_ entry is kept for children, in order. */
+	CHECK_EQ_U(c.carry_count, 10);
+	CHECK(strcmp(c.carry, "RINGSIDE_ENABLED=off") == 0);
+	const char *last = c.carry;
+	for (uint32_t i = 1; i < c.carry_count; i++)
+		last += strlen(last) + 1;
+	CHECK(strcmp(last, "SW_AGENT_NAME=svc") == 0);
+}
+
+static void test_otel_sdk_disabled(void)
+{
+	struct rs_config c;
+	char *on[] = {"OTEL_SDK_DISABLED=true", NULL};
+	CHECK_EQ_U(parse(&c, on), 0);
+	CHECK(!c.enabled);
+	char *off[] = {"OTEL_SDK_DISABLED=false", NULL};
+	CHECK_EQ_U(parse(&c, off), 0);
+	CHECK(c.enabled);
+}
+
+static void test_first_wins(void)
+{
+	struct rs_config c;
+	char *env[] = {"RINGSIDE_FLUSH_TIMEOUT_MS=7", "RINGSIDE_FLUSH_TIMEOUT_MS=9", NULL};
+	CHECK_EQ_U(parse(&c, env), 0);
+	CHECK_EQ_U(c.flush_timeout_ms, 7); /* as getenv() would see it */
+}
+
+struct bad_case {
+	const char *entry;
+	const char *mentions; /* the complaint must contain this */
+};
+
+static void test_bad_values(void)
+{
+	static char longval[RS_CFG_VALUE_MAX + 100];
+	memset(longval, 'x', sizeof(longval) - 1);
+	memcpy(longval, "OTEL_SERVICE_NAME=", 18);
+	static char longdir[RS_CFG_PATH_MAX + 50];
+	memset(longdir, 'd', sizeof(longdir) - 1);
+	memcpy(longdir, "RINGSIDE_OUTPUT_DIR=/", 21);
+	const struct bad_case cases[] = {
+		{"RINGSIDE_ENABLED=maybe", "RINGSIDE_ENABLED=\"maybe\" is not a boolean"},
+		{"RINGSIDE_FLUSH_TIMEOUT_MS=abc", "not a whole number from 0 to 60000; using 1000"},
+		{"RINGSIDE_FLUSH_TIMEOUT_MS=-5", "using 1000"},
+		{"RINGSIDE_FLUSH_TIMEOUT_MS=60001", "using 1000"},
+		{"RINGSIDE_FLUSH_TIMEOUT_MS=99999999999999999999", "using 1000"},
+		{"RINGSIDE_FLUSH_TIMEOUT_MS=", "using 1000"},
+		{"RINGSIDE_RING_KB=15", "from 16 to 65536"},
+		{"RINGSIDE_EXPORTER=zipkin", "is not one of file; using file"},
+		{"RINGSIDE_IO=epoll", "is not one of auto|io_uring|poll; using auto"},
+		{"RINGSIDE_OUTPUT_DIR=relative/dir", "is not an absolute path; using /tmp/ringside"},
+		{"RINGSIDE_OUTPUT_DIR=", "using /tmp/ringside"},
+		{"OTEL_SDK_DISABLED=yes please", "OTEL_SDK_DISABLED"},
+		{"OTEL_BSP_SCHEDULE_DELAY=0", "using 5000"},
+		{longval, "is longer than"},
+		{longdir, "is longer than 511 bytes"},
+		{"RINGSIDE_LOG_LEVEL=\x01\x02", "RINGSIDE_LOG_LEVEL=\"??\""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct rs_config c, d;
+		char *env[] = {(char *)cases[i].entry, NULL};
+		char *none[] = {NULL};
+		parse(&d, none);
+		int n = parse(&c, env);
+		if (n != 1 || !strstr(msgs[0], cases[i].mentions)) {
+			fprintf(stderr, "case %zu (%.40s): %d complaints, first: %s\n", i,
+				cases[i].entry, n, n ? msgs[0] : "");
+			check_failures++;
+		}
+		/* The setting keeps its default. */
+		CHECK(c.enabled == d.enabled);
+		CHECK_EQ_U(c.flush_timeout_ms, d.flush_timeout_ms);
+		CHECK_EQ_U(c.ring_kb, d.ring_kb);
+		CHECK_EQ_U(c.exporter, d.exporter);
+		CHECK_EQ_U(c.io_mode, d.io_mode);
+		CHECK(strcmp(c.output_dir, d.output_dir) == 0);
+		CHECK(strcmp(c.service_name, d.service_name) == 0);
+		CHECK_EQ_U(c.log_level, d.log_level);
+	}
+	/* A complaint shows at most 40 bytes of the value. */
+	struct rs_config c;
+	char *env[] = {longval, NULL};
+	parse(&c, env);
+	CHECK(strlen(msgs[0]) < 200);
+}
+
+int main(void)
+{
+	test_defaults();
+	test_valid();
+	test_otel_sdk_disabled();
+	test_first_wins();
+	test_bad_values();
+	return check_result();
+}
