@@ -54,9 +54,12 @@ void rs_process_need_reporter(void)
 {
 	int expect = 0;
 	if (reporter && atomic_compare_exchange_strong(&reporter_started, &expect, 1)) {
+		/* Inside whatever hook recorded first: the program's errno must survive. */
+		int saved = errno;
 		rs_guard_enter();
 		reporter->start();
 		rs_guard_leave();
+		errno = saved;
 	}
 }
 

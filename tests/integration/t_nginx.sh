@@ -68,4 +68,18 @@ if [[ -n $user_line ]]; then
 	[[ $owners == www-data ]] || fail "worker files should belong to www-data, not: $owners"
 	[[ $(stat -c %a "$OUT") == 1777 ]] || fail "the output directory should be 1777"
 fi
+
+# RINGSIDE_ENABLED=0: nginx answers the same, and nothing is written.
+rm -rf "$OUT"
+port2=$(free_port)
+sed -i "s/127.0.0.1:$port;/127.0.0.1:$port2;/" "$WORK/nginx/nginx.conf"
+traced_bg RINGSIDE_ENABLED=0 nginx -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" -g 'daemon off;'
+nginx_pid=$BG_PID
+wait_listen "$port2"
+curl -sS -D "$WORK/headers.off" "http://127.0.0.1:$port2/index.html" -o "$WORK/body.off" || fail "request failed"
+cmp -s "$WORK/body.off" "$WORK/site/index.html" || fail "wrong body with RINGSIDE_ENABLED=0"
+grep -q "^HTTP/1.1 200" "$WORK/headers.off" || fail "no 200 with RINGSIDE_ENABLED=0"
+kill -QUIT "$nginx_pid"
+wait "$nginx_pid" || true
+[[ ! -e $OUT ]] || fail "RINGSIDE_ENABLED=0 wrote $(ls "$OUT")"
 echo PASS
