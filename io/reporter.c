@@ -36,6 +36,7 @@ static struct {
 	uint64_t tick_ns;
 	uint64_t next_housekeep_ns;
 	uint64_t drop_seen[RS_MAX_RINGS];
+	uint64_t no_ring_seen;
 	struct rs_resource resource;
 } R;
 
@@ -144,6 +145,10 @@ static void *reporter_main(void *arg)
 			serve_flush(want);
 		if (now >= R.next_housekeep_ns) {
 			rs_clock_sync();
+			rs_ring_trim_idle(8);
+			uint64_t lost = rs_load_relaxed(&rs_rings.no_ring_drops);
+			RS_STAT_ADD(dropped_ring_full, lost - R.no_ring_seen);
+			R.no_ring_seen = lost;
 			rs_loop_check(&R.loop);
 			R.next_housekeep_ns = now + HOUSEKEEP_NS;
 		}
@@ -198,7 +203,8 @@ static void report_losses(bool complete)
 		if (atomic_load(&R.running) && R.exp_ok)
 			unflushed += R.exp->pending_spans();
 	}
-	uint64_t ring = rs_load_relaxed(&rs_io_stats.dropped_ring_full);
+	uint64_t ring = rs_load_relaxed(&rs_io_stats.dropped_ring_full) +
+			rs_load_relaxed(&rs_rings.no_ring_drops) - R.no_ring_seen;
 	uint64_t queue = rs_load_relaxed(&rs_io_stats.dropped_queue_full);
 	uint64_t failed = rs_load_relaxed(&rs_io_stats.dropped_export_failed);
 	uint64_t none = rs_load_relaxed(&rs_io_stats.dropped_no_exporter);
@@ -207,7 +213,7 @@ static void report_losses(bool complete)
 	if (!lost)
 		return;
 	rs_log(RS_LOG_WARN,
-	       "%llu spans lost of %llu recorded: %llu ring full, %llu queue full, %llu export "
+	       "%llu spans lost of %llu recorded: %llu ring full or unavailable, %llu queue full, %llu export "
 	       "failed, %llu no exporter, %llu out of memory, %llu not written before exit "
 	       "(RINGSIDE_FLUSH_TIMEOUT_MS=%u)",
 	       (unsigned long long)lost,

@@ -85,8 +85,28 @@ void rs_ring_recycle(int slot)
 	atomic_store_explicit(&rs_rings.slot[slot].state, RS_SLOT_IDLE, memory_order_release);
 }
 
+void rs_ring_trim_idle(unsigned keep)
+{
+	uint32_t high = atomic_load_explicit(&rs_rings.high, memory_order_acquire);
+	for (uint32_t i = 0; i < high; i++) {
+		struct rs_ring_slot *s = &rs_rings.slot[i];
+		if (rs_load_relaxed(&s->state) != RS_SLOT_IDLE)
+			continue;
+		if (keep) {
+			keep--;
+			continue;
+		}
+		/* Claimed first, so no thread initialises it while its pages go away. */
+		if (!claim(s, RS_SLOT_IDLE))
+			continue;
+		madvise(s->ring, s->bytes, MADV_DONTNEED);
+		atomic_store_explicit(&s->state, RS_SLOT_IDLE, memory_order_release);
+	}
+}
+
 void rs_ring_registry_after_fork(int keep_slot)
 {
+	rs_store_relaxed(&rs_rings.no_ring_drops, 0); /* the parent's, reported by the parent */
 	uint32_t high = rs_load_relaxed(&rs_rings.high);
 	for (uint32_t i = 0; i < high; i++) {
 		struct rs_ring_slot *s = &rs_rings.slot[i];

@@ -95,7 +95,8 @@ struct rs_ring_slot {
 struct rs_ring_registry {
 	struct rs_ring_slot slot[RS_MAX_RINGS];
 	_Atomic uint32_t high; /* slots in use are below this */
-	_Atomic uint64_t alloc_failed;
+	_Atomic uint64_t alloc_failed;  /* rings that could not be created */
+	_Atomic uint64_t no_ring_drops; /* records dropped for want of a ring to hold them */
 };
 
 extern struct rs_ring_registry rs_rings;
@@ -109,6 +110,10 @@ void rs_ring_orphan(int slot);
 
 /* Reporter: an orphaned ring has been drained; keep its memory for the next thread. */
 void rs_ring_recycle(int slot);
+
+/* Reporter: gives the pages of idle rings beyond the first keep back to the kernel (the mapping
+ * stays; a thread that takes one of them faults fresh pages in). */
+void rs_ring_trim_idle(unsigned keep);
 
 /* Fork child: every ring but keep_slot (the forking thread's, or -1) becomes idle and the kept one
  * is emptied, since what they hold belongs to the parent. */

@@ -62,9 +62,22 @@ static RS_NOINLINE RS_COLD bool attach_ring(void)
 
 union rs_rec *rs_emit_reserve(void)
 {
-	if (rs_unlikely(!rs_t.ring) && !attach_ring())
+	if (rs_unlikely(rs_t.emitting)) {
+		/* A signal handler interrupted this thread's own emission. */
+		rs_add_relaxed(&rs_rings.no_ring_drops, 1);
 		return NULL;
-	return rs_ring_reserve(rs_t.ring);
+	}
+	if (rs_unlikely(!rs_t.ring) && !attach_ring()) {
+		rs_add_relaxed(&rs_rings.no_ring_drops, 1);
+		return NULL;
+	}
+	union rs_rec *rec = rs_ring_reserve(rs_t.ring);
+	if (rec) {
+		rs_t.emitting = true;
+		/* The flag is set before the slot is written, as a handler on this thread sees it. */
+		atomic_signal_fence(memory_order_acquire);
+	}
+	return rec;
 }
 
 void rs_thread_set_internal(void)
@@ -122,5 +135,6 @@ void rs_thread_after_fork_child(void)
 {
 	rs_t.tid = rs_sys_gettid();
 	rs_t.rng = 0;
+	rs_t.emitting = false;
 	rs_ring_registry_after_fork(rs_t.slot - 1);
 }

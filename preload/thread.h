@@ -15,6 +15,7 @@ struct rs_thread {
 	int slot;	  /* ring slot + 1; 0 when the thread has none */
 	struct rs_ring *ring;
 	pid_t tid;	  /* cached; refreshed in a fork child */
+	bool emitting;	  /* between rs_emit_reserve and rs_emit_commit */
 	uint64_t rng;	  /* splitmix64 state; 0 until seeded */
 };
 
@@ -39,12 +40,16 @@ static inline void rs_guard_leave(void)
 }
 
 /* A slot to fill in this thread's ring (claiming the ring on first use), or NULL: the record is
- * dropped and counted. Must not be called from a signal handler before the thread has a ring. */
+ * dropped and counted. A signal handler that records while its thread is between reserve and
+ * commit gets NULL too (one producer per ring). Must not be called from a signal handler before
+ * the thread has a ring. */
 union rs_rec *rs_emit_reserve(void);
 
 static inline void rs_emit_commit(void)
 {
 	rs_ring_commit(rs_t.ring);
+	atomic_signal_fence(memory_order_release);
+	rs_t.emitting = false;
 }
 
 /* Fills a random non-zero 16-byte trace id / 8-byte span id (no system call). */
