@@ -239,8 +239,8 @@ void rs_conn_on_close_range(unsigned first, unsigned last)
 	}
 }
 
-/* At exit: connections still open end now, marked as such. */
-static void conn_at_exit(void)
+/* Calls fn on every connected descriptor's entry, skipping chunks never created. */
+static void for_each_connected(void (*fn)(struct rs_conn *c, uint32_t state, uint64_t now))
 {
 	unsigned top = rs_conn_max_fd();
 	uint64_t now = rs_epoch_ns();
@@ -252,29 +252,34 @@ static void conn_at_exit(void)
 		}
 		uint32_t st = rs_load_relaxed(&c->state);
 		if (st == RS_CONN_CLIENT || st == RS_CONN_SERVER)
-			emit(c, st, now, RS_SPAN_ENDED_BY_EXIT);
+			fn(c, st, now);
 	}
 }
 
+/* At exit: connections still open end now, marked as such. */
+static void end_at_exit(struct rs_conn *c, uint32_t state, uint64_t now)
+{
+	emit(c, state, now, RS_SPAN_ENDED_BY_EXIT);
+}
+
 /* In a fork child: connections are shared with the parent; the child reports its own use only. */
+static void mark_inherited(struct rs_conn *c, uint32_t state, uint64_t now)
+{
+	(void)state;
+	c->flags |= RS_SPAN_INHERITED;
+	c->start_ns = now;
+	rs_store_relaxed(&c->bytes_in, 0);
+	rs_store_relaxed(&c->bytes_out, 0);
+}
+
+static void conn_at_exit(void)
+{
+	for_each_connected(end_at_exit);
+}
+
 static void conn_after_fork(void)
 {
-	unsigned top = rs_conn_max_fd();
-	uint64_t now = rs_epoch_ns();
-	for (unsigned fd = 0; fd <= top; fd++) {
-		struct rs_conn *c = conn_slot((int)fd, false);
-		if (!c) {
-			fd |= RS_CONN_CHUNK - 1;
-			continue;
-		}
-		uint32_t st = rs_load_relaxed(&c->state);
-		if (st == RS_CONN_CLIENT || st == RS_CONN_SERVER) {
-			c->flags |= RS_SPAN_INHERITED;
-			c->start_ns = now;
-			rs_store_relaxed(&c->bytes_in, 0);
-			rs_store_relaxed(&c->bytes_out, 0);
-		}
-	}
+	for_each_connected(mark_inherited);
 }
 
 __attribute__((constructor(102))) static void rs_conn_init(void)

@@ -124,57 +124,45 @@ static void child_env_done(struct child_env *ce)
 		rs_sys_munmap(ce->vec, ce->mapped);
 }
 
+/* The body of every exec and spawn hook: REAL(name) is called with `env`, the child's
+ * environment built from envp, in the argument list; before an exec the recorded spans are
+ * flushed, since the image is about to go. errno is the real call's. */
+#define CALL_WITH_CHILD_ENV(flush, envp, name, ...)                                                \
+	do {                                                                                       \
+		if (rs_thread_passthrough()) {                                                     \
+			char *const *env = (envp);                                                 \
+			return REAL(name)(__VA_ARGS__);                                            \
+		}                                                                                  \
+		if (flush)                                                                         \
+			rs_process_flush(false);                                                   \
+		struct child_env ce;                                                               \
+		char *const *env = child_env_build(&ce, (envp));                                   \
+		int r_ = REAL(name)(__VA_ARGS__);                                                  \
+		int saved_ = errno;                                                                \
+		child_env_done(&ce);                                                               \
+		errno = saved_;                                                                    \
+		return r_;                                                                         \
+	} while (0)
+
 HOOK(int, execve, const char *path, char *const argv[], char *const envp[])
 {
-	if (rs_thread_passthrough())
-		return REAL(execve)(path, argv, envp);
-	rs_process_flush(false);
-	struct child_env ce;
-	int r = REAL(execve)(path, argv, (char **)child_env_build(&ce, envp));
-	int saved = errno;
-	child_env_done(&ce);
-	errno = saved;
-	return r;
+	CALL_WITH_CHILD_ENV(true, envp, execve, path, argv, (char **)env);
 }
 
 HOOK(int, execveat, int dirfd, const char *path, char *const argv[], char *const envp[],
      int flags)
 {
-	if (rs_thread_passthrough())
-		return REAL(execveat)(dirfd, path, argv, envp, flags);
-	rs_process_flush(false);
-	struct child_env ce;
-	int r = REAL(execveat)(dirfd, path, argv, (char **)child_env_build(&ce, envp), flags);
-	int saved = errno;
-	child_env_done(&ce);
-	errno = saved;
-	return r;
+	CALL_WITH_CHILD_ENV(true, envp, execveat, dirfd, path, argv, (char **)env, flags);
 }
 
 HOOK(int, fexecve, int fd, char *const argv[], char *const envp[])
 {
-	if (rs_thread_passthrough())
-		return REAL(fexecve)(fd, argv, envp);
-	rs_process_flush(false);
-	struct child_env ce;
-	int r = REAL(fexecve)(fd, argv, (char **)child_env_build(&ce, envp));
-	int saved = errno;
-	child_env_done(&ce);
-	errno = saved;
-	return r;
+	CALL_WITH_CHILD_ENV(true, envp, fexecve, fd, argv, (char **)env);
 }
 
 HOOK(int, execvpe, const char *file, char *const argv[], char *const envp[])
 {
-	if (rs_thread_passthrough())
-		return REAL(execvpe)(file, argv, envp);
-	rs_process_flush(false);
-	struct child_env ce;
-	int r = REAL(execvpe)(file, argv, (char **)child_env_build(&ce, envp));
-	int saved = errno;
-	child_env_done(&ce);
-	errno = saved;
-	return r;
+	CALL_WITH_CHILD_ENV(true, envp, execvpe, file, argv, (char **)env);
 }
 
 /* execv and execvp read environ; as glibc does, they become execve and execvpe with it. */
@@ -243,21 +231,11 @@ RS_EXPORT int execle(const char *path, const char *arg, ...)
 HOOK(int, posix_spawn, pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
      const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	if (rs_thread_passthrough())
-		return REAL(posix_spawn)(pid, path, fa, attr, argv, envp);
-	struct child_env ce;
-	int r = REAL(posix_spawn)(pid, path, fa, attr, argv, (char **)child_env_build(&ce, envp));
-	child_env_done(&ce);
-	return r;
+	CALL_WITH_CHILD_ENV(false, envp, posix_spawn, pid, path, fa, attr, argv, (char **)env);
 }
 
 HOOK(int, posix_spawnp, pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
      const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	if (rs_thread_passthrough())
-		return REAL(posix_spawnp)(pid, file, fa, attr, argv, envp);
-	struct child_env ce;
-	int r = REAL(posix_spawnp)(pid, file, fa, attr, argv, (char **)child_env_build(&ce, envp));
-	child_env_done(&ce);
-	return r;
+	CALL_WITH_CHILD_ENV(false, envp, posix_spawnp, pid, file, fa, attr, argv, (char **)env);
 }

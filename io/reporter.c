@@ -61,17 +61,26 @@ static void take(const union rs_rec *rec)
 		R.exp->seal();
 }
 
+/* The ring in slot i if a thread produces into it or its records still wait (owned or orphaned),
+ * else NULL; *state tells which. Acquire: an initialised ring and an orphan's last records. */
+static struct rs_ring *live_ring(uint32_t i, uint32_t *state)
+{
+	*state = atomic_load_explicit(&rs_rings.slot[i].state, memory_order_acquire);
+	if (*state != RS_SLOT_OWNED && *state != RS_SLOT_ORPHAN)
+		return NULL;
+	return rs_rings.slot[i].ring;
+}
+
 /* Drains every ring once. Returns the fullest ring's fill before draining, in 1/1024ths. */
 static unsigned drain(void)
 {
 	unsigned fullest = 0;
 	uint32_t high = atomic_load_explicit(&rs_rings.high, memory_order_acquire);
 	for (uint32_t i = 0; i < high; i++) {
-		struct rs_ring_slot *slot = &rs_rings.slot[i];
-		uint32_t st = atomic_load_explicit(&slot->state, memory_order_acquire);
-		if (st != RS_SLOT_OWNED && st != RS_SLOT_ORPHAN)
+		uint32_t st;
+		struct rs_ring *ring = live_ring(i, &st);
+		if (!ring)
 			continue;
-		struct rs_ring *ring = slot->ring;
 		uint64_t pos, n = rs_ring_ready(ring, &pos);
 		for (uint64_t k = 0; k < n; k++)
 			take(rs_ring_at(ring, pos + k));
@@ -185,12 +194,11 @@ static uint64_t records_in_rings(void)
 	uint64_t n = 0;
 	uint32_t high = atomic_load_explicit(&rs_rings.high, memory_order_acquire);
 	for (uint32_t i = 0; i < high; i++) {
-		struct rs_ring_slot *slot = &rs_rings.slot[i];
-		uint32_t st = atomic_load_explicit(&slot->state, memory_order_acquire);
-		if (st == RS_SLOT_OWNED || st == RS_SLOT_ORPHAN) {
-			uint64_t pos;
-			n += rs_ring_ready(slot->ring, &pos);
-		}
+		uint32_t st;
+		struct rs_ring *ring = live_ring(i, &st);
+		uint64_t pos;
+		if (ring)
+			n += rs_ring_ready(ring, &pos);
 	}
 	return n;
 }
