@@ -81,12 +81,14 @@ static void emit(const struct rs_conn *c, uint32_t state, uint64_t end_ns, uint1
 		return;
 	struct rs_rec_span *s = &rec->span;
 	memset(s, 0, offsetof(struct rs_rec_span, u) + sizeof(struct rs_tcp_info));
-	s->type = RS_REC_SPAN;
+	s->h.type = RS_REC_SPAN;
+	s->h.nslots = 1;
+	s->h.len = sizeof(*s);
+	s->h.tid = (uint32_t)rs_thread_tid();
 	s->what = RS_SPAN_TCP;
 	s->kind = state == RS_CONN_CLIENT ? RS_KIND_CLIENT : RS_KIND_SERVER;
 	s->status = c->err ? RS_STATUS_ERROR : RS_STATUS_UNSET;
 	s->flags = c->flags | extra_flags;
-	s->tid = (uint32_t)rs_thread_tid();
 	s->err = c->err;
 	rs_new_trace_id(s->trace_id);
 	rs_new_span_id(s->span_id);

@@ -41,7 +41,8 @@
 	X(fexecve)                                                                                 \
 	X(execveat)                                                                                \
 	X(posix_spawn)                                                                             \
-	X(posix_spawnp)
+	X(posix_spawnp)                                                                             \
+	X(pthread_create)
 
 /* Exported without a REAL() of their own: they are built on the vector forms. */
 #define RS_EXPORTED(X) RS_HOOKED(X) X(execl) X(execle) X(execlp)

@@ -216,3 +216,8 @@ int rs_fallback_posix_spawnp(pid_t *pid, const char *p, const posix_spawn_file_a
 	(void)pid, (void)p, (void)fa, (void)at, (void)a, (void)e;
 	return ENOSYS;
 }
+int rs_fallback_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
+{
+	(void)t, (void)a, (void)fn, (void)arg;
+	return ENOSYS;
+}

@@ -6,6 +6,7 @@
 
 #include "../preload/rs.h"
 
+#include <pthread.h>
 #include <spawn.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>

@@ -12,6 +12,7 @@
 #include "exporter.h"
 #include "loop.h"
 #include "process_resource.h"
+#include "sink.h"
 #include "stats.h"
 
 #include <errno.h>
@@ -30,6 +31,7 @@ static struct {
 	struct rs_loop loop;
 	const struct rs_exporter *exp;
 	bool exp_ok;
+	bool sinks_started;
 	_Atomic bool running;
 	_Atomic bool failed; /* no thread: flushes must not wait */
 	uint64_t batch_opened_ns;
@@ -37,18 +39,43 @@ static struct {
 	uint64_t next_housekeep_ns;
 	uint64_t drop_seen[RS_MAX_RINGS];
 	uint64_t no_ring_seen;
+	union rs_rec wrap_buf[RS_REC_MAX_SLOTS]; /* a record that wraps around its ring's end */
 	struct rs_resource resource;
 } R;
+
+static const struct rs_sink *sinks[4];
+static int n_sinks;
+
+void rs_reporter_add_sink(const struct rs_sink *s)
+{
+	if (n_sinks < (int)RS_ARRAY_LEN(sinks))
+		sinks[n_sinks++] = s;
+}
+
+static const struct rs_sink *sink_for(uint8_t type)
+{
+	for (int i = 0; i < n_sinks; i++)
+		if (type >= sinks[i]->type_min && type <= sinks[i]->type_max)
+			return sinks[i];
+	return NULL;
+}
 
 /* Flush protocol: a caller bumps flush_req and wakes the loop; the reporter stores the request it
  * has fully served into flush_done and futex-wakes the waiters. */
 static _Atomic uint32_t flush_req;
 static _Atomic uint32_t flush_done;
+static _Atomic bool flush_at_exit; /* the flush being asked for is the last one */
 
 static void take(const union rs_rec *rec)
 {
-	if (rec->hdr.type != RS_REC_SPAN)
+	if (rec->hdr.type != RS_REC_SPAN) {
+		const struct rs_sink *s = R.sinks_started ? sink_for(rec->hdr.type) : NULL;
+		if (s)
+			s->take(rec);
+		else
+			RS_STAT_ADD(dropped_corrupt, 1);
 		return;
+	}
 	RS_STAT_ADD(spans_recorded, 1);
 	if (!R.exp_ok) {
 		RS_STAT_ADD(dropped_no_exporter, 1);
@@ -82,8 +109,16 @@ static unsigned drain(void)
 		if (!ring)
 			continue;
 		uint64_t pos, n = rs_ring_ready(ring, &pos);
-		for (uint64_t k = 0; k < n; k++)
-			take(rs_ring_at(ring, pos + k));
+		for (uint64_t k = 0; k < n;) {
+			unsigned ns = rs_ring_at(ring, pos + k)->hdr.nslots;
+			if (rs_unlikely(ns == 0 || ns > RS_REC_MAX_SLOTS || k + ns > n)) {
+				RS_STAT_ADD(dropped_corrupt, 1); /* cannot happen; never trust it */
+				k = n;
+				break;
+			}
+			take(rs_ring_record(ring, pos + k, ns, R.wrap_buf));
+			k += ns;
+		}
 		rs_ring_release(ring, pos + n);
 		fullest = RS_MAX(fullest, (unsigned)(n * 1024 / (ring->mask + 1ull)));
 		uint64_t d = rs_load_relaxed(&ring->dropped);
@@ -111,11 +146,17 @@ static void adapt_tick(unsigned fullest)
 
 static void serve_flush(uint32_t want)
 {
+	bool at_exit = atomic_load(&flush_at_exit), idle = true;
 	if (R.exp_ok) {
 		R.exp->seal();
-		if (!R.exp->idle())
-			return; /* writes in flight: their completions bring us back */
+		idle = R.exp->idle();
 	}
+	for (int i = 0; R.sinks_started && i < n_sinks; i++) {
+		sinks[i]->flush(at_exit);
+		idle = idle && sinks[i]->idle();
+	}
+	if (!idle)
+		return; /* writes in flight: their completions bring us back */
 	atomic_store(&flush_done, want);
 	rs_sys_futex_wake(&flush_done, 1 << 30);
 }
@@ -132,6 +173,9 @@ static void *reporter_main(void *arg)
 		rs_process_resource(&R.resource);
 		R.exp = &rs_file_exporter;
 		R.exp_ok = R.exp->start(&R.loop, &R.resource) == 0;
+		for (int i = 0; i < n_sinks; i++)
+			sinks[i]->start(&R.loop, &R.resource);
+		R.sinks_started = true;
 	} else {
 		rs_log(RS_LOG_ERROR, "neither io_uring nor poll() could be set up; spans are "
 				     "dropped and counted");
@@ -150,6 +194,8 @@ static void *reporter_main(void *arg)
 			else
 				timeout = RS_MIN(timeout, due - now);
 		}
+		for (int i = 0; R.sinks_started && i < n_sinks; i++)
+			timeout = RS_MIN(timeout, sinks[i]->tick(now));
 		if (want != atomic_load_explicit(&flush_done, memory_order_relaxed))
 			serve_flush(want);
 		if (now >= R.next_housekeep_ns) {
@@ -216,7 +262,8 @@ static void report_losses(bool complete)
 	uint64_t queue = rs_load_relaxed(&rs_io_stats.dropped_queue_full);
 	uint64_t failed = rs_load_relaxed(&rs_io_stats.dropped_export_failed);
 	uint64_t none = rs_load_relaxed(&rs_io_stats.dropped_no_exporter);
-	uint64_t enc = rs_load_relaxed(&rs_io_stats.dropped_encode);
+	uint64_t enc = rs_load_relaxed(&rs_io_stats.dropped_encode) +
+		       rs_load_relaxed(&rs_io_stats.dropped_corrupt);
 	uint64_t lost = ring + queue + failed + none + enc + unflushed;
 	if (!lost)
 		return;
@@ -237,6 +284,8 @@ static void reporter_flush(uint32_t timeout_ms, bool at_exit)
 	if (!atomic_load(&R.failed)) {
 		/* Sequentially consistent, as is the reporter's publication of its wake pipe: either
 		 * this wake reaches the pipe or the reporter sees the request on its next pass. */
+		if (at_exit)
+			atomic_store(&flush_at_exit, true);
 		uint32_t seq = atomic_fetch_add(&flush_req, 1) + 1;
 		rs_loop_wake(&R.loop);
 		uint64_t deadline = rs_mono_ns() + timeout_ms * 1000000ull;
@@ -267,7 +316,10 @@ static void reporter_after_fork_child(void)
 	 * mid-update, and untouched it costs nothing under copy-on-write); the child starts anew. */
 	if (R.exp)
 		R.exp->forget();
+	for (int i = 0; i < n_sinks; i++)
+		sinks[i]->forget();
 	memset(&R, 0, sizeof(R));
+	atomic_store(&flush_at_exit, false);
 	memset(&rs_io_stats, 0, sizeof(rs_io_stats));
 	atomic_store(&flush_req, 0);
 	atomic_store(&flush_done, 0);

@@ -13,6 +13,7 @@ struct rs_io_stats {
 	_Atomic uint64_t dropped_export_failed;	 /* the write or send failed for good */
 	_Atomic uint64_t dropped_no_exporter;	 /* the exporter could not start */
 	_Atomic uint64_t dropped_encode;	 /* out of memory while encoding */
+	_Atomic uint64_t dropped_corrupt;	 /* a ring held a malformed record */
 	_Atomic uint64_t batches;
 	_Atomic uint64_t bytes_written;
 };

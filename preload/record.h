@@ -1,14 +1,27 @@
-/* The fixed-size records application threads hand to the reporter through their rings. A record is
- * plain data: no pointers, so the reporter can read it after its producer has gone. */
+/* The records application threads hand to the reporter through their rings. A record is plain
+ * data, no pointers, so the reporter can read it after its producer has gone. It fills 1 to
+ * RS_REC_MAX_SLOTS consecutive 256-byte slots: the first holds the header and the fixed part, the
+ * rest a variable-length tail (strings as TLVs, see below). */
 #ifndef RS_RECORD_H
 #define RS_RECORD_H
 
 #include "rs.h"
 
 #define RS_REC_SIZE 256
+#define RS_REC_MAX_SLOTS 8
+#define RS_REC_MAX (RS_REC_MAX_SLOTS * RS_REC_SIZE)
 
 enum rs_rec_type {
 	RS_REC_SPAN = 1,
+	/* 2..15 are kept for the profiler: CPU samples, wait samples, loaded objects. */
+};
+
+/* First in every record. */
+struct rs_rec_hdr {
+	uint8_t type;
+	uint8_t nslots; /* slots the record fills, 1..RS_REC_MAX_SLOTS */
+	uint16_t len;	/* bytes used, header included */
+	uint32_t tid;	/* kernel id of the producing thread */
 };
 
 /* OTLP's SpanKind and StatusCode values, so encoders can copy them through. */
@@ -44,13 +57,15 @@ struct rs_tcp_info {
 };
 
 struct rs_rec_span {
-	uint16_t type; /* RS_REC_SPAN */
+	struct rs_rec_hdr h; /* type RS_REC_SPAN */
 	uint8_t kind;
 	uint8_t status;
 	uint16_t what;
 	uint16_t flags;
-	uint32_t tid;
+	uint8_t trace_flags; /* W3C trace-flags */
+	uint8_t pad;
 	int32_t err; /* errno of a failed operation (e.g. connect), 0 if none */
+	uint32_t pad2;
 	uint8_t trace_id[16];
 	uint8_t span_id[8];
 	uint8_t parent_id[8]; /* all zero for a root span */
@@ -58,17 +73,58 @@ struct rs_rec_span {
 	uint64_t end_ns;
 	union {
 		struct rs_tcp_info tcp;
-		uint8_t raw[RS_REC_SIZE - 64];
+		uint8_t raw[RS_REC_SIZE - 72];
 	} u;
+	/* A span of more than one slot continues here with its TLVs. */
 };
 
 union rs_rec {
-	struct {
-		uint16_t type;
-	} hdr;
+	struct rs_rec_hdr hdr;
 	struct rs_rec_span span;
 	uint8_t raw[RS_REC_SIZE];
 };
+
+/* The variable-length tail of a record: TLVs, each a 1-byte key, a 2-byte length (little end
+ * first) and the bytes, packed from the end of the fixed part up to hdr.len. Keys are per record
+ * type. */
+#define RS_TLV_HDR 3
+
+/* Appends a TLV to the record being built in rec (RS_REC_MAX bytes), truncating data to what fits;
+ * hdr.len is the write position. Returns the bytes of data kept. */
+static inline size_t rs_tlv_put(union rs_rec *rec, uint8_t key, const void *data, size_t len)
+{
+	uint8_t *base = (uint8_t *)rec;
+	size_t off = rec->hdr.len;
+	if (off + RS_TLV_HDR > RS_REC_MAX)
+		return 0;
+	if (len > RS_REC_MAX - off - RS_TLV_HDR)
+		len = RS_REC_MAX - off - RS_TLV_HDR;
+	base[off] = key;
+	base[off + 1] = (uint8_t)(len & 0xff);
+	base[off + 2] = (uint8_t)(len >> 8);
+	__builtin_memcpy(base + off + RS_TLV_HDR, data, len);
+	rec->hdr.len = (uint16_t)(off + RS_TLV_HDR + len);
+	return len;
+}
+
+/* Iterates the TLVs of a record whose fixed part is fixed_len bytes: start with *off = fixed_len;
+ * each call yields the next key, data and length, false at the end or at a malformed entry. */
+static inline bool rs_tlv_next(const union rs_rec *rec, size_t *off, uint8_t *key,
+			       const char **data, size_t *len)
+{
+	const uint8_t *base = (const uint8_t *)rec;
+	size_t end = rec->hdr.len <= RS_REC_MAX ? rec->hdr.len : RS_REC_MAX;
+	if (*off + RS_TLV_HDR > end)
+		return false;
+	size_t l = (size_t)base[*off + 1] | ((size_t)base[*off + 2] << 8);
+	if (*off + RS_TLV_HDR + l > end)
+		return false;
+	*key = base[*off];
+	*data = (const char *)base + *off + RS_TLV_HDR;
+	*len = l;
+	*off += RS_TLV_HDR + l;
+	return true;
+}
 
 _Static_assert(sizeof(struct rs_rec_span) == RS_REC_SIZE, "span record fills one slot");
 _Static_assert(sizeof(union rs_rec) == RS_REC_SIZE, "records are fixed size");

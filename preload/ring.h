@@ -45,6 +45,32 @@ static inline union rs_rec *rs_ring_reserve(struct rs_ring *r)
 	return &r->slots[h & r->mask];
 }
 
+/* Producer: copies a whole record of len bytes (at most RS_REC_MAX) into the next slots, wrapping
+ * at the end of the ring, and publishes it; false when it does not fit (the drop is counted). */
+static inline bool rs_ring_push(struct rs_ring *r, const void *rec, size_t len)
+{
+	uint64_t n = (len + RS_REC_SIZE - 1) / RS_REC_SIZE;
+	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+	if (rs_unlikely(h + n - r->tail_cache > r->mask + 1ull)) {
+		r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
+		if (h + n - r->tail_cache > r->mask + 1ull) {
+			atomic_store_explicit(&r->dropped,
+					      atomic_load_explicit(&r->dropped,
+								   memory_order_relaxed) + 1,
+					      memory_order_relaxed);
+			return false;
+		}
+	}
+	const uint8_t *src = rec;
+	for (uint64_t i = 0; i < n; i++) {
+		size_t chunk = RS_MIN(len - i * RS_REC_SIZE, (size_t)RS_REC_SIZE);
+		__builtin_memcpy(&r->slots[(h + i) & r->mask], src + i * RS_REC_SIZE, chunk);
+	}
+	/* Release: the record's bytes are visible before the consumer sees the new head. */
+	atomic_store_explicit(&r->head, h + n, memory_order_release);
+	return true;
+}
+
 /* Producer: publishes the slot returned by the last rs_ring_reserve. */
 static inline void rs_ring_commit(struct rs_ring *r)
 {
@@ -64,6 +90,19 @@ static inline uint64_t rs_ring_ready(struct rs_ring *r, uint64_t *first)
 static inline const union rs_rec *rs_ring_at(struct rs_ring *r, uint64_t pos)
 {
 	return &r->slots[pos & r->mask];
+}
+
+/* Consumer: the record of nslots slots at pos as one contiguous block: in place, or copied into
+ * buf (RS_REC_MAX bytes) when it wraps around the end of the ring. */
+static inline const union rs_rec *rs_ring_record(struct rs_ring *r, uint64_t pos, unsigned nslots,
+						 union rs_rec *buf)
+{
+	uint64_t first = pos & r->mask;
+	if (first + nslots <= r->mask + 1ull)
+		return &r->slots[first];
+	for (unsigned i = 0; i < nslots; i++)
+		__builtin_memcpy(&buf[i], &r->slots[(pos + i) & r->mask], RS_REC_SIZE);
+	return buf;
 }
 
 /* Consumer: frees every slot before pos. */

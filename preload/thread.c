@@ -80,6 +80,54 @@ union rs_rec *rs_emit_reserve(void)
 	return rec;
 }
 
+static RS_TLS union rs_rec scratch[RS_REC_MAX_SLOTS];
+
+union rs_rec *rs_emit_build(void)
+{
+	if (rs_unlikely(rs_t.emitting)) {
+		rs_add_relaxed(&rs_rings.no_ring_drops, 1);
+		return NULL;
+	}
+	rs_t.emitting = true;
+	atomic_signal_fence(memory_order_acquire);
+	__builtin_memset(scratch, 0, sizeof(union rs_rec)); /* the fixed part; the tail is appended */
+	scratch[0].hdr.len = sizeof(union rs_rec);
+	return scratch;
+}
+
+bool rs_emit_push(void)
+{
+	union rs_rec *rec = scratch;
+	size_t len = RS_MIN((size_t)rec->hdr.len, sizeof(scratch));
+	rec->hdr.nslots = (uint8_t)((len + RS_REC_SIZE - 1) / RS_REC_SIZE);
+	rec->hdr.tid = (uint32_t)rs_thread_tid();
+	bool ok = false;
+	if (rs_t.ring || attach_ring())
+		ok = rs_ring_push(rs_t.ring, rec, len);
+	else
+		rs_add_relaxed(&rs_rings.no_ring_drops, 1);
+	atomic_signal_fence(memory_order_release);
+	rs_t.emitting = false;
+	return ok;
+}
+
+static void (*start_fns[8])(void);
+static _Atomic int n_start_fns;
+
+void rs_thread_at_start(void (*fn)(void))
+{
+	int i = atomic_fetch_add(&n_start_fns, 1);
+	if (i < (int)RS_ARRAY_LEN(start_fns))
+		start_fns[i] = fn;
+}
+
+void rs_thread_started(void)
+{
+	int n = RS_MIN(rs_load_relaxed(&n_start_fns), (int)RS_ARRAY_LEN(start_fns));
+	for (int i = 0; i < n; i++)
+		start_fns[i]();
+}
+
 void rs_thread_set_internal(void)
 {
 	rs_t.internal = true;

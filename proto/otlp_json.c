@@ -164,7 +164,7 @@ static void span_json(struct rs_buf *b, const struct rs_rec_span *s)
 	struct attrs a = {b, false};
 	if (s->what == RS_SPAN_TCP)
 		tcp_attrs(&a, s);
-	attr_int(&a, "thread.id", s->tid);
+	attr_int(&a, "thread.id", s->h.tid);
 	if (s->err) {
 		const char *en = strerrorname_np(s->err);
 		attr_cstr(&a, "error.type", en ? en : "error");

@@ -1,5 +1,5 @@
 /* Many producers, one consumer, as in the shim: each producer thread owns a ring and pushes
- * numbered records as fast as it can; the consumer drains them all. Every record is either
+ * numbered records of one to three slots as fast as it can; the consumer drains them all. Every record is either
  * received exactly once in order or counted as dropped, never both, never lost. Built under
  * ThreadSanitizer as well (scripts/test), which checks the barriers. */
 #include "../../preload/ring.h"
@@ -23,18 +23,34 @@ static void *produce(void *arg)
 {
 	struct producer *p = arg;
 	struct rs_ring *r = rs_rings.slot[p->slot].ring;
+	static _Thread_local union rs_rec big[3];
 	for (uint32_t i = 0; i < PER_PRODUCER; i++) {
-		union rs_rec *rec = rs_ring_reserve(r);
-		if (!rec) {
-			if (i % 64 == 0)
+		if (i % 3) { /* in place, one slot */
+			union rs_rec *rec = rs_ring_reserve(r);
+			if (!rec) {
+				if (i % 64 == 0)
+					sched_yield();
+				continue; /* dropped and counted by the ring */
+			}
+			rec->hdr.type = RS_REC_SPAN;
+			rec->hdr.nslots = 1;
+			rec->hdr.len = RS_REC_SIZE;
+			rec->hdr.tid = (uint32_t)p->slot;
+			rec->span.start_ns = i;
+			rec->span.end_ns = ~(uint64_t)i; /* a torn record would not match */
+			rs_ring_commit(r);
+		} else { /* copied, two or three slots, the last byte marked */
+			size_t len = RS_REC_SIZE + 1 + (i % 2) * RS_REC_SIZE;
+			big[0].hdr.type = RS_REC_SPAN;
+			big[0].hdr.nslots = (uint8_t)((len + RS_REC_SIZE - 1) / RS_REC_SIZE);
+			big[0].hdr.len = (uint16_t)len;
+			big[0].hdr.tid = (uint32_t)p->slot;
+			big[0].span.start_ns = i;
+			big[0].span.end_ns = ~(uint64_t)i;
+			((uint8_t *)big)[len - 1] = (uint8_t)i;
+			if (!rs_ring_push(r, big, len) && i % 64 == 0)
 				sched_yield();
-			continue; /* dropped and counted by the ring */
 		}
-		rec->span.type = RS_REC_SPAN;
-		rec->span.tid = (uint32_t)p->slot;
-		rec->span.start_ns = i;
-		rec->span.end_ns = ~(uint64_t)i; /* a torn record would not match */
-		rs_ring_commit(r);
 	}
 	atomic_store(&p->done, true);
 	return NULL;
@@ -62,14 +78,24 @@ int main(void)
 			all_done = all_done && atomic_load(&prod[i].done);
 		for (int i = 0; i < PRODUCERS; i++) {
 			struct rs_ring *r = rs_rings.slot[prod[i].slot].ring;
-			uint64_t pos, n = rs_ring_ready(r, &pos);
-			for (uint64_t k = 0; k < n; k++) {
-				const struct rs_rec_span *s = &rs_ring_at(r, pos + k)->span;
-				CHECK_EQ_U(s->tid, prod[i].slot);
+			static union rs_rec buf[RS_REC_MAX_SLOTS];
+			uint64_t pos, n = rs_ring_ready(r, &pos), k = 0;
+			while (k < n) {
+				unsigned ns = rs_ring_at(r, pos + k)->hdr.nslots;
+				CHECK(ns >= 1 && ns <= 3 && k + ns <= n);
+				if (ns < 1 || ns > 3 || k + ns > n)
+					return check_result();
+				const union rs_rec *x = rs_ring_record(r, pos + k, ns, buf);
+				const struct rs_rec_span *s = &x->span;
+				CHECK_EQ_U(x->hdr.tid, prod[i].slot);
 				CHECK_EQ_U(s->end_ns, ~s->start_ns);
+				if (ns > 1)
+					CHECK_EQ_U(((const uint8_t *)x)[x->hdr.len - 1],
+						   (uint8_t)s->start_ns);
 				CHECK((int64_t)s->start_ns > last[i]); /* in order, no duplicates */
 				last[i] = (int64_t)s->start_ns;
 				received[i]++;
+				k += ns;
 			}
 			rs_ring_release(r, pos + n);
 		}
