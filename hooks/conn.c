@@ -1,6 +1,7 @@
 /* Connection tracking: TCP sockets are followed from socket() to close(), and each connection
  * becomes one CLIENT or SERVER span with its peer, local port, bytes each way and duration. */
 #include "conn.h"
+#include "http.h"
 #include "../preload/clock.h"
 #include "../preload/config.h"
 #include "../preload/process.h"
@@ -103,12 +104,18 @@ static void emit(const struct rs_conn *c, uint32_t state, uint64_t end_ns, uint1
 	rs_emit_commit();
 }
 
-/* Takes fd's connection out of the table; ends its span if it was connected. */
+/* Takes fd's connection out of the table; ends its span (and its HTTP requests) if it was
+ * connected. */
 static void finish(struct rs_conn *c, uint16_t extra_flags)
 {
 	uint32_t st = atomic_exchange(&c->state, RS_CONN_NONE);
-	if (st == RS_CONN_CLIENT || st == RS_CONN_SERVER)
-		emit(c, st, rs_epoch_ns(), extra_flags);
+	if (st != RS_CONN_CLIENT && st != RS_CONN_SERVER)
+		return;
+	if (c->http) {
+		rs_http_close(c, c->http, RS_HTTP_END_ABORTED);
+		c->http = NULL;
+	}
+	emit(c, st, rs_epoch_ns(), extra_flags);
 }
 
 static void start(struct rs_conn *c, uint32_t state, const struct sockaddr *peer, socklen_t len)
@@ -120,6 +127,10 @@ static void start(struct rs_conn *c, uint32_t state, const struct sockaddr *peer
 	rs_store_relaxed(&c->bytes_in, 0);
 	rs_store_relaxed(&c->bytes_out, 0);
 	addr_from(&c->peer, peer, len);
+	c->proto = RS_PROTO_UNKNOWN;
+	c->sniff_len = 0;
+	c->first_byte_ns = 0;
+	c->http = NULL;
 	c->start_ns = rs_epoch_ns();
 	/* Release: the fields above are set before a data hook on another thread sees the state. */
 	atomic_store_explicit(&c->state, state, memory_order_release);
@@ -258,9 +269,139 @@ static void for_each_connected(void (*fn)(struct rs_conn *c, uint32_t state, uin
 	}
 }
 
+/* --- the data path: what a connection speaks, and feeding its parser --- */
+
+/* Decides from the first bytes of the request direction whether c speaks HTTP. Bytes seen in
+ * earlier calls wait in c->sniff; with HTTP decided they are fed first. */
+static void sniff(struct rs_conn *c, const char *buf, size_t n, bool out)
+{
+	bool server = rs_load_relaxed(&c->state) == RS_CONN_SERVER;
+	if (!rs_cfg.http || out == server) {
+		/* The side that should listen spoke first: not an HTTP/1.x exchange. */
+		c->proto = RS_PROTO_OTHER;
+		return;
+	}
+	char head[sizeof(c->sniff)];
+	size_t k = c->sniff_len, add = RS_MIN(n, sizeof(head) - k);
+	memcpy(head, c->sniff, k);
+	memcpy(head + k, buf, add);
+	int v = rs_hp_sniff_request(head, k + add);
+	if (v == 0 || (v < 0 && k + add == sizeof(head))) {
+		c->proto = RS_PROTO_OTHER;
+		return;
+	}
+	if (v < 0)
+		return; /* undecided: the caller keeps the bytes once they have passed */
+	struct rs_http *h = rs_http_open(c, server);
+	if (!h) {
+		c->proto = RS_PROTO_OTHER;
+		return;
+	}
+	c->http = h;
+	c->proto = RS_PROTO_HTTP;
+	if (k)
+		rs_http_requests(c, h, c->sniff, k);
+}
+
+void rs_conn_sniff_out(struct rs_conn *c, const char *buf, size_t n)
+{
+	if (c->proto == RS_PROTO_UNKNOWN)
+		sniff(c, buf, n, true);
+}
+
+static void keep_sniffed(struct rs_conn *c, const char *buf, size_t n)
+{
+	size_t add = RS_MIN(n, sizeof(c->sniff) - c->sniff_len);
+	memcpy(c->sniff + c->sniff_len, buf, add);
+	c->sniff_len = (uint8_t)(c->sniff_len + add);
+}
+
+/* Bytes that passed in one direction: parsed according to what c speaks. */
+static void passed(struct rs_conn *c, const char *buf, size_t n, bool out)
+{
+	if (c->proto == RS_PROTO_UNKNOWN) {
+		sniff(c, buf, n, out);
+		if (c->proto == RS_PROTO_UNKNOWN)
+			keep_sniffed(c, buf, n);
+	}
+	if (c->proto != RS_PROTO_HTTP || !c->http)
+		return;
+	bool server = rs_load_relaxed(&c->state) == RS_CONN_SERVER;
+	if (server != out) /* server in, client out */
+		rs_http_requests(c, c->http, buf, n);
+	else
+		rs_http_responses(c, c->http, buf, n);
+}
+
+void rs_conn_in(struct rs_conn *c, const char *buf, size_t n)
+{
+	rs_add_relaxed(&c->bytes_in, n);
+	if (c->proto == RS_PROTO_OTHER)
+		return;
+	int saved = errno;
+	passed(c, buf, n, false);
+	errno = saved;
+}
+
+void rs_conn_in_iov(struct rs_conn *c, const struct iovec *iov, size_t cnt, size_t n)
+{
+	for (size_t i = 0; i < cnt && n; i++) {
+		size_t k = RS_MIN(iov[i].iov_len, n);
+		rs_conn_in(c, iov[i].iov_base, k);
+		n -= k;
+	}
+}
+
+void rs_conn_peeked(struct rs_conn *c, size_t n)
+{
+	if (!n || c->first_byte_ns || rs_load_relaxed(&c->state) != RS_CONN_SERVER)
+		return;
+	if (c->proto == RS_PROTO_UNKNOWN ||
+	    (c->proto == RS_PROTO_HTTP && c->http && !c->http->building))
+		c->first_byte_ns = rs_epoch_ns();
+}
+
+void rs_conn_out(struct rs_conn *c, const char *buf, size_t n)
+{
+	rs_add_relaxed(&c->bytes_out, n);
+	if (c->proto == RS_PROTO_OTHER)
+		return;
+	int saved = errno;
+	passed(c, buf, n, true);
+	errno = saved;
+}
+
+void rs_conn_out_iov(struct rs_conn *c, const struct iovec *iov, size_t cnt, size_t n)
+{
+	for (size_t i = 0; i < cnt && n; i++) {
+		size_t k = RS_MIN(iov[i].iov_len, n);
+		rs_conn_out(c, iov[i].iov_base, k);
+		n -= k;
+	}
+}
+
+void rs_conn_out_opaque(struct rs_conn *c, size_t n)
+{
+	rs_add_relaxed(&c->bytes_out, n);
+	if (c->proto == RS_PROTO_UNKNOWN) {
+		c->proto = RS_PROTO_OTHER; /* a first message we cannot see */
+		return;
+	}
+	if (c->proto == RS_PROTO_HTTP && c->http) {
+		int saved = errno;
+		bool server = rs_load_relaxed(&c->state) == RS_CONN_SERVER;
+		rs_http_skip(c, c->http, !server, n);
+		errno = saved;
+	}
+}
+
 /* At exit: connections still open end now, marked as such. */
 static void end_at_exit(struct rs_conn *c, uint32_t state, uint64_t now)
 {
+	if (c->http) {
+		rs_http_close(c, c->http, RS_HTTP_END_EXIT);
+		c->http = NULL;
+	}
 	emit(c, state, now, RS_SPAN_ENDED_BY_EXIT);
 }
 
@@ -270,6 +411,8 @@ static void mark_inherited(struct rs_conn *c, uint32_t state, uint64_t now)
 	(void)state;
 	c->flags |= RS_SPAN_INHERITED;
 	c->start_ns = now;
+	if (c->http)
+		rs_http_after_fork(c->http);
 	rs_store_relaxed(&c->bytes_in, 0);
 	rs_store_relaxed(&c->bytes_out, 0);
 }

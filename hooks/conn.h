@@ -8,6 +8,12 @@
 #include "../preload/thread.h"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
+
+struct rs_http;
+
+/* What a connection speaks, decided from its first bytes. */
+enum rs_conn_proto { RS_PROTO_UNKNOWN = 0, RS_PROTO_HTTP, RS_PROTO_OTHER };
 
 enum rs_conn_state {
 	RS_CONN_NONE = 0,  /* not a descriptor the shim follows */
@@ -29,7 +35,13 @@ struct rs_conn {
 	_Atomic uint64_t bytes_in;
 	_Atomic uint64_t bytes_out;
 	struct rs_addr peer;
-	uint8_t reserved[128 - 68]; /* room for protocol state */
+	uint8_t proto;	   /* enum rs_conn_proto */
+	uint8_t sniff_len; /* bytes in sniff */
+	char sniff[8];	   /* the first bytes, while the protocol is undecided */
+	uint8_t pad2[2];
+	uint64_t first_byte_ns; /* a request's first byte, seen by a MSG_PEEK read */
+	struct rs_http *http;	/* per-connection HTTP state, from a pool */
+	uint8_t reserved[32];
 };
 _Static_assert(sizeof(struct rs_conn) == 128, "two cache lines per descriptor");
 
@@ -55,14 +67,37 @@ static inline struct rs_conn *rs_conn_traced(int fd)
 	return c;
 }
 
-static inline void rs_conn_received(struct rs_conn *c, size_t n)
-{
-	rs_add_relaxed(&c->bytes_in, n);
-}
+/* Bytes the program received (not MSG_PEEK) on a followed connection: counted, and parsed
+ * when the connection speaks HTTP or may. */
+void rs_conn_in(struct rs_conn *c, const char *buf, size_t n);
+void rs_conn_in_iov(struct rs_conn *c, const struct iovec *iov, size_t cnt, size_t n);
+/* A MSG_PEEK read of n bytes: seen (a request's first byte), not counted or parsed. */
+void rs_conn_peeked(struct rs_conn *c, size_t n);
 
-static inline void rs_conn_sent(struct rs_conn *c, size_t n)
+/* Bytes the program sent, when its write was not rewritten. */
+void rs_conn_out(struct rs_conn *c, const char *buf, size_t n);
+void rs_conn_out_iov(struct rs_conn *c, const struct iovec *iov, size_t cnt, size_t n);
+/* Bytes sent without passing through the program's buffers (sendfile). */
+void rs_conn_out_opaque(struct rs_conn *c, size_t n);
+
+/* Sends msg the way sendmsg(fd, msg, flags) would, adding trace-context headers to the HTTP
+ * requests in it when this connection is an HTTP client that propagates. Returns what the
+ * program's call must return: its own bytes sent, or -1 with errno. write, writev, send, sendto
+ * and sendmsg all come through here on a client connection. */
+ssize_t rs_conn_send(struct rs_conn *c, int fd, const struct msghdr *msg, int flags,
+		     ssize_t (*plain)(int fd, const struct msghdr *msg, int flags));
+
+/* Sends the injected bytes a partial send left behind (before sendfile carries the program's
+ * next bytes). False with errno set when they could not all go. */
+bool rs_conn_flush_injected(struct rs_conn *c, int fd);
+
+/* Decides, from bytes about to be sent, whether an undecided connection speaks HTTP. */
+void rs_conn_sniff_out(struct rs_conn *c, const char *buf, size_t n);
+
+/* Whether writes on c must go through rs_conn_send. */
+static inline bool rs_conn_rewrites(const struct rs_conn *c)
 {
-	rs_add_relaxed(&c->bytes_out, n);
+	return c->proto != RS_PROTO_OTHER && rs_load_relaxed(&c->state) == RS_CONN_CLIENT;
 }
 
 /* Lifecycle events from the socket hooks; each is a no-op for descriptors it does not concern. */

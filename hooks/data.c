@@ -1,26 +1,47 @@
 /* Hooks on the data path: every way bytes enter or leave a socket. On a descriptor the shim does
- * not follow they cost one table lookup; on a followed connection they count bytes. MSG_PEEK
- * reads are seen but not counted, so a byte is counted once however it is read. */
+ * not follow they cost one table lookup; on a followed connection the bytes are counted and
+ * parsed, and a client's sends go through rs_conn_send (which may add trace-context headers).
+ * MSG_PEEK reads are seen but not counted, so a byte is counted once however it is read. */
 #include "conn.h"
 #include "real.h"
 
-static inline void received(struct rs_conn *c, ssize_t r)
+static inline void received(struct rs_conn *c, const void *buf, ssize_t r)
 {
 	if (c && r > 0)
-		rs_conn_received(c, (size_t)r);
+		rs_conn_in(c, buf, (size_t)r);
 }
 
-static inline void sent(struct rs_conn *c, ssize_t r)
+static inline void peeked(struct rs_conn *c, ssize_t r)
 {
 	if (c && r > 0)
-		rs_conn_sent(c, (size_t)r);
+		rs_conn_peeked(c, (size_t)r);
+}
+
+static inline void sent(struct rs_conn *c, const void *buf, ssize_t r)
+{
+	if (c && r > 0)
+		rs_conn_out(c, buf, (size_t)r);
+}
+
+static ssize_t plain_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	return REAL(sendmsg)(fd, msg, flags);
+}
+
+/* A client connection's send of one buffer, through the rewriting path. */
+static ssize_t send_one(struct rs_conn *c, int fd, const void *buf, size_t n, int flags,
+			const struct sockaddr *a, socklen_t alen)
+{
+	struct iovec v = {(void *)buf, n};
+	struct msghdr m = {.msg_name = (void *)a, .msg_namelen = alen, .msg_iov = &v, .msg_iovlen = 1};
+	return rs_conn_send(c, fd, &m, flags, plain_sendmsg);
 }
 
 HOOK(ssize_t, read, int fd, void *buf, size_t n)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
 	ssize_t r = REAL(read)(fd, buf, n);
-	received(c, r);
+	received(c, buf, r);
 	return r;
 }
 
@@ -28,15 +49,17 @@ HOOK(ssize_t, __read_chk, int fd, void *buf, size_t n, size_t buflen)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
 	ssize_t r = REAL(__read_chk)(fd, buf, n, buflen);
-	received(c, r);
+	received(c, buf, r);
 	return r;
 }
 
 HOOK(ssize_t, write, int fd, const void *buf, size_t n)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
+	if (c && rs_conn_rewrites(c))
+		return send_one(c, fd, buf, n, 0, NULL, 0);
 	ssize_t r = REAL(write)(fd, buf, n);
-	sent(c, r);
+	sent(c, buf, r);
 	return r;
 }
 
@@ -44,23 +67,31 @@ HOOK(ssize_t, readv, int fd, const struct iovec *iov, int cnt)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
 	ssize_t r = REAL(readv)(fd, iov, cnt);
-	received(c, r);
+	if (c && r > 0)
+		rs_conn_in_iov(c, iov, (size_t)cnt, (size_t)r);
 	return r;
 }
 
 HOOK(ssize_t, writev, int fd, const struct iovec *iov, int cnt)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
+	if (c && cnt > 0 && rs_conn_rewrites(c)) {
+		struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt};
+		return rs_conn_send(c, fd, &m, 0, plain_sendmsg);
+	}
 	ssize_t r = REAL(writev)(fd, iov, cnt);
-	sent(c, r);
+	if (c && r > 0)
+		rs_conn_out_iov(c, iov, (size_t)cnt, (size_t)r);
 	return r;
 }
 
 HOOK(ssize_t, send, int fd, const void *buf, size_t n, int flags)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
+	if (c && rs_conn_rewrites(c))
+		return send_one(c, fd, buf, n, flags, NULL, 0);
 	ssize_t r = REAL(send)(fd, buf, n, flags);
-	sent(c, r);
+	sent(c, buf, r);
 	return r;
 }
 
@@ -68,8 +99,10 @@ HOOK(ssize_t, sendto, int fd, const void *buf, size_t n, int flags, const struct
      socklen_t alen)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
+	if (c && rs_conn_rewrites(c))
+		return send_one(c, fd, buf, n, flags, a, alen);
 	ssize_t r = REAL(sendto)(fd, buf, n, flags, a, alen);
-	sent(c, r);
+	sent(c, buf, r);
 	return r;
 }
 
@@ -77,7 +110,10 @@ HOOK(ssize_t, recv, int fd, void *buf, size_t n, int flags)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
 	ssize_t r = REAL(recv)(fd, buf, n, flags);
-	received((flags & MSG_PEEK) ? NULL : c, r);
+	if (flags & MSG_PEEK)
+		peeked(c, r);
+	else
+		received(c, buf, r);
 	return r;
 }
 
@@ -85,7 +121,10 @@ HOOK(ssize_t, __recv_chk, int fd, void *buf, size_t n, size_t buflen, int flags)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
 	ssize_t r = REAL(__recv_chk)(fd, buf, n, buflen, flags);
-	received((flags & MSG_PEEK) ? NULL : c, r);
+	if (flags & MSG_PEEK)
+		peeked(c, r);
+	else
+		received(c, buf, r);
 	return r;
 }
 
@@ -94,7 +133,10 @@ HOOK(ssize_t, recvfrom, int fd, void *buf, size_t n, int flags, struct sockaddr 
 {
 	struct rs_conn *c = rs_conn_traced(fd);
 	ssize_t r = REAL(recvfrom)(fd, buf, n, flags, a, alen);
-	received((flags & MSG_PEEK) ? NULL : c, r);
+	if (flags & MSG_PEEK)
+		peeked(c, r);
+	else
+		received(c, buf, r);
 	return r;
 }
 
@@ -103,15 +145,21 @@ HOOK(ssize_t, __recvfrom_chk, int fd, void *buf, size_t n, size_t buflen, int fl
 {
 	struct rs_conn *c = rs_conn_traced(fd);
 	ssize_t r = REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, a, alen);
-	received((flags & MSG_PEEK) ? NULL : c, r);
+	if (flags & MSG_PEEK)
+		peeked(c, r);
+	else
+		received(c, buf, r);
 	return r;
 }
 
 HOOK(ssize_t, sendmsg, int fd, const struct msghdr *msg, int flags)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
+	if (c && msg && rs_conn_rewrites(c))
+		return rs_conn_send(c, fd, msg, flags, plain_sendmsg);
 	ssize_t r = REAL(sendmsg)(fd, msg, flags);
-	sent(c, r);
+	if (c && r > 0)
+		rs_conn_out_iov(c, msg->msg_iov, (size_t)msg->msg_iovlen, (size_t)r);
 	return r;
 }
 
@@ -119,16 +167,27 @@ HOOK(ssize_t, recvmsg, int fd, struct msghdr *msg, int flags)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
 	ssize_t r = REAL(recvmsg)(fd, msg, flags);
-	received((flags & MSG_PEEK) ? NULL : c, r);
+	if (flags & MSG_PEEK)
+		peeked(c, r);
+	else if (c && r > 0)
+		rs_conn_in_iov(c, msg->msg_iov, (size_t)msg->msg_iovlen, (size_t)r);
 	return r;
 }
 
 HOOK(int, sendmmsg, int fd, struct mmsghdr *v, unsigned n, int flags)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
+	if (c && n > 0 && rs_conn_rewrites(c)) {
+		/* One message at a time through the rewriting path: a short count is legal. */
+		ssize_t r = rs_conn_send(c, fd, &v[0].msg_hdr, flags, plain_sendmsg);
+		if (r < 0)
+			return -1;
+		v[0].msg_len = (unsigned)r;
+		return 1;
+	}
 	int r = REAL(sendmmsg)(fd, v, n, flags);
 	for (int i = 0; c && i < r; i++)
-		sent(c, v[i].msg_len);
+		rs_conn_out_iov(c, v[i].msg_hdr.msg_iov, (size_t)v[i].msg_hdr.msg_iovlen, v[i].msg_len);
 	return r;
 }
 
@@ -137,22 +196,28 @@ HOOK(int, recvmmsg, int fd, struct mmsghdr *v, unsigned n, int flags, struct tim
 	struct rs_conn *c = rs_conn_traced(fd);
 	int r = REAL(recvmmsg)(fd, v, n, flags, t);
 	for (int i = 0; c && !(flags & MSG_PEEK) && i < r; i++)
-		received(c, v[i].msg_len);
+		rs_conn_in_iov(c, v[i].msg_hdr.msg_iov, (size_t)v[i].msg_hdr.msg_iovlen, v[i].msg_len);
 	return r;
 }
 
 HOOK(ssize_t, sendfile, int out_fd, int in_fd, off_t *off, size_t n)
 {
 	struct rs_conn *c = rs_conn_traced(out_fd);
+	if (c && !rs_conn_flush_injected(c, out_fd))
+		return -1;
 	ssize_t r = REAL(sendfile)(out_fd, in_fd, off, n);
-	sent(c, r);
+	if (c && r > 0)
+		rs_conn_out_opaque(c, (size_t)r);
 	return r;
 }
 
 HOOK(ssize_t, sendfile64, int out_fd, int in_fd, off64_t *off, size_t n)
 {
 	struct rs_conn *c = rs_conn_traced(out_fd);
+	if (c && !rs_conn_flush_injected(c, out_fd))
+		return -1;
 	ssize_t r = REAL(sendfile64)(out_fd, in_fd, off, n);
-	sent(c, r);
+	if (c && r > 0)
+		rs_conn_out_opaque(c, (size_t)r);
 	return r;
 }

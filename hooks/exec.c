@@ -3,8 +3,10 @@
  * envp (env -i, sanitising launchers). Before exec replaces the image, what is recorded is flushed.
  * vfork is not wrapped (a wrapper cannot return twice); its child reaches these hooks directly,
  * and they use only the stack until exec. */
+#include "http.h"
 #include "real.h"
 #include "../preload/config.h"
+#include "../preload/propagation.h"
 #include "../preload/log.h"
 #include "../preload/process.h"
 #include "../preload/sys.h"
@@ -26,6 +28,7 @@ struct child_env {
 	size_t mapped; /* bytes to munmap when vec did not fit on the stack */
 	char *stack_vec[ENV_STACK];
 	char preload[PRELOAD_MAX];
+	char traceparent[12 + RS_TRACEPARENT_LEN + 1];
 };
 
 static bool name_is(const char *kv, const char *name, size_t len)
@@ -54,8 +57,10 @@ static bool preload_has_shim(const char *v, const char *ours)
 	return false;
 }
 
-/* Builds the child's environment in *ce from envp. Returns the vector to pass: envp itself when
- * nothing is missing or it cannot be built. */
+/* Builds the child's environment in *ce from envp: LD_PRELOAD naming the shim, the carried
+ * settings it lacks, and TRACEPARENT set to this thread's current context (the span it serves,
+ * else the context it inherited), so the child's spans join this trace. Returns the vector to
+ * pass: envp itself when it cannot be built. */
 static char *const *child_env_build(struct child_env *ce, char *const *envp)
 {
 	const char *lib = rs_process_lib_path();
@@ -65,7 +70,14 @@ static char *const *child_env_build(struct child_env *ce, char *const *envp)
 	size_t n = 0;
 	while (envp[n])
 		n++;
-	size_t need = n + rs_cfg.carry_count + 2;
+	struct rs_ctx ctx;
+	bool have_ctx = rs_http_current_context(&ctx);
+	if (have_ctx) {
+		memcpy(ce->traceparent, "TRACEPARENT=", 12);
+		rs_traceparent_format(&ctx, ce->traceparent + 12);
+		ce->traceparent[12 + RS_TRACEPARENT_LEN] = 0;
+	}
+	size_t need = n + rs_cfg.carry_count + 3;
 	ce->mapped = 0;
 	ce->vec = ce->stack_vec;
 	if (need > ENV_STACK) {
@@ -81,6 +93,8 @@ static char *const *child_env_build(struct child_env *ce, char *const *envp)
 	bool have_preload = false;
 	for (size_t i = 0; i < n; i++) {
 		char *kv = envp[i];
+		if (have_ctx && name_is(kv, "TRACEPARENT", 11))
+			continue; /* replaced by the current context below */
 		if (*lib && name_is(kv, "LD_PRELOAD", 10)) {
 			if (have_preload)
 				continue; /* the loader reads the first; keep one */
@@ -114,6 +128,8 @@ static char *const *child_env_build(struct child_env *ce, char *const *envp)
 		if (!present)
 			ce->vec[k++] = (char *)c;
 	}
+	if (have_ctx)
+		ce->vec[k++] = ce->traceparent;
 	ce->vec[k] = NULL;
 	return ce->vec;
 }

@@ -54,16 +54,7 @@ void rs_process_resource(struct rs_resource *r)
 	snprintf(service, sizeof(service), "unknown_service:%s", exe_name);
 	set_cstr(r, "service.name", service);
 
-	uint8_t id[16];
-	rs_new_trace_id(id);
-	id[6] = (uint8_t)((id[6] & 0x0f) | 0x40); /* RFC 9562 version 4 */
-	id[8] = (uint8_t)((id[8] & 0x3f) | 0x80);
-	char uuid[37];
-	snprintf(uuid, sizeof(uuid),
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", id[0],
-		 id[1], id[2], id[3], id[4], id[5], id[6], id[7], id[8], id[9], id[10], id[11], id[12],
-		 id[13], id[14], id[15]);
-	set_cstr(r, "service.instance.id", uuid);
+	set_cstr(r, "service.instance.id", rs_process_instance());
 
 	rs_resource_set_int(r, "process.pid", rs_process_pid());
 	rs_resource_set_int(r, "process.parent_pid", getppid());

@@ -13,6 +13,7 @@
 #include "loop.h"
 #include "process_resource.h"
 #include "sink.h"
+#include "span_join.h"
 #include "stats.h"
 
 #include <errno.h>
@@ -66,16 +67,9 @@ static _Atomic uint32_t flush_req;
 static _Atomic uint32_t flush_done;
 static _Atomic bool flush_at_exit; /* the flush being asked for is the last one */
 
-static void take(const union rs_rec *rec)
+/* A whole span: to the exporter's open batch. */
+static void deliver(const union rs_rec *rec)
 {
-	if (rec->hdr.type != RS_REC_SPAN) {
-		const struct rs_sink *s = R.sinks_started ? sink_for(rec->hdr.type) : NULL;
-		if (s)
-			s->take(rec);
-		else
-			RS_STAT_ADD(dropped_corrupt, 1);
-		return;
-	}
 	RS_STAT_ADD(spans_recorded, 1);
 	if (!R.exp_ok) {
 		RS_STAT_ADD(dropped_no_exporter, 1);
@@ -86,6 +80,28 @@ static void take(const union rs_rec *rec)
 	R.exp->add(rec);
 	if (R.exp->open_spans() >= rs_cfg.bsp_max_export_batch)
 		R.exp->seal();
+}
+
+static void take(const union rs_rec *rec)
+{
+	switch (rec->hdr.type) {
+	case RS_REC_SPAN:
+		deliver(rec);
+		return;
+	case RS_REC_SPAN_BEGIN:
+		rs_join_begin(rec, deliver);
+		return;
+	case RS_REC_SPAN_END:
+		rs_join_end(rec, deliver);
+		return;
+	default: {
+		const struct rs_sink *s = R.sinks_started ? sink_for(rec->hdr.type) : NULL;
+		if (s)
+			s->take(rec);
+		else
+			RS_STAT_ADD(dropped_corrupt, 1);
+	}
+	}
 }
 
 /* The ring in slot i if a thread produces into it or its records still wait (owned or orphaned),
@@ -147,6 +163,8 @@ static void adapt_tick(unsigned fullest)
 static void serve_flush(uint32_t want)
 {
 	bool at_exit = atomic_load(&flush_at_exit), idle = true;
+	if (at_exit) /* requests still in flight end with the process */
+		rs_join_flush(rs_epoch_ns(), deliver);
 	if (R.exp_ok) {
 		R.exp->seal();
 		idle = R.exp->idle();
@@ -318,6 +336,7 @@ static void reporter_after_fork_child(void)
 		R.exp->forget();
 	for (int i = 0; i < n_sinks; i++)
 		sinks[i]->forget();
+	rs_join_forget();
 	memset(&R, 0, sizeof(R));
 	atomic_store(&flush_at_exit, false);
 	memset(&rs_io_stats, 0, sizeof(rs_io_stats));

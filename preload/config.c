@@ -8,7 +8,7 @@
 
 struct rs_config rs_cfg;
 
-enum opt_kind { OPT_BOOL, OPT_UINT, OPT_ENUM, OPT_STR, OPT_PATH, OPT_OTEL_DISABLED };
+enum opt_kind { OPT_BOOL, OPT_UINT, OPT_ENUM, OPT_STR, OPT_PATH, OPT_OTEL_DISABLED, OPT_PROPAGATORS };
 
 struct opt {
 	const char *name;
@@ -27,6 +27,11 @@ static const struct opt opts[] = {
 	{"RINGSIDE_ENABLED", OPT_BOOL, F(enabled)},
 	{"OTEL_SDK_DISABLED", OPT_OTEL_DISABLED, F(enabled)},
 	{"RINGSIDE_CONN_SPANS", OPT_BOOL, F(conn_spans)},
+	{"RINGSIDE_HTTP", OPT_BOOL, F(http)},
+	{"RINGSIDE_HTTP_CONNS", OPT_UINT, U(http_conns, 16, 1048576)},
+	{"OTEL_PROPAGATORS", OPT_PROPAGATORS, F(propagators)},
+	{"SW_AGENT_NAME", OPT_STR, F(sw_service)},
+	{"SW_AGENT_INSTANCE_NAME", OPT_STR, F(sw_instance)},
 	{"RINGSIDE_EXPORTER", OPT_ENUM, E(exporter, "file")},
 	{"RINGSIDE_IO", OPT_ENUM, E(io_mode, "auto|io_uring|poll")},
 	{"RINGSIDE_LOG_LEVEL", OPT_ENUM, E(log_level, "error|warn|info|debug")},
@@ -46,6 +51,9 @@ static void set_defaults(struct rs_config *c)
 	memset(c, 0, sizeof(*c));
 	c->enabled = true;
 	c->conn_spans = true;
+	c->http = true;
+	c->http_conns = 4096;
+	c->propagators = RS_PROPAGATE_TRACECONTEXT;
 	c->exporter = RS_EXPORTER_FILE;
 	c->io_mode = RS_IO_AUTO;
 	c->log_level = RS_LOG_WARN;
@@ -132,6 +140,46 @@ static int parse_choice(const char *v, const char *choices)
 	return -1;
 }
 
+/* OTEL_PROPAGATORS: a comma-separated list. "baggage" is accepted and does nothing (ringside
+ * neither adds nor strips baggage); propagators ringside does not speak are refused by name. */
+static bool parse_propagators(const char *v, uint32_t *out, char *why, size_t whylen)
+{
+	uint32_t bits = 0;
+	bool none = false;
+	while (*v) {
+		size_t len = strcspn(v, ",");
+		const char *item = v;
+		while (len && (*item == ' ' || *item == '\t'))
+			item++, len--;
+		while (len && (item[len - 1] == ' ' || item[len - 1] == '\t'))
+			len--;
+		char name[32];
+		if (len >= sizeof(name)) {
+			snprintf(why, whylen, "names a propagator that is too long");
+			return false;
+		}
+		memcpy(name, item, len);
+		name[len] = 0;
+		if (ieq(name, "tracecontext"))
+			bits |= RS_PROPAGATE_TRACECONTEXT;
+		else if (ieq(name, "sw8"))
+			bits |= RS_PROPAGATE_SW8;
+		else if (ieq(name, "none"))
+			none = true;
+		else if (!ieq(name, "baggage") && len) {
+			snprintf(why, whylen, "names \"%s\", which ringside does not support "
+					      "(tracecontext, sw8, baggage, none)",
+				 name);
+			return false;
+		}
+		v += strcspn(v, ",");
+		if (*v == ',')
+			v++;
+	}
+	*out = none ? 0 : bits;
+	return true;
+}
+
 static void complain(rs_config_complain_fn fn, void *arg, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -194,6 +242,8 @@ static bool apply(struct rs_config *c, const struct opt *o, const char *v, char 
 		snprintf(why, whylen, "is not one of %s", o->choices);
 		return false;
 	}
+	case OPT_PROPAGATORS:
+		return parse_propagators(v, (uint32_t *)field, why, whylen);
 	case OPT_PATH:
 		if (v[0] != '/') {
 			snprintf(why, whylen, "is not an absolute path");
@@ -247,6 +297,8 @@ static const char *default_text(const struct rs_config *d, const struct opt *o, 
 	case OPT_STR:
 	case OPT_PATH:
 		return *field ? field : "unset";
+	case OPT_PROPAGATORS:
+		return "tracecontext";
 	}
 	return "";
 }

@@ -13,11 +13,17 @@
 #define RS_CFG_VALUE_MAX 4096 /* no environment value the shim reads may be longer */
 
 enum rs_exporter_kind { RS_EXPORTER_FILE };
+
+/* OTEL_PROPAGATORS, as bits. */
+enum rs_propagator { RS_PROPAGATE_TRACECONTEXT = 1 << 0, RS_PROPAGATE_SW8 = 1 << 1 };
 enum rs_io_mode { RS_IO_AUTO, RS_IO_URING, RS_IO_POLL };
 
 struct rs_config {
 	bool enabled;
 	bool conn_spans;
+	bool http;	      /* follow HTTP/1.x on TCP connections */
+	uint32_t propagators; /* enum rs_propagator bits */
+	uint32_t http_conns;  /* HTTP connections followed at once */
 	enum rs_exporter_kind exporter;
 	enum rs_io_mode io_mode;
 	enum rs_log_level log_level;
@@ -30,6 +36,8 @@ struct rs_config {
 	uint32_t bsp_max_queue;
 	char service_name[RS_CFG_NAME_MAX];
 	char resource_attrs[RS_CFG_ATTRS_MAX]; /* OTEL_RESOURCE_ATTRIBUTES, unparsed */
+	char sw_service[RS_CFG_NAME_MAX];      /* SW_AGENT_NAME */
+	char sw_instance[RS_CFG_NAME_MAX];     /* SW_AGENT_INSTANCE_NAME */
 	/* Every RINGSIDE_*, OTEL_* and SW_* entry of the starting environment, "K=V\0K=V\0...",
 	 * so that exec and posix_spawn can hand the configuration to children. */
 	char carry[RS_CFG_CARRY_MAX];

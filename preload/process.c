@@ -68,6 +68,30 @@ pid_t rs_process_pid(void)
 	return cached_pid;
 }
 
+static char instance[37];
+
+const char *rs_process_instance(void)
+{
+	return instance;
+}
+
+static void new_instance(void)
+{
+	static const char d[] = "0123456789abcdef";
+	uint8_t id[16];
+	rs_new_trace_id(id);
+	id[6] = (uint8_t)((id[6] & 0x0f) | 0x40); /* RFC 9562 version 4 */
+	id[8] = (uint8_t)((id[8] & 0x3f) | 0x80);
+	char *o = instance;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*o++ = '-';
+		*o++ = d[id[i] >> 4];
+		*o++ = d[id[i] & 15];
+	}
+	*o = 0;
+}
+
 const char *rs_process_lib_path(void)
 {
 	return lib_path;
@@ -217,6 +241,7 @@ static void after_fork_child(void)
 	}
 	rs_store_relaxed(&shim_fd_count, 0);
 	rs_thread_after_fork_child();
+	new_instance();
 	rs_store_relaxed(&reporter_started, 0);
 	if (reporter && reporter->after_fork_child)
 		reporter->after_fork_child();
@@ -248,6 +273,7 @@ __attribute__((constructor(101))) static void rs_process_init(void)
 		strcpy(lib_path, info.dli_fname);
 
 	rs_thread_init_process();
+	new_instance();
 	pthread_atfork(NULL, NULL, after_fork_child);
 	atomic_store(&rs_active, true);
 }

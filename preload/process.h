@@ -34,6 +34,9 @@ void rs_process_flush(bool at_exit);
 
 pid_t rs_process_pid(void);
 
+/* This process's instance id, a random UUID (service.instance.id; new in a fork child). */
+const char *rs_process_instance(void);
+
 /* Path of libringside.so as loaded (for LD_PRELOAD in children); "" if unknown. */
 const char *rs_process_lib_path(void);
 

@@ -14,6 +14,8 @@
 enum rs_rec_type {
 	RS_REC_SPAN = 1,
 	/* 2..15 are kept for the profiler: CPU samples, wait samples, loaded objects. */
+	RS_REC_SPAN_BEGIN = 16, /* an HTTP span's request part (struct rs_rec_span + TLVs) */
+	RS_REC_SPAN_END = 17,	/* its end, matched by span id (struct rs_rec_end) */
 };
 
 /* First in every record. */
@@ -30,13 +32,16 @@ enum rs_span_status { RS_STATUS_UNSET = 0, RS_STATUS_OK = 1, RS_STATUS_ERROR = 2
 
 /* What a span describes; each has its own part of the union below. */
 enum rs_span_what {
-	RS_SPAN_TCP = 1, /* one TCP connection, connect/accept to close */
+	RS_SPAN_TCP = 1,  /* one TCP connection, connect/accept to close */
+	RS_SPAN_HTTP = 2, /* one HTTP/1.x request and its response */
 };
 
 enum rs_span_flags {
 	RS_SPAN_ENDED_BY_EXIT = 1 << 0, /* still open when the process exited */
 	RS_SPAN_INHERITED = 1 << 1,	/* opened by the parent before fork */
 	RS_SPAN_FD_REUSED = 1 << 2,	/* closed behind the shim's back (raw syscall) */
+	RS_SPAN_PARENT_REMOTE = 1 << 3, /* the parent came from another process */
+	RS_SPAN_UNFINISHED = 1 << 4,	/* the end never came (process exit, table full) */
 };
 
 struct rs_addr {
@@ -56,6 +61,64 @@ struct rs_tcp_info {
 	uint64_t shutdown_ns; /* epoch ns of the first shutdown() */
 };
 
+/* How an HTTP span ended. */
+enum rs_http_end {
+	RS_HTTP_END_OPEN = 0,
+	RS_HTTP_END_LENGTH,  /* Content-Length, chunked terminator, or no body */
+	RS_HTTP_END_CLOSE,   /* a body delimited by the close of the connection */
+	RS_HTTP_END_UPGRADE, /* 101 Switching Protocols, or a CONNECT tunnel */
+	RS_HTTP_END_ABORTED, /* the connection closed before the response ended */
+	RS_HTTP_END_EXIT,    /* the process exited first */
+	RS_HTTP_END_PARSE,   /* the bytes stopped being HTTP */
+};
+
+/* What was propagated: extracted from the request (server) or injected into it (client). */
+enum rs_prop_flags {
+	RS_PROP_TRACECONTEXT = 1 << 0,
+	RS_PROP_SW8 = 1 << 1,
+};
+
+struct rs_http_info {
+	uint64_t req_body;   /* request body bytes */
+	uint64_t resp_body;  /* response body bytes */
+	uint64_t resp_start_ns; /* the response's first byte */
+	uint8_t seg_id[8];   /* SkyWalking segment of the span (see hooks/http.c) */
+	int32_t seg_index;
+	int32_t seg_parent_index; /* -1: the first span of its segment */
+	struct rs_addr peer;
+	uint16_t local_port;
+	uint16_t status; /* response status code, 0 when none came */
+	uint8_t method;	 /* enum rs_http_method */
+	uint8_t version; /* HTTP/1.<version> */
+	uint8_t end;	 /* enum rs_http_end */
+	uint8_t prop;	 /* enum rs_prop_flags */
+};
+
+enum rs_http_method {
+	RS_M_OTHER = 0,
+	RS_M_GET,
+	RS_M_HEAD,
+	RS_M_POST,
+	RS_M_PUT,
+	RS_M_DELETE,
+	RS_M_CONNECT,
+	RS_M_OPTIONS,
+	RS_M_TRACE,
+	RS_M_PATCH,
+	RS_M_QUERY,
+};
+
+/* TLV keys of an HTTP span. */
+enum rs_http_tlv {
+	RS_T_METHOD = 1, /* only when not one of enum rs_http_method */
+	RS_T_TARGET,	 /* request target as sent, cut to a bound */
+	RS_T_HOST,
+	RS_T_USER_AGENT,
+	RS_T_TRACESTATE,
+	RS_T_SW8,	 /* inbound sw8 value, for SkyWalking's segment references */
+	RS_T_NAME,	 /* span name: method and folded path */
+};
+
 struct rs_rec_span {
 	struct rs_rec_hdr h; /* type RS_REC_SPAN */
 	uint8_t kind;
@@ -73,14 +136,30 @@ struct rs_rec_span {
 	uint64_t end_ns;
 	union {
 		struct rs_tcp_info tcp;
+		struct rs_http_info http;
 		uint8_t raw[RS_REC_SIZE - 72];
 	} u;
 	/* A span of more than one slot continues here with its TLVs. */
 };
 
+/* The end of an HTTP span, emitted when its response is complete (or cannot be). */
+struct rs_rec_end {
+	struct rs_rec_hdr h; /* type RS_REC_SPAN_END */
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	uint64_t end_ns;
+	uint64_t resp_start_ns;
+	uint64_t req_body;
+	uint64_t resp_body;
+	uint16_t status;
+	uint8_t end; /* enum rs_http_end */
+	uint8_t pad[5];
+};
+
 union rs_rec {
 	struct rs_rec_hdr hdr;
 	struct rs_rec_span span;
+	struct rs_rec_end end;
 	uint8_t raw[RS_REC_SIZE];
 };
 

@@ -95,10 +95,10 @@ union rs_rec *rs_emit_build(void)
 	return scratch;
 }
 
-bool rs_emit_push(void)
+/* With rs_t.emitting set: fills in the header and copies rec into the ring. */
+static bool push(union rs_rec *rec)
 {
-	union rs_rec *rec = scratch;
-	size_t len = RS_MIN((size_t)rec->hdr.len, sizeof(scratch));
+	size_t len = RS_MIN((size_t)rec->hdr.len, (size_t)RS_REC_MAX);
 	rec->hdr.nslots = (uint8_t)((len + RS_REC_SIZE - 1) / RS_REC_SIZE);
 	rec->hdr.tid = (uint32_t)rs_thread_tid();
 	bool ok = false;
@@ -109,6 +109,22 @@ bool rs_emit_push(void)
 	atomic_signal_fence(memory_order_release);
 	rs_t.emitting = false;
 	return ok;
+}
+
+bool rs_emit_push(void)
+{
+	return push(scratch);
+}
+
+bool rs_emit_copy(union rs_rec *rec)
+{
+	if (rs_unlikely(rs_t.emitting)) {
+		rs_add_relaxed(&rs_rings.no_ring_drops, 1);
+		return false;
+	}
+	rs_t.emitting = true;
+	atomic_signal_fence(memory_order_acquire);
+	return push(rec);
 }
 
 static void (*start_fns[8])(void);

@@ -15,6 +15,7 @@ struct rs_ctx {
 	uint8_t span_id[8];
 	uint8_t flags; /* W3C trace-flags */
 	bool valid;
+	bool remote; /* it came from another process */
 };
 
 struct rs_thread {
@@ -75,6 +76,10 @@ union rs_rec *rs_emit_build(void);
 /* Copies the built record (hdr.len bytes; hdr.nslots is set here) into the ring. False when it
  * did not fit: dropped and counted. */
 bool rs_emit_push(void);
+
+/* Copies a record built elsewhere (hdr.type, hdr.len set) into this thread's ring. False when
+ * it did not fit, or a signal handler interrupted this thread's own emission: dropped, counted. */
+bool rs_emit_copy(union rs_rec *rec);
 
 static inline void rs_emit_abandon(void)
 {

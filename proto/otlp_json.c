@@ -1,6 +1,7 @@
 /* OTLP/JSON encoder for span records. Attribute names follow OpenTelemetry's semantic conventions
  * (network.*, server.*, client.*, error.type); what they do not cover is under ringside.*. */
 #include "otlp_json.h"
+#include "../preload/http_route.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -87,9 +88,33 @@ static const char *addr_text(const struct rs_addr *a, char *out, size_t size)
 	return out;
 }
 
+/* The first TLV with key in a span record; repeated keys (tracestate) are joined by the caller. */
+static bool tlv(const struct rs_rec_span *s, uint8_t key, const char **data, size_t *len)
+{
+	const union rs_rec *rec = (const union rs_rec *)s;
+	size_t off = sizeof(union rs_rec);
+	uint8_t k;
+	while (rs_tlv_next(rec, &off, &k, data, len))
+		if (k == key)
+			return true;
+	*data = "";
+	*len = 0;
+	return false;
+}
+
 size_t rs_span_name(const struct rs_rec_span *s, char *out, size_t size)
 {
 	int n = 0;
+	if (s->what == RS_SPAN_HTTP) {
+		const char *v;
+		size_t l;
+		if (!tlv(s, RS_T_NAME, &v, &l) || !l)
+			v = "HTTP", l = 4;
+		l = RS_MIN(l, size - 1);
+		memcpy(out, v, l);
+		out[l] = 0;
+		return l;
+	}
 	if (s->what == RS_SPAN_TCP) {
 		char ip[INET6_ADDRSTRLEN];
 		const struct rs_tcp_info *t = &s->u.tcp;
@@ -134,6 +159,117 @@ static void tcp_attrs(struct attrs *a, const struct rs_rec_span *s)
 	attr_int(a, "ringside.net.bytes_received", (int64_t)t->bytes_in);
 }
 
+static const char *const method_names[] = {"",	"GET",	   "HEAD",  "POST",  "PUT",  "DELETE",
+					   "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY"};
+
+static const char *const end_names[] = {
+	[RS_HTTP_END_OPEN] = "unfinished",  [RS_HTTP_END_LENGTH] = "length",
+	[RS_HTTP_END_CLOSE] = "close",	    [RS_HTTP_END_UPGRADE] = "upgrade",
+	[RS_HTTP_END_ABORTED] = "aborted",  [RS_HTTP_END_EXIT] = "exit",
+	[RS_HTTP_END_PARSE] = "not_http",
+};
+
+/* OpenTelemetry's HTTP semantic conventions. Queries keep their keys, never their values;
+ * headers other than Host and User-Agent are never read into a span. */
+static void http_attrs(struct attrs *a, const struct rs_rec_span *s)
+{
+	const struct rs_http_info *h = &s->u.http;
+	bool server = s->kind == RS_KIND_SERVER;
+	const char *target, *host, *ua, *path;
+	size_t tl, hl, ul, pl;
+	tlv(s, RS_T_TARGET, &target, &tl);
+	tlv(s, RS_T_USER_AGENT, &ua, &ul);
+	bool have_host = tlv(s, RS_T_HOST, &host, &hl) && hl;
+
+	if (h->method != RS_M_OTHER && h->method < RS_ARRAY_LEN(method_names)) {
+		attr_cstr(a, "http.request.method", method_names[h->method]);
+	} else {
+		const char *m;
+		size_t ml;
+		tlv(s, RS_T_METHOD, &m, &ml);
+		attr_cstr(a, "http.request.method", "_OTHER");
+		attr_str(a, "http.request.method_original", m, ml);
+	}
+	if (h->status)
+		attr_int(a, "http.response.status_code", h->status);
+	rs_http_target_path(target, tl, &path, &pl);
+	char query[512];
+	size_t ql = rs_http_redact_query(target, tl, query, sizeof(query));
+	attr_cstr(a, "url.scheme", "http");
+	char ip[INET6_ADDRSTRLEN];
+	addr_text(&h->peer, ip, sizeof(ip));
+
+	const char *sh = ip;
+	size_t shl = strlen(ip);
+	unsigned sp = server ? h->local_port : h->peer.port;
+	if (have_host) {
+		unsigned hp;
+		rs_http_host_port(host, hl, &sh, &shl, &hp);
+		sp = hp ? hp : (server && h->local_port ? h->local_port : 80);
+	}
+	if (server) {
+		attr_str(a, "url.path", path, pl);
+		if (ql)
+			attr_str(a, "url.query", query, ql);
+		if (*ip) {
+			attr_cstr(a, "client.address", ip);
+			attr_int(a, "client.port", h->peer.port);
+		}
+	} else {
+		/* url.full: scheme, authority (the Host header, else the peer), path, and the
+		 * redacted query. */
+		char full[1024];
+		size_t o = 0;
+		int n;
+		if (have_host)
+			n = snprintf(full, sizeof(full), "http://%.*s", (int)RS_MIN(hl, (size_t)256),
+				     host);
+		else if (h->peer.family == AF_INET6)
+			n = snprintf(full, sizeof(full), sp == 80 ? "http://[%s]" : "http://[%s]:%u", ip,
+				     sp);
+		else
+			n = snprintf(full, sizeof(full), sp == 80 ? "http://%s" : "http://%s:%u", ip, sp);
+		o = n < 0 ? 0 : RS_MIN((size_t)n, sizeof(full) - 1);
+		size_t k = RS_MIN(pl, sizeof(full) - 1 - o);
+		memcpy(full + o, path, k);
+		o += k;
+		if (ql && o + 1 + ql < sizeof(full)) {
+			full[o++] = '?';
+			memcpy(full + o, query, ql);
+			o += ql;
+		}
+		attr_str(a, "url.full", full, o);
+		char tmpl[256];
+		attr_str(a, "url.template", tmpl, rs_http_fold_path(path, pl, tmpl, sizeof(tmpl)));
+	}
+	if (shl)
+		attr_str(a, "server.address", sh, shl);
+	if (sp)
+		attr_int(a, "server.port", sp);
+	if (*ip) {
+		attr_cstr(a, "network.peer.address", ip);
+		attr_int(a, "network.peer.port", h->peer.port);
+	}
+	attr_cstr(a, "network.protocol.name", "http");
+	attr_cstr(a, "network.protocol.version", h->version ? "1.1" : "1.0");
+	if (ul)
+		attr_str(a, "user_agent.original", ua, ul);
+	attr_int(a, "http.request.body.size", (int64_t)h->req_body);
+	if (h->status)
+		attr_int(a, "http.response.body.size", (int64_t)h->resp_body);
+	if (s->status == RS_STATUS_ERROR) {
+		char code[8];
+		if (h->status >= 400) {
+			snprintf(code, sizeof(code), "%u", h->status);
+			attr_cstr(a, "error.type", code);
+		} else {
+			attr_cstr(a, "error.type", "connection_closed");
+		}
+	}
+	if (h->end != RS_HTTP_END_LENGTH && h->end < RS_ARRAY_LEN(end_names))
+		attr_cstr(a, "ringside.http.end", end_names[h->end]);
+}
+
 static void span_json(struct rs_buf *b, const struct rs_rec_span *s)
 {
 	static const uint8_t zero[8];
@@ -145,13 +281,41 @@ static void span_json(struct rs_buf *b, const struct rs_rec_span *s)
 	rs_buf_puts(b, "\",\"spanId\":\"");
 	rs_buf_hex(b, s->span_id, 8);
 	rs_buf_putc(b, '"');
+	if (s->what == RS_SPAN_HTTP && s->kind == RS_KIND_SERVER) {
+		/* The tracestate the span's remote parent sent, repeated headers joined. */
+		const union rs_rec *rec = (const union rs_rec *)s;
+		size_t off = sizeof(union rs_rec), len;
+		const char *v;
+		uint8_t k;
+		bool first = true;
+		while (rs_tlv_next(rec, &off, &k, &v, &len)) {
+			if (k != RS_T_TRACESTATE)
+				continue;
+			rs_buf_puts(b, first ? ",\"traceState\":\"" : ",");
+			first = false;
+			/* Valid tracestate is printable ASCII without quotes or backslashes, but a
+			 * peer's bytes are not trusted: escape as any string, without the quotes. */
+			struct rs_buf tmp = {0};
+			rs_buf_json_str(&tmp, v, len);
+			if (!rs_buf_failed(&tmp) && tmp.len >= 2)
+				rs_buf_put(b, tmp.p + 1, tmp.len - 2);
+			rs_buf_free(&tmp);
+		}
+		if (!first)
+			rs_buf_putc(b, '"');
+	}
 	if (memcmp(s->parent_id, zero, 8) != 0) {
 		rs_buf_puts(b, ",\"parentSpanId\":\"");
 		rs_buf_hex(b, s->parent_id, 8);
 		rs_buf_putc(b, '"');
 	}
-	/* Sampled, and the parent is known not to be remote (OTLP SpanFlags). */
-	rs_buf_puts(b, ",\"flags\":257,\"name\":");
+	/* OTLP SpanFlags: the W3C trace flags, and whether the parent is remote (known). */
+	uint32_t flags = (s->what == RS_SPAN_HTTP ? s->trace_flags : 0x01) | 0x100;
+	if (s->flags & RS_SPAN_PARENT_REMOTE)
+		flags |= 0x200;
+	rs_buf_puts(b, ",\"flags\":");
+	rs_buf_u64(b, flags);
+	rs_buf_puts(b, ",\"name\":");
 	rs_buf_json_str(b, name, nlen);
 	rs_buf_puts(b, ",\"kind\":");
 	rs_buf_u64(b, s->kind);
@@ -164,6 +328,8 @@ static void span_json(struct rs_buf *b, const struct rs_rec_span *s)
 	struct attrs a = {b, false};
 	if (s->what == RS_SPAN_TCP)
 		tcp_attrs(&a, s);
+	else if (s->what == RS_SPAN_HTTP)
+		http_attrs(&a, s);
 	attr_int(&a, "thread.id", s->h.tid);
 	if (s->err) {
 		const char *en = strerrorname_np(s->err);
@@ -175,6 +341,8 @@ static void span_json(struct rs_buf *b, const struct rs_rec_span *s)
 		attr_bool(&a, "ringside.inherited_from_parent", true);
 	if (s->flags & RS_SPAN_FD_REUSED)
 		attr_bool(&a, "ringside.closed_unseen", true);
+	if (s->flags & RS_SPAN_UNFINISHED)
+		attr_bool(&a, "ringside.unfinished", true);
 	rs_buf_putc(b, ']');
 
 	if (s->what == RS_SPAN_TCP && s->u.tcp.shutdown_how) {

@@ -9,6 +9,7 @@ it strictly against the OTLP/JSON encoding rules, then answers questions about t
   otlp_check.py dump DIR [filters]      prints matching spans, one JSON object per line
 
 filters: --exe NAME (process.executable.name), --pid PID, --kind server|client|internal,
+         --tcp (connection spans), --http (HTTP request spans),
          --name NAME, --attr KEY=VALUE (compares the attribute's value as text),
          --attr-gt KEY=N (integer attribute greater than N), --has KEY, --lacks KEY
 """
@@ -148,6 +149,10 @@ def matches(item, a):
         return False
     if a.name is not None and s["name"] != a.name:
         return False
+    if a.tcp and "network.transport" not in attrs:
+        return False
+    if a.http and "http.request.method" not in attrs:
+        return False
     for kv in a.attr or []:
         k, v = kv.split("=", 1)
         if k not in attrs or str(attrs[k]).lower() != v.lower():
@@ -178,6 +183,8 @@ def main():
     p.add_argument("--attr-gt", action="append")
     p.add_argument("--has", action="append")
     p.add_argument("--lacks", action="append")
+    p.add_argument("--tcp", action="store_true")
+    p.add_argument("--http", action="store_true")
     a = p.parse_args()
     try:
         items = load(a.dir)
@@ -195,7 +202,11 @@ def main():
     sel = [i for i in items if matches(i, a)]
     if a.cmd == "dump":
         for path, exe, pid, res, s, attrs in sel:
-            print(json.dumps({"file": os.path.basename(path), "name": s["name"], "kind": s["kind"], "attrs": attrs}))
+            print(json.dumps({"file": os.path.basename(path), "exe": res.get("process.executable.name"),
+                              "pid": pid, "name": s["name"], "kind": s["kind"],
+                              "trace": s["traceId"], "span": s["spanId"], "parent": s.get("parentSpanId", ""),
+                              "flags": s.get("flags", 0), "status": s.get("status", {}),
+                              "traceState": s.get("traceState", ""), "attrs": attrs}))
         return 0
     if a.cmd == "count":
         print(len(sel))

@@ -34,6 +34,6 @@ if [[ $bare != "$shim" ]]; then
 	fail "the shim changed the per-request system calls of the application's thread"
 fi
 # And the shim did trace them: 40 + 5 connections (python answers HTTP/1.0, one per request).
-expect_spans 45 --exe curl --kind client
+expect_spans 45 --exe curl --kind client --tcp
 stop_python
 echo PASS

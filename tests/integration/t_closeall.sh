@@ -14,7 +14,7 @@ for mode in libc raw; do
 		grep -v "poll() fallback\|rebuilding" "$WORK/err" >&2 || true
 	done
 	"${CHECK[@]}" validate "$OUT" || fail "output is not valid OTLP/JSON ($mode)"
-	expect_spans 6 --exe closeall --kind client --attr server.port="$port"
+	expect_spans 6 --exe closeall --kind client --tcp --attr server.port="$port"
 done
 stop_python
 echo PASS

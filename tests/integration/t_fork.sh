@@ -14,14 +14,14 @@ files=$("${CHECK[@]}" files "$OUT")
 [[ $(echo "$files" | wc -l) == 6 ]] || fail "expected 6 files (parent and 5 children): $files"
 while read -r exe pid path; do
 	# Each file holds its own process's spans; the checker already verified process.pid.
-	n=$("${CHECK[@]}" count "$OUT" --pid "$pid" --kind client --attr server.port="$port")
+	n=$("${CHECK[@]}" count "$OUT" --pid "$pid" --kind client --tcp --attr server.port="$port")
 	[[ $n -ge 1 ]] || fail "process $pid wrote no client span"
 done <<<"$files"
 # The children connected once each; the parent's spans are not repeated in a child's file.
 parent=$(echo "$files" | awk '{print $2}' | sort -n | head -1)
 for pid in $(echo "$files" | awk '{print $2}'); do
 	[[ $pid == "$parent" ]] && continue
-	n=$("${CHECK[@]}" count "$OUT" --pid "$pid")
+	n=$("${CHECK[@]}" count "$OUT" --pid "$pid" --tcp)
 	[[ $n == 1 ]] || fail "child $pid reported $n spans, expected exactly its own one"
 done
 echo PASS

@@ -55,9 +55,9 @@ wait "$nginx_pid" || true
 expect_spans 7 --exe nginx --kind server --name "accept :$port" --attr server.port="$port" \
 	--attr client.address=127.0.0.1 --attr-gt ringside.net.bytes_received=40 \
 	--attr-gt ringside.net.bytes_sent=100
-expect_spans 7 --exe nginx
+expect_spans 7 --exe nginx --tcp
 # The keep-alive connection carried five requests and five replies.
-big=$("${CHECK[@]}" count "$OUT" --exe nginx --attr-gt ringside.net.bytes_received=400)
+big=$("${CHECK[@]}" count "$OUT" --exe nginx --tcp --attr-gt ringside.net.bytes_received=400)
 [[ $big == 1 ]] || fail "expected one connection with five requests, found $big"
 
 # Only workers accepted connections: their files, not the master's.

@@ -14,12 +14,12 @@ grep -q "io_uring unavailable (Operation not permitted); using the poll() fallba
 	fail "no fallback notice: $(cat "$WORK/err")"
 [[ $(grep -c ringside "$WORK/err") == 1 ]] || fail "expected one line on stderr: $(cat "$WORK/err")"
 "${CHECK[@]}" validate "$OUT" || fail "output is not valid OTLP/JSON"
-expect_spans 2 --exe curl --kind client --attr server.port="$port" --attr-gt ringside.net.bytes_received=0
+expect_spans 2 --exe curl --kind client --tcp --attr server.port="$port" --attr-gt ringside.net.bytes_received=0
 
 # RINGSIDE_IO=poll chooses the fallback without being refused, and says nothing.
 rm -rf "$OUT"
 traced RINGSIDE_IO=poll curl -sS "$url" -o /dev/null 2>"$WORK/err" || fail "curl failed"
 [[ ! -s $WORK/err ]] || fail "unexpected stderr: $(cat "$WORK/err")"
-expect_spans 1 --exe curl --kind client
+expect_spans 1 --exe curl --kind client --tcp
 stop_python
 echo PASS

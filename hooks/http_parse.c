@@ -1,0 +1,762 @@
+/* The HTTP/1.x parser (see http_parse.h). A byte-driven state machine over the head, with runs
+ * handed to the capture callback in one call per feed; bodies are skipped by counting. Lenient
+ * where real peers are (bare LF line ends, empty lines before a request), strict where a wrong
+ * guess would misframe the next message (lengths, chunk sizes). */
+#include "http_parse.h"
+
+#include <string.h>
+
+enum {
+	S_START,
+	S_METHOD,
+	S_TARGET,
+	S_REQ_VERSION,
+	S_STATUS_VERSION,
+	S_STATUS_CODE,
+	S_REASON,
+	S_LINE_LF,
+	S_HNAME_START,
+	S_HNAME,
+	S_HVALUE_OWS,
+	S_HVALUE,
+	S_HVALUE_LF,
+	S_HEAD_END_LF,
+	S_BODY_LENGTH,
+	S_CHUNK_SIZE,
+	S_CHUNK_EXT,
+	S_CHUNK_SIZE_LF,
+	S_CHUNK_DATA,
+	S_CHUNK_DATA_CR,
+	S_CHUNK_DATA_LF,
+	S_TRAILER_START,
+	S_TRAILER,
+	S_TRAILER_LF,
+	S_TRAILER_END_LF,
+	S_BODY_CLOSE,	/* response body up to the close */
+	S_MSG_DONE,	/* head done, no body: MSG_DONE on the next feed */
+	S_OPAQUE,	/* after an upgrade: not HTTP any more */
+	S_ERROR,
+};
+
+/* Headers the parser recognises, lowercase. Index order matters only for the bitmask. */
+enum {
+	H_HOST,
+	H_USER_AGENT,
+	H_TRACEPARENT,
+	H_TRACESTATE,
+	H_SW8,
+	H_CONTENT_LENGTH,
+	H_TRANSFER_ENCODING,
+	H_CONNECTION,
+	H_UPGRADE,
+	H_COUNT,
+	H_NONE = 0xff
+};
+
+static const struct {
+	const char *name;
+	uint8_t len;
+	uint8_t field;
+} headers[H_COUNT] = {
+	[H_HOST] = {"host", 4, RS_HPF_HOST},
+	[H_USER_AGENT] = {"user-agent", 10, RS_HPF_USER_AGENT},
+	[H_TRACEPARENT] = {"traceparent", 11, RS_HPF_TRACEPARENT},
+	[H_TRACESTATE] = {"tracestate", 10, RS_HPF_TRACESTATE},
+	[H_SW8] = {"sw8", 3, RS_HPF_SW8},
+	[H_CONTENT_LENGTH] = {"content-length", 14, RS_HPF_NONE},
+	[H_TRANSFER_ENCODING] = {"transfer-encoding", 17, RS_HPF_NONE},
+	[H_CONNECTION] = {"connection", 10, RS_HPF_NONE},
+	[H_UPGRADE] = {"upgrade", 7, RS_HPF_NONE},
+};
+
+static const uint32_t all_headers = (1u << H_COUNT) - 1;
+
+/* RFC 9110 tchar. */
+static bool is_tchar(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+		return true;
+	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static unsigned char lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
+static int hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = lower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+void rs_hp_init(struct rs_hp *p, enum rs_hp_mode mode, uint32_t capture, rs_hp_capture_fn fn,
+		void *arg)
+{
+	memset(p, 0, sizeof(*p));
+	p->mode = (uint8_t)mode;
+	p->state = S_START;
+	p->capture = capture;
+	p->on_capture = fn;
+	p->arg = arg;
+	p->field = H_NONE;
+}
+
+bool rs_hp_idle(const struct rs_hp *p)
+{
+	return p->state == S_START && p->line == 0;
+}
+
+static bool captured(const struct rs_hp *p, unsigned field)
+{
+	return field != RS_HPF_NONE && (p->capture & (1u << field)) && p->on_capture;
+}
+
+static void emit(struct rs_hp *p, unsigned field, const char *b, size_t n, bool end)
+{
+	if (captured(p, field))
+		p->on_capture(p->arg, (enum rs_hp_field)field, b, n, end);
+}
+
+/* Starts the next message in this direction (a no-body expectation was for the one that ended). */
+static void next_message(struct rs_hp *p)
+{
+	p->last_body = p->body_bytes;
+	p->state = S_START;
+	p->flags = 0;
+	p->status = 0;
+	p->line = 0;
+	p->head = 0;
+	p->remaining = 0;
+	p->scratch = 0;
+	p->vflags = 0;
+	p->seen = 0;
+	p->content_length = 0;
+	p->body_bytes = 0;
+	p->field = H_NONE;
+}
+
+static void fail(struct rs_hp *p)
+{
+	p->state = S_ERROR;
+}
+
+/* Interprets the value of a framing header, byte by byte (values may be split across feeds). */
+static void framing_byte(struct rs_hp *p, unsigned char c)
+{
+	switch (p->field) {
+	case H_CONTENT_LENGTH:
+		if (c == ' ' || c == '\t') {
+			if (p->vflags & 1)
+				p->vflags |= 2; /* white space after the digits: they must have ended */
+			return;
+		}
+		if (c < '0' || c > '9' || (p->vflags & 2) || p->scratch > (1ull << 52)) {
+			fail(p);
+			return;
+		}
+		p->vflags |= 1;
+		p->scratch = p->scratch * 10 + (uint64_t)(c - '0');
+		return;
+	case H_TRANSFER_ENCODING:
+	case H_CONNECTION:
+	case H_UPGRADE:
+		/* The last eight non-space bytes, lowercased, to match the final token. */
+		if (c != ' ' && c != '\t')
+			p->scratch = (p->scratch << 8) | lower(c);
+		return;
+	default:
+		return;
+	}
+}
+
+static bool tail_is(uint64_t window, const char *word)
+{
+	size_t n = strlen(word);
+	uint64_t w = 0;
+	for (size_t i = 0; i < n; i++)
+		w = (w << 8) | (unsigned char)word[i];
+	uint64_t mask = n >= 8 ? ~0ull : ((1ull << (8 * n)) - 1);
+	if ((window & mask) != w)
+		return false;
+	/* The byte before the word, if any, must end the previous token. */
+	unsigned char before = n < 8 ? (unsigned char)(window >> (8 * n)) : 0;
+	return before == 0 || before == ',';
+}
+
+/* A framing header's value has ended. */
+static void framing_end(struct rs_hp *p)
+{
+	switch (p->field) {
+	case H_CONTENT_LENGTH:
+		if (!(p->vflags & 1) ||
+		    ((p->flags & RS_HPM_LENGTH) && p->content_length != p->scratch)) {
+			fail(p); /* empty, or two different lengths: a smuggling attempt */
+			return;
+		}
+		p->flags |= RS_HPM_LENGTH;
+		p->content_length = p->scratch;
+		return;
+	case H_TRANSFER_ENCODING:
+		if (tail_is(p->scratch, "chunked"))
+			p->flags |= RS_HPM_CHUNKED;
+		else
+			p->flags &= (uint16_t)~RS_HPM_CHUNKED; /* chunked must be the final coding */
+		return;
+	case H_CONNECTION:
+		if (tail_is(p->scratch, "close"))
+			p->flags |= RS_HPM_CLOSE;
+		if (tail_is(p->scratch, "ep-alive")) /* keep-alive: the window holds eight bytes */
+			p->flags |= RS_HPM_KEEP_ALIVE;
+		if (tail_is(p->scratch, "upgrade"))
+			p->flags |= RS_HPM_UPGRADE;
+		return;
+	case H_UPGRADE:
+		if (p->mode == RS_HP_REQUEST)
+			p->flags |= RS_HPM_UPGRADE;
+		return;
+	default:
+		return;
+	}
+}
+
+/* The head has ended: decide how the body is framed. Returns the state that follows. */
+static uint8_t body_state(struct rs_hp *p)
+{
+	p->remaining = 0;
+	if (p->mode == RS_HP_REQUEST) {
+		if (p->flags & RS_HPM_CHUNKED)
+			return S_CHUNK_SIZE;
+		if ((p->flags & RS_HPM_LENGTH) && p->content_length) {
+			p->remaining = p->content_length;
+			return S_BODY_LENGTH;
+		}
+		return S_MSG_DONE;
+	}
+	if (p->status >= 100 && p->status < 200 && p->status != 101)
+		return S_START; /* interim response: the final one follows */
+	if (p->status == 101) {
+		p->flags |= RS_HPM_UPGRADE;
+		return S_MSG_DONE;
+	}
+	if ((p->flags & RS_HPM_NO_BODY) || p->status == 204 || p->status == 304)
+		return S_MSG_DONE;
+	if (p->flags & RS_HPM_CHUNKED)
+		return S_CHUNK_SIZE;
+	if (p->flags & RS_HPM_LENGTH) {
+		p->remaining = p->content_length;
+		return p->content_length ? S_BODY_LENGTH : S_MSG_DONE;
+	}
+	p->flags |= RS_HPM_TO_CLOSE;
+	return S_BODY_CLOSE;
+}
+
+/* Counts a line's byte against the bounds; false (and error) past them. */
+static bool count(struct rs_hp *p, size_t n)
+{
+	p->line += (uint32_t)n;
+	p->head += (uint32_t)n;
+	if (p->line > RS_HP_MAX_LINE || p->head > RS_HP_MAX_HEAD) {
+		fail(p);
+		return false;
+	}
+	return true;
+}
+
+/* Length of the run of bytes from b that stay in the current value: up to CR or LF. */
+static size_t value_run(const char *b, size_t n)
+{
+	const char *cr = memchr(b, '\r', n);
+	const char *lf = memchr(b, '\n', cr ? (size_t)(cr - b) : n);
+	const char *end = lf ? lf : cr;
+	return end ? (size_t)(end - b) : n;
+}
+
+size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event *ev)
+{
+	const unsigned char *b = (const unsigned char *)buf;
+	size_t i = 0;
+	*ev = RS_HP_MORE;
+	if (p->state == S_MSG_DONE) {
+		if (p->flags & RS_HPM_UPGRADE) {
+			p->state = S_OPAQUE;
+		} else {
+			next_message(p);
+		}
+		*ev = RS_HP_MSG_DONE;
+		return 0;
+	}
+	while (i < len) {
+		unsigned char c = b[i];
+		switch (p->state) {
+		case S_START:
+			if (c == '\r' || c == '\n') {
+				/* Empty lines before a message are tolerated, within the bounds. */
+				if (!count(p, 1))
+					goto error;
+				i++;
+				break;
+			}
+			p->line = 0;
+			if (p->mode == RS_HP_REQUEST) {
+				if (!is_tchar(c))
+					goto error;
+				p->state = S_METHOD;
+			} else {
+				p->state = S_STATUS_VERSION;
+			}
+			break;
+		case S_METHOD: {
+			size_t j = i;
+			while (j < len && is_tchar(b[j]))
+				j++;
+			if (!count(p, j - i))
+				goto error;
+			emit(p, RS_HPF_METHOD, buf + i, j - i, false);
+			if (j < len) {
+				if (b[j] != ' ')
+					goto error;
+				emit(p, RS_HPF_METHOD, buf + j, 0, true);
+				p->state = S_TARGET;
+				j++;
+				if (!count(p, 1))
+					goto error;
+			}
+			i = j;
+			break;
+		}
+		case S_TARGET: {
+			size_t j = i;
+			while (j < len && b[j] > ' ' && b[j] != 0x7f)
+				j++;
+			if (!count(p, j - i))
+				goto error;
+			emit(p, RS_HPF_TARGET, buf + i, j - i, false);
+			if (j < len) {
+				if (b[j] != ' ')
+					goto error;
+				emit(p, RS_HPF_TARGET, buf + j, 0, true);
+				p->state = S_REQ_VERSION;
+				p->version = 0xff;
+				p->remaining = 0;
+				j++;
+				if (!count(p, 1))
+					goto error;
+			}
+			i = j;
+			break;
+		}
+		case S_REQ_VERSION:
+		case S_STATUS_VERSION: {
+			/* "HTTP/1.x", eight bytes, then CR/LF (requests) or a space (responses). */
+			static const char v[] = "HTTP/1.";
+			size_t k = p->remaining;
+			if (k < 7) {
+				if (c != (unsigned char)v[k])
+					goto error;
+			} else if (k == 7) {
+				if (c != '0' && c != '1')
+					goto error;
+				p->version = (uint8_t)(c - '0');
+			} else if (p->state == S_REQ_VERSION) {
+				if (c == '\r') {
+					p->state = S_LINE_LF;
+				} else if (c == '\n') {
+					goto line_end;
+				} else {
+					goto error;
+				}
+			} else {
+				if (c != ' ')
+					goto error;
+				p->state = S_STATUS_CODE;
+				p->status = 0;
+				p->remaining = 0;
+				if (!count(p, 1))
+					goto error;
+				i++;
+				break;
+			}
+			p->remaining = k + 1;
+			if (!count(p, 1))
+				goto error;
+			i++;
+			break;
+		}
+		case S_STATUS_CODE:
+			if (p->remaining < 3) {
+				if (c < '0' || c > '9')
+					goto error;
+				p->status = (uint16_t)(p->status * 10 + (c - '0'));
+				p->remaining++;
+			} else if (c == ' ') {
+				p->state = S_REASON;
+			} else if (c == '\r') {
+				p->state = S_LINE_LF;
+			} else if (c == '\n') {
+				goto line_end;
+			} else {
+				goto error;
+			}
+			if (!count(p, 1))
+				goto error;
+			i++;
+			break;
+		case S_REASON: {
+			size_t j = i + value_run(buf + i, len - i);
+			if (!count(p, j - i))
+				goto error;
+			i = j;
+			if (i < len) {
+				p->state = b[i] == '\r' ? S_LINE_LF : S_HNAME_START;
+				if (!count(p, 1))
+					goto error;
+				if (b[i++] == '\n')
+					p->line = 0;
+			}
+			break;
+		}
+		case S_LINE_LF:
+			if (c != '\n')
+				goto error;
+		line_end:
+			i++;
+			if (!count(p, 1))
+				goto error;
+			p->line = 0;
+			p->state = S_HNAME_START;
+			if (p->mode == RS_HP_REQUEST) {
+				*ev = RS_HP_LINE_END;
+				return i;
+			}
+			break;
+		case S_HNAME_START:
+			if (c == '\r') {
+				p->state = S_HEAD_END_LF;
+				if (!count(p, 1))
+					goto error;
+				i++;
+				break;
+			}
+			if (c == '\n')
+				goto head_end;
+			if (!is_tchar(c))
+				goto error; /* includes obsolete line folding: not followed */
+			p->state = S_HNAME;
+			p->candidates = all_headers;
+			break;
+		case S_HNAME: {
+			if (c == ':') {
+				p->field = H_NONE;
+				for (unsigned h = 0; h < H_COUNT; h++)
+					if ((p->candidates & (1u << h)) && headers[h].len == p->line)
+						p->field = (uint8_t)h;
+				if (p->field == H_TRACEPARENT && (p->seen & (1u << RS_HPF_TRACEPARENT)))
+					p->flags |= RS_HPM_DUP_TRACEPARENT;
+				if (p->field != H_NONE && headers[p->field].field != RS_HPF_NONE)
+					p->seen |= 1u << headers[p->field].field;
+				p->candidates = 0;
+				p->scratch = 0;
+				p->vflags = 0;
+				p->state = S_HVALUE_OWS;
+				if (!count(p, 1))
+					goto error;
+				i++;
+				break;
+			}
+			if (!is_tchar(c))
+				goto error;
+			uint32_t pos = p->line; /* the name starts the line */
+			for (unsigned h = 0; h < H_COUNT; h++) {
+				if (!(p->candidates & (1u << h)))
+					continue;
+				if (pos >= headers[h].len || lower(c) != (unsigned char)headers[h].name[pos])
+					p->candidates &= ~(1u << h);
+			}
+			/* The last byte of a propagation header's name: a client may rename it. */
+			for (unsigned h = H_TRACEPARENT; h <= H_SW8; h++)
+				if ((p->candidates & (1u << h)) && pos + 1 == headers[h].len)
+					emit(p, RS_HPF_NAME_TRACEPARENT + h - H_TRACEPARENT, buf + i, 1,
+					     true);
+			if (!count(p, 1))
+				goto error;
+			i++;
+			break;
+		}
+		case S_HVALUE_OWS:
+			if (c == ' ' || c == '\t') {
+				if (!count(p, 1))
+					goto error;
+				i++;
+				break;
+			}
+			p->state = S_HVALUE;
+			p->candidates = 0;
+			break;
+		case S_HVALUE: {
+			size_t j = i + value_run(buf + i, len - i);
+			if (!count(p, j - i))
+				goto error;
+			if (p->field != H_NONE) {
+				unsigned field = headers[p->field].field;
+				if (field != RS_HPF_NONE) {
+					emit(p, field, buf + i, j - i, false);
+				} else {
+					for (size_t k = i; k < j && p->state != S_ERROR; k++)
+						framing_byte(p, b[k]);
+					if (p->state == S_ERROR)
+						goto error;
+				}
+			}
+			i = j;
+			if (i < len) {
+				if (p->field != H_NONE) {
+					emit(p, headers[p->field].field, buf + i, 0, true);
+					framing_end(p);
+					if (p->state == S_ERROR)
+						goto error;
+				}
+				p->field = H_NONE;
+				if (!count(p, 1))
+					goto error;
+				if (b[i++] == '\r') {
+					p->state = S_HVALUE_LF;
+				} else {
+					p->state = S_HNAME_START;
+					p->line = 0;
+				}
+			}
+			break;
+		}
+		case S_HVALUE_LF:
+			if (c != '\n')
+				goto error;
+			if (!count(p, 1))
+				goto error;
+			i++;
+			p->line = 0;
+			p->state = S_HNAME_START;
+			break;
+		case S_HEAD_END_LF:
+			if (c != '\n')
+				goto error;
+		head_end:
+			i++;
+			p->line = 0;
+			p->state = body_state(p);
+			if (p->state == S_START && p->mode == RS_HP_RESPONSE) {
+				/* An interim (1xx) response: report its head; the real one follows. */
+				uint16_t keep = p->flags & RS_HPM_NO_BODY;
+				uint16_t status = p->status;
+				next_message(p);
+				p->flags = keep;
+				p->status = status;
+			}
+			*ev = RS_HP_HEAD_DONE;
+			return i;
+		case S_BODY_LENGTH: {
+			uint64_t n = RS_MIN((uint64_t)(len - i), p->remaining);
+			p->remaining -= n;
+			p->body_bytes += n;
+			i += n;
+			if (p->remaining == 0) {
+				next_message(p);
+				*ev = RS_HP_MSG_DONE;
+				return i;
+			}
+			break;
+		}
+		case S_CHUNK_SIZE: {
+			int h = hexval(c);
+			if (h >= 0) {
+				if (p->remaining >> 56)
+					goto error; /* more than 14 hex digits */
+				p->remaining = (p->remaining << 4) | (uint64_t)h;
+				p->line++;
+			} else if (p->line == 0) {
+				goto error; /* no digits */
+			} else if (c == ';' || c == ' ' || c == '\t') {
+				p->state = S_CHUNK_EXT;
+			} else if (c == '\r') {
+				p->state = S_CHUNK_SIZE_LF;
+			} else if (c == '\n') {
+				goto chunk_size_done;
+			} else {
+				goto error;
+			}
+			i++;
+			break;
+		}
+		case S_CHUNK_EXT: {
+			size_t j = i + value_run(buf + i, len - i);
+			p->head += (uint32_t)(j - i);
+			if (p->head > RS_HP_MAX_HEAD)
+				goto error; /* chunk extensions count against the head bound */
+			i = j;
+			if (i < len) {
+				if (b[i] == '\n')
+					goto chunk_size_done;
+				p->state = S_CHUNK_SIZE_LF;
+				i++;
+			}
+			break;
+		}
+		case S_CHUNK_SIZE_LF:
+			if (c != '\n')
+				goto error;
+		chunk_size_done:
+			i++;
+			p->line = 0;
+			p->state = p->remaining ? S_CHUNK_DATA : S_TRAILER_START;
+			break;
+		case S_CHUNK_DATA: {
+			uint64_t n = RS_MIN((uint64_t)(len - i), p->remaining);
+			p->remaining -= n;
+			p->body_bytes += n;
+			i += n;
+			if (p->remaining == 0)
+				p->state = S_CHUNK_DATA_CR;
+			break;
+		}
+		case S_CHUNK_DATA_CR:
+			if (c == '\n') {
+				p->state = S_CHUNK_SIZE;
+			} else if (c == '\r') {
+				p->state = S_CHUNK_DATA_LF;
+			} else {
+				goto error;
+			}
+			i++;
+			break;
+		case S_CHUNK_DATA_LF:
+			if (c != '\n')
+				goto error;
+			p->state = S_CHUNK_SIZE;
+			i++;
+			break;
+		case S_TRAILER_START:
+			if (c == '\r') {
+				p->state = S_TRAILER_END_LF;
+				i++;
+				break;
+			}
+			if (c == '\n')
+				goto msg_done;
+			p->state = S_TRAILER;
+			p->line = 0;
+			break;
+		case S_TRAILER: {
+			size_t j = i + value_run(buf + i, len - i);
+			if (!count(p, j - i))
+				goto error;
+			i = j;
+			if (i < len) {
+				if (!count(p, 1))
+					goto error;
+				p->state = b[i++] == '\r' ? S_TRAILER_LF : S_TRAILER_START;
+			}
+			break;
+		}
+		case S_TRAILER_LF:
+			if (c != '\n')
+				goto error;
+			i++;
+			p->state = S_TRAILER_START;
+			break;
+		case S_TRAILER_END_LF:
+			if (c != '\n')
+				goto error;
+		msg_done:
+			i++;
+			next_message(p);
+			*ev = RS_HP_MSG_DONE;
+			return i;
+		case S_BODY_CLOSE:
+			p->body_bytes += len - i;
+			return len;
+		case S_OPAQUE:
+			return len;
+		case S_MSG_DONE:
+			if (p->flags & RS_HPM_UPGRADE)
+				p->state = S_OPAQUE;
+			else
+				next_message(p);
+			*ev = RS_HP_MSG_DONE;
+			return i;
+		case S_ERROR:
+		default:
+			goto error;
+		}
+		if (p->state == S_ERROR)
+			goto error;
+	}
+	return i;
+error:
+	p->state = S_ERROR;
+	*ev = RS_HP_ERROR;
+	return len;
+}
+
+enum rs_hp_event rs_hp_skip(struct rs_hp *p, uint64_t n)
+{
+	if (p->state == S_BODY_CLOSE || p->state == S_OPAQUE) {
+		p->body_bytes += n;
+		return RS_HP_MORE;
+	}
+	if ((p->state != S_BODY_LENGTH && p->state != S_CHUNK_DATA) || n > p->remaining) {
+		p->state = S_ERROR;
+		return RS_HP_ERROR;
+	}
+	p->remaining -= n;
+	p->body_bytes += n;
+	if (p->remaining)
+		return RS_HP_MORE;
+	if (p->state == S_CHUNK_DATA) {
+		p->state = S_CHUNK_DATA_CR;
+		return RS_HP_MORE;
+	}
+	next_message(p);
+	return RS_HP_MSG_DONE;
+}
+
+enum rs_hp_event rs_hp_close(struct rs_hp *p)
+{
+	if (p->state == S_BODY_CLOSE) {
+		next_message(p);
+		return RS_HP_MSG_DONE;
+	}
+	if (p->state == S_OPAQUE || p->state == S_ERROR || rs_hp_idle(p))
+		return RS_HP_MORE;
+	return RS_HP_ERROR;
+}
+
+static const char *const methods[] = {"GET ",	  "POST ",  "PUT ",	"DELETE ", "HEAD ",
+				      "OPTIONS ", "PATCH ", "CONNECT ", "TRACE ",  "QUERY "};
+
+int rs_hp_sniff_request(const char *buf, size_t len)
+{
+	bool prefix = false;
+	for (size_t m = 0; m < RS_ARRAY_LEN(methods); m++) {
+		size_t ml = strlen(methods[m]);
+		size_t n = RS_MIN(len, ml);
+		if (memcmp(buf, methods[m], n) == 0) {
+			if (n == ml)
+				return 1;
+			prefix = true;
+		}
+	}
+	return prefix ? -1 : 0;
+}
+
+int rs_hp_sniff_response(const char *buf, size_t len)
+{
+	static const char v[] = "HTTP/1.";
+	size_t n = RS_MIN(len, sizeof(v) - 1);
+	if (memcmp(buf, v, n) != 0)
+		return 0;
+	return n == sizeof(v) - 1 ? 1 : -1;
+}

@@ -1,0 +1,147 @@
+/* Folding of request paths and redaction of queries (see http_route.h). */
+#include "http_route.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+void rs_http_target_path(const char *t, size_t n, const char **path, size_t *len)
+{
+	/* absolute-form: skip "scheme://authority" */
+	const char *p = t;
+	size_t left = n;
+	const char *sep = left > 3 ? memchr(t, ':', left < 16 ? left : 16) : NULL;
+	if (sep && (size_t)(sep - t) + 3 <= left && sep[1] == '/' && sep[2] == '/') {
+		const char *auth = sep + 3;
+		size_t rest = left - (size_t)(auth - t);
+		const char *slash = memchr(auth, '/', rest);
+		if (!slash) {
+			*path = "/";
+			*len = 1;
+			return;
+		}
+		p = slash;
+		left = rest - (size_t)(slash - auth);
+	}
+	size_t end = 0;
+	while (end < left && p[end] != '?' && p[end] != '#')
+		end++;
+	*path = p;
+	*len = end;
+}
+
+static bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* The placeholder for a segment, or NULL to keep it. */
+static const char *fold(const char *s, size_t n)
+{
+	if (n == 0)
+		return NULL;
+	bool digits = true, hex = true;
+	for (size_t i = 0; i < n; i++) {
+		digits = digits && s[i] >= '0' && s[i] <= '9';
+		hex = hex && is_hex(s[i]);
+	}
+	if (digits)
+		return "{id}";
+	if (n == 36 && s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-') {
+		bool uuid = true;
+		for (size_t i = 0; i < n && uuid; i++)
+			uuid = (i == 8 || i == 13 || i == 18 || i == 23) ? true : is_hex(s[i]);
+		if (uuid)
+			return "{uuid}";
+	}
+	if (hex && n >= 16)
+		return "{hex}";
+	return NULL;
+}
+
+size_t rs_http_fold_path(const char *path, size_t n, char *out, size_t cap)
+{
+	size_t o = 0, i = 0;
+	if (cap < 5)
+		return 0;
+	while (i < n) {
+		size_t j = i;
+		while (j < n && path[j] != '/')
+			j++;
+		const char *rep = fold(path + i, j - i);
+		size_t seglen = rep ? strlen(rep) : j - i;
+		size_t extra = j < n ? 1 : 0; /* the slash after it */
+		if (o + seglen + extra > cap - 4) {
+			memcpy(out + o, "/...", 4); /* cut at a segment boundary */
+			return o + 4;
+		}
+		memcpy(out + o, rep ? rep : path + i, seglen);
+		o += seglen;
+		if (extra)
+			out[o++] = '/';
+		i = j + extra;
+	}
+	return o;
+}
+
+size_t rs_http_redact_query(const char *t, size_t n, char *out, size_t cap)
+{
+	const char *q = memchr(t, '?', n);
+	if (!q)
+		return 0;
+	const char *end = memchr(q, '#', n - (size_t)(q - t));
+	size_t qn = (size_t)((end ? end : t + n) - q - 1);
+	q++;
+	static const char redacted[] = "REDACTED";
+	size_t o = 0;
+	for (size_t i = 0; i < qn;) {
+		size_t j = i;
+		while (j < qn && q[j] != '&')
+			j++;
+		const char *eq = memchr(q + i, '=', j - i);
+		size_t keylen = eq ? (size_t)(eq - (q + i)) : j - i;
+		size_t need = keylen + (eq ? 1 + sizeof(redacted) - 1 : 0) + (j < qn ? 1 : 0);
+		if (o + need > cap)
+			break;
+		memcpy(out + o, q + i, keylen);
+		o += keylen;
+		if (eq) {
+			out[o++] = '=';
+			memcpy(out + o, redacted, sizeof(redacted) - 1);
+			o += sizeof(redacted) - 1;
+		}
+		if (j < qn)
+			out[o++] = '&';
+		i = j + 1;
+	}
+	return o;
+}
+
+void rs_http_host_port(const char *v, size_t n, const char **host, size_t *hlen, unsigned *port)
+{
+	*port = 0;
+	const char *end = v + n, *colon = NULL;
+	if (n && v[0] == '[') {
+		const char *close = memchr(v, ']', n);
+		if (!close) {
+			*host = v;
+			*hlen = n;
+			return;
+		}
+		*host = v + 1;
+		*hlen = (size_t)(close - v - 1);
+		colon = close + 1 < end && close[1] == ':' ? close + 1 : NULL;
+	} else {
+		colon = memchr(v, ':', n);
+		*host = v;
+		*hlen = colon ? (size_t)(colon - v) : n;
+	}
+	if (!colon)
+		return;
+	unsigned p = 0;
+	for (const char *c = colon + 1; c < end; c++) {
+		if (*c < '0' || *c > '9' || p > 65535)
+			return;
+		p = p * 10 + (unsigned)(*c - '0');
+	}
+	*port = p <= 65535 && colon + 1 < end ? p : 0;
+}
