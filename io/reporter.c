@@ -37,6 +37,8 @@ static struct {
 	_Atomic bool failed; /* no thread: flushes must not wait */
 	uint64_t batch_opened_ns;
 	uint64_t tick_ns;
+	uint64_t last_drain_ns;
+	uint64_t fill_rate;
 	uint64_t next_housekeep_ns;
 	uint64_t drop_seen[RS_MAX_RINGS];
 	uint64_t no_ring_seen;
@@ -136,6 +138,7 @@ static unsigned drain(void)
 			k += ns;
 		}
 		rs_ring_release(ring, pos + n);
+		atomic_store_explicit(&ring->wake_sent, 0, memory_order_relaxed);
 		fullest = RS_MAX(fullest, (unsigned)(n * 1024 / (ring->mask + 1ull)));
 		uint64_t d = rs_load_relaxed(&ring->dropped);
 		if (d > R.drop_seen[i]) {
@@ -151,13 +154,19 @@ static unsigned drain(void)
 	return fullest;
 }
 
+/* Picks the next sleep so the fullest ring would be about a quarter full at the next drain, from
+ * how fast it filled since the last one. The estimate rises at once with a burst and decays over
+ * about ten passes, so completions that wake the loop right after a drain do not undo it. */
 static void adapt_tick(unsigned fullest)
 {
-	if (fullest > 256 && R.tick_ns > TICK_MIN_NS)
-		R.tick_ns /= 2;
-	else if (fullest < 64 && R.tick_ns < TICK_MAX_NS)
-		R.tick_ns *= 2;
-	R.tick_ns = RS_MAX(TICK_MIN_NS, RS_MIN(TICK_MAX_NS, R.tick_ns));
+	uint64_t now = rs_mono_ns();
+	uint64_t elapsed = RS_MAX(now - R.last_drain_ns, 100000ull);
+	R.last_drain_ns = now;
+	/* fill rate in 1/1024ths of a ring per millisecond */
+	uint64_t rate = (uint64_t)fullest * 1000000ull / elapsed;
+	R.fill_rate = RS_MAX(rate, R.fill_rate - R.fill_rate / 8);
+	uint64_t tick = R.fill_rate ? 256ull * 1000000ull / R.fill_rate : TICK_MAX_NS;
+	R.tick_ns = RS_MAX(TICK_MIN_NS, RS_MIN(TICK_MAX_NS, tick));
 }
 
 static void serve_flush(uint32_t want)
@@ -203,6 +212,7 @@ static void *reporter_main(void *arg)
 	for (;;) {
 		uint32_t want = atomic_load(&flush_req);
 		adapt_tick(drain());
+
 		uint64_t now = rs_mono_ns();
 		uint64_t timeout = R.tick_ns;
 		if (R.exp_ok && R.exp->open_spans()) {
@@ -344,8 +354,14 @@ static void reporter_after_fork_child(void)
 	atomic_store(&flush_done, 0);
 }
 
+static void reporter_wake(void)
+{
+	rs_loop_wake(&R.loop);
+}
+
 static const struct rs_reporter_ops ops = {
 	.start = reporter_start,
+	.wake = reporter_wake,
 	.flush = reporter_flush,
 	.after_fork_child = reporter_after_fork_child,
 };

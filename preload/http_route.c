@@ -71,7 +71,12 @@ size_t rs_http_fold_path(const char *path, size_t n, char *out, size_t cap)
 		size_t seglen = rep ? strlen(rep) : j - i;
 		size_t extra = j < n ? 1 : 0; /* the slash after it */
 		if (o + seglen + extra > cap - 4) {
-			memcpy(out + o, "/...", 4); /* cut at a segment boundary */
+			/* Cut at a segment boundary. */
+			if (o && out[o - 1] == '/') {
+				memcpy(out + o, "...", 3);
+				return o + 3;
+			}
+			memcpy(out + o, "/...", 4);
 			return o + 4;
 		}
 		memcpy(out + o, rep ? rep : path + i, seglen);

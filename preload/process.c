@@ -63,6 +63,15 @@ void rs_process_need_reporter(void)
 	}
 }
 
+void rs_process_wake_reporter(void)
+{
+	if (rs_load_relaxed(&reporter_started) && reporter->wake) {
+		int saved = errno;
+		reporter->wake();
+		errno = saved;
+	}
+}
+
 pid_t rs_process_pid(void)
 {
 	return cached_pid;

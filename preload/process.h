@@ -11,6 +11,8 @@
 struct rs_reporter_ops {
 	/* Creates the reporter thread; called once per process, from an application thread. */
 	void (*start)(void);
+	/* From an application thread whose ring is half full: the reporter is behind. */
+	void (*wake)(void);
 	/* Blocks until everything recorded before the call is written, or timeout_ms passes. At
 	 * exit it also reports, in one line, anything that was lost. */
 	void (*flush)(uint32_t timeout_ms, bool at_exit);
@@ -22,6 +24,9 @@ void rs_process_set_reporter(const struct rs_reporter_ops *ops);
 
 /* Called when a thread claims its first ring: starts the reporter if it is not running. */
 void rs_process_need_reporter(void);
+
+/* Wakes the reporter (one system call); for a ring that is filling faster than it drains. */
+void rs_process_wake_reporter(void);
 
 /* Registers a function run at exit before the final flush (e.g. to end open connections). */
 void rs_process_at_exit(void (*fn)(void));

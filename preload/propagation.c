@@ -266,8 +266,9 @@ bool rs_sw8_parse(const char *s, size_t n, struct rs_sw8 *out)
 	const char *f[8];
 	size_t fl[8];
 	size_t k = 0;
+	const char *dash = NULL;
 	while (k < 8) {
-		const char *dash = memchr(s, '-', n);
+		dash = memchr(s, '-', n);
 		f[k] = s;
 		fl[k] = dash ? (size_t)(dash - s) : n;
 		k++;
@@ -276,7 +277,7 @@ bool rs_sw8_parse(const char *s, size_t n, struct rs_sw8 *out)
 		n -= fl[k - 1] + 1;
 		s = dash + 1;
 	}
-	if (k != 8 || memchr(f[7], '-', fl[7]))
+	if (k != 8 || dash)
 		return false; /* exactly eight fields */
 	if (fl[0] != 1 || (f[0][0] != '0' && f[0][0] != '1'))
 		return false;

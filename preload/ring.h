@@ -13,6 +13,7 @@ struct rs_ring {
 	uint64_t tail_cache;		    /* producer's last view of tail */
 	_Atomic uint64_t dropped;	    /* records refused because the ring was full */
 	uint32_t mask;			    /* slots - 1; immutable after creation */
+	_Atomic uint32_t wake_sent;	    /* the producer woke the reporter; it clears this */
 	/* Consumer's cache line. */
 	_Alignas(64) _Atomic uint64_t tail; /* next slot to read; published with release */
 	_Alignas(64) union rs_rec slots[];
@@ -45,9 +46,24 @@ static inline union rs_rec *rs_ring_reserve(struct rs_ring *r)
 	return &r->slots[h & r->mask];
 }
 
+/* Producer, every 256 slots: true when the ring is more than half full and the reporter has not
+ * been woken for it since it last drained it. The caller then wakes the reporter: the one system
+ * call an application thread makes, and only when the reporter has fallen behind. */
+static inline bool rs_ring_behind(struct rs_ring *r, uint64_t h)
+{
+	if (rs_likely((h & 255) != 0) || rs_load_relaxed(&r->wake_sent))
+		return false;
+	uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+	if (h - t <= (r->mask + 1ull) / 2)
+		return false;
+	atomic_store_explicit(&r->wake_sent, 1, memory_order_relaxed);
+	return true;
+}
+
 /* Producer: copies a whole record of len bytes (at most RS_REC_MAX) into the next slots, wrapping
- * at the end of the ring, and publishes it; false when it does not fit (the drop is counted). */
-static inline bool rs_ring_push(struct rs_ring *r, const void *rec, size_t len)
+ * at the end of the ring, and publishes it; false when it does not fit (the drop is counted).
+ * *behind tells the caller to wake the reporter (see rs_ring_behind). */
+static inline bool rs_ring_push(struct rs_ring *r, const void *rec, size_t len, bool *behind)
 {
 	uint64_t n = (len + RS_REC_SIZE - 1) / RS_REC_SIZE;
 	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
@@ -68,15 +84,20 @@ static inline bool rs_ring_push(struct rs_ring *r, const void *rec, size_t len)
 	}
 	/* Release: the record's bytes are visible before the consumer sees the new head. */
 	atomic_store_explicit(&r->head, h + n, memory_order_release);
+	*behind = false;
+	for (uint64_t i = 1; i <= n && !*behind; i++)
+		*behind = rs_ring_behind(r, h + i);
 	return true;
 }
 
-/* Producer: publishes the slot returned by the last rs_ring_reserve. */
-static inline void rs_ring_commit(struct rs_ring *r)
+/* Producer: publishes the slot returned by the last rs_ring_reserve. Returns true when the caller
+ * should wake the reporter (see rs_ring_behind). */
+static inline bool rs_ring_commit(struct rs_ring *r)
 {
 	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
 	/* Release: the record's bytes are visible before the consumer sees the new head. */
 	atomic_store_explicit(&r->head, h + 1, memory_order_release);
+	return rs_ring_behind(r, h + 1);
 }
 
 /* Consumer: number of records ready from *first on. */

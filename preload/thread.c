@@ -101,13 +101,15 @@ static bool push(union rs_rec *rec)
 	size_t len = RS_MIN((size_t)rec->hdr.len, (size_t)RS_REC_MAX);
 	rec->hdr.nslots = (uint8_t)((len + RS_REC_SIZE - 1) / RS_REC_SIZE);
 	rec->hdr.tid = (uint32_t)rs_thread_tid();
-	bool ok = false;
+	bool ok = false, behind = false;
 	if (rs_t.ring || attach_ring())
-		ok = rs_ring_push(rs_t.ring, rec, len);
+		ok = rs_ring_push(rs_t.ring, rec, len, &behind);
 	else
 		rs_add_relaxed(&rs_rings.no_ring_drops, 1);
 	atomic_signal_fence(memory_order_release);
 	rs_t.emitting = false;
+	if (rs_unlikely(behind))
+		rs_process_wake_reporter();
 	return ok;
 }
 

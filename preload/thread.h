@@ -3,6 +3,7 @@
 #ifndef RS_THREAD_H
 #define RS_THREAD_H
 
+#include "process.h"
 #include "record.h"
 #include "ring.h"
 #include "rs.h"
@@ -63,9 +64,11 @@ union rs_rec *rs_emit_reserve(void);
 
 static inline void rs_emit_commit(void)
 {
-	rs_ring_commit(rs_t.ring);
+	bool behind = rs_ring_commit(rs_t.ring);
 	atomic_signal_fence(memory_order_release);
 	rs_t.emitting = false;
+	if (rs_unlikely(behind))
+		rs_process_wake_reporter();
 }
 
 /* For records of more than one slot: a zeroed RS_REC_MAX-byte scratch record (thread-local) to

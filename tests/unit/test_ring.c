@@ -87,7 +87,8 @@ static void test_multi_slot(void)
 			rec[0].hdr.len = (uint16_t)len;
 			rec[0].hdr.tid = seq;
 			uint64_t dropped = r->dropped;
-			if (!rs_ring_push(r, rec, len)) {
+			bool behind;
+			if (!rs_ring_push(r, rec, len, &behind)) {
 				CHECK_EQ_U(r->dropped, dropped + 1); /* one record, one drop */
 				break;
 			}
@@ -144,6 +145,32 @@ static void test_tlv(void)
 	CHECK(!rs_tlv_next(rec, &off, &key, &data, &len));
 }
 
+/* A producer learns, once, that its ring is more than half full; again only after a drain. */
+static void test_behind(void)
+{
+	enum { SLOTS = 1024 };
+	struct rs_ring *r = aligned_alloc(64, rs_ring_bytes(SLOTS));
+	rs_ring_init(r, SLOTS);
+	int wakes = 0;
+	for (int i = 0; i < SLOTS; i++) {
+		if (!rs_ring_reserve(r))
+			break;
+		wakes += rs_ring_commit(r);
+	}
+	CHECK_EQ_U(wakes, 1); /* at 768, checked every 256 slots past half */
+	uint64_t pos, n = rs_ring_ready(r, &pos);
+	rs_ring_release(r, pos + n);
+	atomic_store(&r->wake_sent, 0); /* what the reporter does after a drain */
+	wakes = 0;
+	for (int i = 0; i < 3 * SLOTS / 4; i++) {
+		if (!rs_ring_reserve(r))
+			break;
+		wakes += rs_ring_commit(r);
+	}
+	CHECK_EQ_U(wakes, 1);
+	free(r);
+}
+
 static void test_registry(void)
 {
 	int a = rs_ring_acquire(11, 16);
@@ -178,6 +205,7 @@ int main(void)
 	test_fifo_and_full();
 	test_wraparound_many();
 	test_multi_slot();
+	test_behind();
 	test_tlv();
 	test_registry();
 	return check_result();

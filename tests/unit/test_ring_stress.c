@@ -48,7 +48,8 @@ static void *produce(void *arg)
 			big[0].span.start_ns = i;
 			big[0].span.end_ns = ~(uint64_t)i;
 			((uint8_t *)big)[len - 1] = (uint8_t)i;
-			if (!rs_ring_push(r, big, len) && i % 64 == 0)
+			bool behind;
+			if (!rs_ring_push(r, big, len, &behind) && i % 64 == 0)
 				sched_yield();
 		}
 	}

@@ -1,0 +1,176 @@
+/* The HTTP/1.x parser: what it reports for requests and responses of every framing, that any
+ * split of the bytes (every single cut, and one byte at a time) reports exactly the same, that it
+ * never reads past its input (inputs end at a PROT_NONE page), and that bad input stops it. */
+#include "check.h"
+#include "hp_driver.h"
+
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Copies msg so it ends right before an inaccessible page: any over-read faults. */
+static const char *guarded(const char *msg, size_t len)
+{
+	static char *map;
+	static size_t page;
+	if (!map) {
+		page = (size_t)sysconf(_SC_PAGESIZE);
+		map = mmap(NULL, 33 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+			   0);
+		mprotect(map + 32 * page, page, PROT_NONE);
+	}
+	if (len > 32 * page)
+		abort();
+	char *p = map + 32 * page - len;
+	memcpy(p, msg, len);
+	return p;
+}
+
+/* Parses msg whole, at every single cut, and byte by byte: all must log the same, and the whole
+ * run must contain want. */
+static void expect(enum rs_hp_mode mode, const char *msg, bool no_body, const char *want)
+{
+	size_t len = strlen(msg);
+	const char *g = guarded(msg, len);
+	static struct hp_log whole, split;
+	hp_run(mode, g, len, NULL, 0, no_body, &whole);
+	if (!strstr(whole.text, want)) {
+		fprintf(stderr, "parsing %.60s...\n  got  %s\n  want %s\n", msg, whole.text, want);
+		check_failures++;
+		return;
+	}
+	for (size_t cut = 0; cut <= len; cut++) {
+		hp_run(mode, g, len, &cut, 1, no_body, &split);
+		if (strcmp(whole.text, split.text) != 0) {
+			fprintf(stderr, "split at %zu differs:\n  %s\n  %s\n", cut, whole.text,
+				split.text);
+			check_failures++;
+			return;
+		}
+	}
+	size_t *cuts = malloc(len * sizeof(size_t));
+	for (size_t i = 0; i < len; i++)
+		cuts[i] = i + 1;
+	hp_run(mode, g, len, cuts, len, no_body, &split);
+	free(cuts);
+	if (strcmp(whole.text, split.text) != 0) {
+		fprintf(stderr, "byte by byte differs:\n  %s\n  %s\n", whole.text, split.text);
+		check_failures++;
+	}
+}
+
+/* Event codes in the log: 1 line end, 2 head done, 3 message done; errors show as <error>. */
+static void test_requests(void)
+{
+	expect(RS_HP_REQUEST, "GET /a?b=1 HTTP/1.1\r\nHost: x:8080\r\nUser-Agent: ua/1 \r\n\r\n",
+	       false,
+	       "[1:GET][2:/a?b=1]<1@21 s=0 f=0 b=0>[3:x:8080][4:ua/1 ]<2@56 s=0 f=0 b=0>"
+	       "<3@56 s=0 f=0 b=0><close 0>"); /* the value's trailing space is the caller's */
+	/* A body by Content-Length, then a pipelined request without one. */
+	expect(RS_HP_REQUEST,
+	       "POST /p HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.0\r\n\r\n", false,
+	       "<2@39 s=0 f=2 b=0><3@44 s=0 f=0 b=5>[1:GET][2:/]<1@60 s=0 f=0 b=5>"
+	       "<2@62 s=0 f=0 b=5><3@62 s=0 f=0 b=0><close 0>");
+	/* Chunked, with extensions and trailers. */
+	expect(RS_HP_REQUEST,
+	       "PUT /c HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+	       "5;ext=1\r\nhello\r\n10\r\n0123456789abcdef\r\n0\r\nX-Trailer: t\r\n\r\n",
+	       false, "<2@53 s=0 f=1 b=0><3@110 s=0 f=0 b=21><close 0>");
+	/* Trace context headers, case-insensitive names, tracestate twice. */
+	expect(RS_HP_REQUEST,
+	       "GET / HTTP/1.1\r\nTRACEPARENT: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331"
+	       "-01\r\ntracestate: a=1\r\ntracestate: b=2\r\nsw8: 1-dA==-cw==-3-cw==-aQ==-ZQ==-YQ==\r\n"
+	       "\r\n",
+	       false,
+	       "[8:T][5:00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01][9:e][6:a=1][9:e]"
+	       "[6:b=2][10:8][7:1-dA==-cw==-3-cw==-aQ==-ZQ==-YQ==]<2@162");
+	/* Leading empty lines and bare LF line ends are tolerated. */
+	expect(RS_HP_REQUEST, "\r\nGET /x HTTP/1.1\nHost: h\n\n", false, "[3:h]<2@");
+	/* A request asking to upgrade, then its websocket bytes (no body of its own). */
+	expect(RS_HP_REQUEST, "GET /ws HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+	       false, "<2@61 s=0 f=10 b=0><3@61");
+}
+
+static void test_responses(void)
+{
+	expect(RS_HP_RESPONSE, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc", false,
+	       "<2@38 s=200 f=2 b=0><3@41 s=0 f=0 b=3><close 0>");
+	/* Chunked, then a second response on the same connection. */
+	expect(RS_HP_RESPONSE,
+	       "HTTP/1.1 404 Not Found\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+	       "HTTP/1.1 204 No Content\r\n\r\n",
+	       false, "<2@54 s=404 f=1 b=0><3@67 s=0 f=0 b=3><2@94 s=204 f=0 b=3><3@94 s=0 f=0 b=0>");
+	/* No length: the body runs to the close. */
+	expect(RS_HP_RESPONSE, "HTTP/1.0 200 OK\r\nServer: x\r\n\r\nall of it", false,
+	       "<2@30 s=200 f=20 b=0><close 3>");
+	/* 100 Continue first, then the real response. */
+	expect(RS_HP_RESPONSE,
+	       "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n",
+	       false, "<2@25 s=100 f=0 b=0><2@68 s=201 f=2 b=0><3@68 s=0 f=0 b=0>");
+	/* The answer to a HEAD request has no body whatever Content-Length says. */
+	expect(RS_HP_RESPONSE, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n", true,
+	       "<2@41 s=200 f=2 b=0><3@41 s=0 f=0 b=0><close 0>");
+	/* 101: what follows is another protocol. */
+	expect(RS_HP_RESPONSE, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello",
+	       false, "<2@56 s=101 f=10 b=0><3@56 s=101 f=10 b=0><close 0>");
+	/* A status line without a reason phrase. */
+	expect(RS_HP_RESPONSE, "HTTP/1.1 304\r\n\r\n", false, "<2@16 s=304 f=0 b=0><3@16");
+}
+
+static void expect_error(enum rs_hp_mode mode, const char *msg)
+{
+	struct hp_log l;
+	hp_run(mode, guarded(msg, strlen(msg)), strlen(msg), NULL, 0, false, &l);
+	if (!strstr(l.text, "<error>")) {
+		fprintf(stderr, "expected an error for %.60s: %s\n", msg, l.text);
+		check_failures++;
+	}
+}
+
+static void test_errors(void)
+{
+	expect_error(RS_HP_REQUEST, "GET / HTTP/2.0\r\n\r\n");
+	expect_error(RS_HP_REQUEST, "GET /\x01 HTTP/1.1\r\n\r\n");
+	expect_error(RS_HP_REQUEST, "GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n");
+	expect_error(RS_HP_REQUEST, "GET / HTTP/1.1\r\nContent-Length: 5x\r\n\r\n");
+	expect_error(RS_HP_REQUEST, "GET / HTTP/1.1\r\nContent-Length:\r\n\r\n");
+	expect_error(RS_HP_REQUEST, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+	expect_error(RS_HP_REQUEST, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+				    "fffffffffffffffff\r\n");
+	expect_error(RS_HP_REQUEST, "GET / HTTP/1.1\r\n folded: no\r\n\r\n");
+	expect_error(RS_HP_RESPONSE, "HTTP/1.1 20 OK\r\n\r\n");
+	expect_error(RS_HP_RESPONSE, "SSH-2.0-OpenSSH_9.2\r\n");
+	/* Bounds: a header line over 8 KiB, a head over 64 KiB. */
+	static char big[100000];
+	strcpy(big, "GET / HTTP/1.1\r\nX: ");
+	memset(big + strlen(big), 'a', 9000);
+	strcat(big, "\r\n\r\n");
+	expect_error(RS_HP_REQUEST, big);
+	strcpy(big, "GET / HTTP/1.1\r\n");
+	for (int i = 0; i < 1500; i++) /* 69 KB */
+		strcat(big, "X-Header: 0123456789012345678901234567890123\r\n");
+	expect_error(RS_HP_REQUEST, big);
+}
+
+static void test_sniff(void)
+{
+	CHECK_EQ_U(rs_hp_sniff_request("GET / HTTP/1.1", 14), 1);
+	CHECK_EQ_U(rs_hp_sniff_request("OPTIONS * HTTP/1.1", 18), 1);
+	CHECK(rs_hp_sniff_request("GE", 2) == -1);
+	CHECK(rs_hp_sniff_request("", 0) == -1);
+	CHECK(rs_hp_sniff_request("\x16\x03\x01", 3) == 0); /* TLS */
+	CHECK(rs_hp_sniff_request("GETX", 4) == 0);
+	CHECK(rs_hp_sniff_request("PRI * HTTP/2.0", 14) == 0); /* HTTP/2 preface */
+	CHECK_EQ_U(rs_hp_sniff_response("HTTP/1.1 200", 12), 1);
+	CHECK(rs_hp_sniff_response("HTTP/", 5) == -1);
+	CHECK(rs_hp_sniff_response("220 smtp", 8) == 0);
+}
+
+int main(void)
+{
+	test_requests();
+	test_responses();
+	test_errors();
+	test_sniff();
+	return check_result();
+}
