@@ -91,7 +91,13 @@ static void emit(const struct rs_conn *c, uint32_t state, uint64_t end_ns, uint1
 	s->status = c->err ? RS_STATUS_ERROR : RS_STATUS_UNSET;
 	s->flags = c->flags | extra_flags;
 	s->err = c->err;
-	rs_new_trace_id(s->trace_id);
+	static const uint8_t zero[8];
+	if (memcmp(c->parent_span, zero, 8) != 0) {
+		memcpy(s->trace_id, c->parent_trace, 16);
+		memcpy(s->parent_id, c->parent_span, 8);
+	} else {
+		rs_new_trace_id(s->trace_id);
+	}
 	rs_new_span_id(s->span_id);
 	s->start_ns = c->start_ns;
 	s->end_ns = end_ns;
@@ -180,6 +186,13 @@ void rs_conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len, int 
 	    (addr->sa_family != AF_INET && addr->sa_family != AF_INET6))
 		return;
 	uint16_t port = c->local_port;
+	const struct rs_ctx *ctx = rs_t.active.valid ? &rs_t.active : &rs_t.inherited;
+	if (ctx->valid) {
+		memcpy(c->parent_trace, ctx->trace_id, 16);
+		memcpy(c->parent_span, ctx->span_id, 8);
+	} else {
+		memset(c->parent_span, 0, 8);
+	}
 	start(c, RS_CONN_CLIENT, addr, len);
 	c->local_port = port;
 	/* EINPROGRESS and EINTR leave the connection being established in the background. */
@@ -220,6 +233,7 @@ void rs_conn_on_accept(int listen_fd, int fd, const struct sockaddr *peer, sockl
 	}
 	finish(c, RS_SPAN_FD_REUSED);
 	c->family = peer->sa_family;
+	memset(c->parent_span, 0, 8);
 	start(c, RS_CONN_SERVER, peer, len);
 	c->local_port = l->local_port;
 }

@@ -41,7 +41,10 @@ struct rs_conn {
 	uint8_t pad2[2];
 	uint64_t first_byte_ns; /* a request's first byte, seen by a MSG_PEEK read */
 	struct rs_http *http;	/* per-connection HTTP state, from a pool */
-	uint8_t reserved[32];
+	/* A client connection belongs to the work its thread was doing when it connected. */
+	uint8_t parent_trace[16];
+	uint8_t parent_span[8]; /* all zero: the connection's span is a root */
+	uint8_t reserved[8];
 };
 _Static_assert(sizeof(struct rs_conn) == 128, "two cache lines per descriptor");
 

@@ -18,10 +18,36 @@ static void set_cstr(struct rs_resource *r, const char *key, const char *v)
 	rs_resource_set_str(r, key, v, strlen(v));
 }
 
-/* process.command_args from /proc/self/cmdline, at most 64 arguments and 4 KiB. */
+/* Whether an argument names a credential (curl -H "Authorization: ...", --password=...). */
+static const char *secret_word(const char *arg)
+{
+	static const char *const words[] = {"authorization", "cookie", "password", "passwd",
+					    "secret", "token", "api-key", "apikey", "credential"};
+	for (size_t i = 0; i < RS_ARRAY_LEN(words); i++) {
+		const char *hit = strcasestr(arg, words[i]);
+		if (hit)
+			return hit + strlen(words[i]);
+	}
+	return NULL;
+}
+
+/* Copies an argument, with what follows a credential's name (or a -u/--user/--password value)
+ * replaced by REDACTED: command lines carry secrets as often as headers do. */
+static size_t redacted_arg(const char *arg, bool after_flag, char *out, size_t cap)
+{
+	const char *word = after_flag ? arg : secret_word(arg);
+	if (!word)
+		return (size_t)snprintf(out, cap, "%s", arg);
+	size_t keep = after_flag ? 0 : (size_t)(word - arg) + strspn(word, ":= \t\"'");
+	int n = snprintf(out, cap, "%.*sREDACTED", (int)keep, arg);
+	return n < 0 ? 0 : RS_MIN((size_t)n, cap - 1);
+}
+
+/* process.command_args from /proc/self/cmdline, at most 64 arguments and 4 KiB, with credentials
+ * redacted. */
 static void command_args(struct rs_resource *r)
 {
-	char buf[4096];
+	char buf[4096], out[4096 + 64 * 8];
 	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
@@ -31,12 +57,18 @@ static void command_args(struct rs_resource *r)
 		return;
 	if (buf[n - 1] != 0)
 		buf[n++] = 0; /* cut short: end the last argument */
-	size_t count = 0, used = 0;
+	size_t count = 0, used = 0, o = 0;
+	bool after_flag = false;
 	while (used < (size_t)n && count < 64) {
-		used += strlen(buf + used) + 1;
+		const char *arg = buf + used;
+		o += redacted_arg(arg, after_flag, out + o, sizeof(out) - o - 1) + 1;
+		out[o - 1] = 0;
+		after_flag = strcmp(arg, "-u") == 0 || strcmp(arg, "--user") == 0 ||
+			     strcmp(arg, "--password") == 0 || strcmp(arg, "--pass") == 0;
+		used += strlen(arg) + 1;
 		count++;
 	}
-	rs_resource_set_strs(r, "process.command_args", buf, used, count);
+	rs_resource_set_strs(r, "process.command_args", out, o, count);
 }
 
 void rs_process_resource(struct rs_resource *r)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prints a short account of what ringside wrote into a directory of OTLP/JSON lines: processes,
-their spans by kind, errors. With --example, also one span in full.
-Usage: summarize.py [--example] DIR"""
+their spans by kind, errors. With --tree, also the largest trace as a tree across processes.
+Usage: summarize.py [--tree] DIR"""
 import collections
 import glob
 import json
@@ -20,8 +20,31 @@ def value(v):
     return x
 
 
+def print_tree(spans):
+    """The trace with the most spans, children under their parents, across processes."""
+    traces = collections.Counter(s["traceId"] for _, s, _ in spans)
+    trace = traces.most_common(1)[0][0]
+    mine = [(exe, s, a) for exe, s, a in spans if s["traceId"] == trace]
+    ids = {s["spanId"] for _, s, _ in mine}
+    children = collections.defaultdict(list)
+    for item in mine:
+        parent = item[1].get("parentSpanId", "")
+        children[parent if parent in ids else ""].append(item)
+    print(f"\nThe largest trace, {trace}, {len(mine)} spans:")
+
+    def show(parent, depth):
+        for exe, s, a in sorted(children[parent], key=lambda x: int(x[1]["startTimeUnixNano"])):
+            ms = (int(s["endTimeUnixNano"]) - int(s["startTimeUnixNano"])) / 1e6
+            status = a.get("http.response.status_code", "")
+            label = f"{'  ' * depth}{s['name']}"
+            print(f"  {label:<52} {exe:<12} {KIND.get(s['kind'], '?'):<8} {ms:8.3f} ms {status}")
+            show(s["spanId"], depth + 1)
+
+    show("", 0)
+
+
 def main():
-    args = [a for a in sys.argv[1:] if a != "--example"]
+    args = [a for a in sys.argv[1:] if a != "--tree"]
     if len(args) != 1:
         print(__doc__, file=sys.stderr)
         return 2
@@ -31,7 +54,7 @@ def main():
         print(f"ringside: no spans were written to {d}")
         return 0
     procs = collections.OrderedDict()
-    example = None
+    all_spans = []
     bad = total = 0
     for path in files:
         with open(path, encoding="utf-8", errors="replace") as f:
@@ -54,8 +77,7 @@ def main():
                             attrs = {a["key"]: value(a["value"]) for a in s.get("attributes", [])}
                             if s.get("status", {}).get("code") == 2:
                                 p["errors"][attrs.get("error.type", "error")] += 1
-                            if example is None and s.get("kind") == 3 and "--example" in sys.argv:
-                                example = (key, s, attrs)
+                            all_spans.append((key, s, attrs))
     nprocs = sum(len(p["pids"]) for p in procs.values())
     print(f"ringside: {total} spans from {nprocs} processes in {d}")
     for exe, p in procs.items():
@@ -65,13 +87,8 @@ def main():
         print(f"  {exe} ({who}, service.name {p['service']}): {kinds} spans{errs}")
     if bad:
         print(f"  {bad} lines were not valid JSON (a write cut short, e.g. by a full disk)")
-    if example:
-        exe, s, attrs = example
-        dur = (int(s["endTimeUnixNano"]) - int(s["startTimeUnixNano"])) / 1e6
-        print(f"\nOne of {exe}'s spans: \"{s['name']}\", kind {KIND[s['kind']]}, {dur:.3f} ms, "
-              f"trace {s['traceId']}")
-        for k, v in attrs.items():
-            print(f"    {k} = {v}")
+    if "--tree" in sys.argv and all_spans:
+        print_tree(all_spans)
     return 0
 
 

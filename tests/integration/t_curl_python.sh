@@ -9,11 +9,13 @@ port=$(free_port)
 start_python "$port" "$WORK/site"
 url=http://127.0.0.1:$port/index.html
 # Python's server speaks HTTP/1.0 and closes after each reply: three requests, three connections.
-traced curl -sS -o "$WORK/body" "$url" "$url" "$url" -o "$WORK/body2" -o "$WORK/body3" || fail "curl failed"
+traced curl -sS -H "Authorization: Basic c2VjcmV0OnNlY3JldA==" -H "Cookie: id=c00k1e-value" \
+	-o "$WORK/body" "$url" "$url" "$url" -o "$WORK/body2" -o "$WORK/body3" || fail "curl failed"
 cmp -s "$WORK/body" "$WORK/site/index.html" || fail "curl got the wrong body"
 stop_python
 
 "${CHECK[@]}" validate "$OUT" || fail "output is not valid OTLP/JSON"
+! grep -rq "c2VjcmV0\|c00k1e\|hello from" "$OUT" || fail "a header value or a body reached the output"
 [[ $(ls "$OUT" | wc -l) == 2 ]] || fail "expected one file per process, got: $(ls "$OUT")"
 
 # curl's side: three CLIENT spans to the server's port, each having sent a request and received

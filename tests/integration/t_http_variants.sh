@@ -19,6 +19,8 @@ for server_mode in normal bytewise; do
 	kill -INT "$server"
 	wait "$server" || fail "the server did not exit cleanly"
 	"${CHECK[@]}" validate "$OUT" || fail "invalid output ($server_mode)"
+	# Authorization, Cookie and Set-Cookie values never reach the output, nor do bodies.
+	! grep -rq "SECRET\|hello\|efghij" "$OUT" || fail "a secret or a body reached the output"
 	"${CHECK[@]}" dump "$OUT" --http >"$WORK/spans"
 	"$PYTHON" - "$WORK/spans" "$server_mode" <<'PY' || fail "wrong spans with a $server_mode server"
 import json, sys

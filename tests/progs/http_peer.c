@@ -47,8 +47,11 @@ static int answer(int fd, const char *req, size_t len, bool *close_after)
 	char method[16] = "";
 	sscanf(req, "%15s %255s", method, path);
 	*close_after = memmem(req, len, "Connection: close", 17) != NULL;
-	if (strcmp(path, "/cl") == 0)
-		return write_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", 43);
+	if (strcmp(path, "/cl") == 0) {
+		const char *r = "HTTP/1.1 200 OK\r\nSet-Cookie: session=SECRET-SET-COOKIE\r\n"
+				"Content-Length: 5\r\n\r\nhello";
+		return write_all(fd, r, strlen(r));
+	}
 	if (strcmp(path, "/chunked") == 0) {
 		const char *r = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 				"4;name=value\r\nabcd\r\n6\r\nefghij\r\n0\r\nX-Checksum: 10\r\n\r\n";
@@ -171,7 +174,8 @@ int main(int argc, char **argv)
 	static char buf[65536];
 	int fd = connect_to(port), bad = 0;
 	if (strcmp(mode, "pipelined") == 0) {
-		const char *reqs = "GET /cl HTTP/1.1\r\nHost: peer\r\n\r\n"
+		const char *reqs = "GET /cl HTTP/1.1\r\nHost: peer\r\nAuthorization: Bearer "
+				   "SECRET-AUTHORIZATION\r\nCookie: c=SECRET-COOKIE\r\n\r\n"
 				   "GET /chunked HTTP/1.1\r\nHost: peer\r\n\r\n"
 				   "GET /404 HTTP/1.1\r\nHost: peer\r\nConnection: close\r\n\r\n";
 		if (write_all(fd, reqs, strlen(reqs)))
