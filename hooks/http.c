@@ -114,7 +114,7 @@ static void capture(void *arg, enum rs_hp_field f, const char *b, size_t n, bool
 /* The first TLV with key in h's record. */
 static bool tlv_find(const struct rs_http *h, uint8_t key, const char **data, size_t *len)
 {
-	size_t off = sizeof(union rs_rec);
+	size_t off = RS_HTTP_TLV_START;
 	uint8_t k;
 	while (rs_tlv_next(h->rec, &off, &k, data, len))
 		if (k == key)
@@ -147,8 +147,8 @@ struct rs_http *rs_http_open(struct rs_conn *c, bool server)
 static void begin_request(struct rs_conn *c, struct rs_http *h)
 {
 	h->building = true;
-	memset(h->rec, 0, sizeof(union rs_rec));
-	h->rec[0].hdr.len = sizeof(union rs_rec);
+	memset(h->rec, 0, RS_HTTP_TLV_START);
+	h->rec[0].hdr.len = RS_HTTP_TLV_START;
 	h->tlv_key = 0;
 	h->tlv_seen = 0;
 	h->traceparent_len = 0;
@@ -433,7 +433,7 @@ static void head_done(struct rs_conn *c, struct rs_http *h)
 			memcpy(seg.endpoint, v, seg.endpoint_len);
 		}
 		/* Repeated tracestate headers are one list. */
-		size_t off = sizeof(union rs_rec), tl = 0;
+		size_t off = RS_HTTP_TLV_START, tl = 0;
 		uint8_t k;
 		char joined[RS_TRACESTATE_MAX];
 		while (rs_tlv_next(h->rec, &off, &k, &v, &vl))

@@ -156,6 +156,11 @@ struct rs_rec_end {
 	uint8_t pad[5];
 };
 
+/* An HTTP span's TLVs start right after its fixed fields, so a plain request fits one slot. */
+#define RS_HTTP_TLV_START 144
+_Static_assert(RS_HTTP_TLV_START >= offsetof(struct rs_rec_span, u) + sizeof(struct rs_http_info),
+	       "HTTP TLVs follow the HTTP fields");
+
 union rs_rec {
 	struct rs_rec_hdr hdr;
 	struct rs_rec_span span;

@@ -92,7 +92,7 @@ static const char *addr_text(const struct rs_addr *a, char *out, size_t size)
 static bool tlv(const struct rs_rec_span *s, uint8_t key, const char **data, size_t *len)
 {
 	const union rs_rec *rec = (const union rs_rec *)s;
-	size_t off = sizeof(union rs_rec);
+	size_t off = RS_HTTP_TLV_START;
 	uint8_t k;
 	while (rs_tlv_next(rec, &off, &k, data, len))
 		if (k == key)
@@ -284,7 +284,7 @@ static void span_json(struct rs_buf *b, const struct rs_rec_span *s)
 	if (s->what == RS_SPAN_HTTP && s->kind == RS_KIND_SERVER) {
 		/* The tracestate the span's remote parent sent, repeated headers joined. */
 		const union rs_rec *rec = (const union rs_rec *)s;
-		size_t off = sizeof(union rs_rec), len;
+		size_t off = RS_HTTP_TLV_START, len;
 		const char *v;
 		uint8_t k;
 		bool first = true;
