@@ -175,6 +175,12 @@ union rs_rec {
 
 /* Appends a TLV to the record being built in rec (RS_REC_MAX bytes), truncating data to what fits;
  * hdr.len is the write position. Returns the bytes of data kept. */
+/* GCC's object-size tracking, stricter under the sanitizers, takes rec for its first member and
+ * warns about writes that are within the RS_REC_MAX bytes every caller provides. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+#endif
 static inline size_t rs_tlv_put(union rs_rec *rec, uint8_t key, const void *data, size_t len)
 {
 	uint8_t *base = (uint8_t *)rec;
@@ -190,6 +196,9 @@ static inline size_t rs_tlv_put(union rs_rec *rec, uint8_t key, const void *data
 	rec->hdr.len = (uint16_t)(off + RS_TLV_HDR + len);
 	return len;
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 /* Iterates the TLVs of a record whose fixed part is fixed_len bytes: start with *off = fixed_len;
  * each call yields the next key, data and length, false at the end or at a malformed entry. */
