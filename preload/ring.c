@@ -13,6 +13,7 @@ void rs_ring_init(struct rs_ring *r, uint32_t slots)
 	atomic_store_explicit(&r->head, 0, memory_order_relaxed);
 	atomic_store_explicit(&r->tail, 0, memory_order_relaxed);
 	atomic_store_explicit(&r->dropped, 0, memory_order_relaxed);
+	atomic_store_explicit(&r->wake_sent, 0, memory_order_relaxed);
 	r->tail_cache = 0;
 	r->mask = slots - 1;
 }
