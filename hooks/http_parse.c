@@ -521,9 +521,12 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 				if (pos >= headers[h].len || lower(c) != (unsigned char)headers[h].name[pos])
 					p->candidates &= ~(1u << h);
 			}
-			/* The last byte of a propagation header's name: a client may rename it. */
+			/* The last byte of a propagation header's name, where a client may rename it:
+			 * only when the colon follows in this same buffer, so that a longer name is
+			 * never touched (a rename is lost when a write ends right after the name). */
 			for (unsigned h = H_TRACEPARENT; h <= H_SW8; h++)
-				if ((p->candidates & (1u << h)) && pos + 1 == headers[h].len)
+				if ((p->candidates & (1u << h)) && pos + 1 == headers[h].len &&
+				    i + 1 < len && b[i + 1] == ':')
 					emit(p, RS_HPF_NAME_TRACEPARENT + h - H_TRACEPARENT, buf + i, 1,
 					     true);
 			if (!count(p, 1))

@@ -23,7 +23,8 @@ enum rs_hp_field {
 	RS_HPF_TRACEPARENT,
 	RS_HPF_TRACESTATE,
 	RS_HPF_SW8,
-	/* The last byte of a propagation header's name (n == 1): where a client can rename it. */
+	/* The last byte of a propagation header's name (n == 1), where a client can rename it;
+	 * reported only when the colon follows in the same buffer. */
 	RS_HPF_NAME_TRACEPARENT,
 	RS_HPF_NAME_TRACESTATE,
 	RS_HPF_NAME_SW8,

@@ -14,6 +14,7 @@ struct hp_log {
 	size_t len;
 	uint64_t offset; /* bytes fed so far */
 	bool open;	 /* a captured value is being written */
+	bool names;	 /* log where propagation header names end too */
 };
 
 static void hp_log_put(struct hp_log *l, const char *s, size_t n)
@@ -27,6 +28,10 @@ static void hp_log_put(struct hp_log *l, const char *s, size_t n)
 static void hp_log_capture(void *arg, enum rs_hp_field f, const char *b, size_t n, bool end)
 {
 	struct hp_log *l = arg;
+	/* Where a propagation header's name ends is reported only when its colon is in the same
+	 * buffer: it depends on the split by design, and has its own checks. */
+	if (f >= RS_HPF_NAME_TRACEPARENT && !l->names)
+		return;
 	char head[16];
 	if (!l->open) {
 		snprintf(head, sizeof(head), "[%d:", (int)f);
@@ -73,7 +78,9 @@ static void hp_run(enum rs_hp_mode mode, const char *msg, size_t len, const size
 		   size_t ncuts, bool no_body, struct hp_log *l)
 {
 	struct rs_hp p;
+	bool names = l->names;
 	memset(l, 0, sizeof(*l));
+	l->names = names;
 	rs_hp_init(&p, mode, ~0u, hp_log_capture, l);
 	if (no_body)
 		rs_hp_expect_no_body(&p);

@@ -82,8 +82,8 @@ static void test_requests(void)
 	       "-01\r\ntracestate: a=1\r\ntracestate: b=2\r\nsw8: 1-dA==-cw==-3-cw==-aQ==-ZQ==-YQ==\r\n"
 	       "\r\n",
 	       false,
-	       "[8:T][5:00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01][9:e][6:a=1][9:e]"
-	       "[6:b=2][10:8][7:1-dA==-cw==-3-cw==-aQ==-ZQ==-YQ==]<2@162");
+	       "[5:00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01][6:a=1]"
+	       "[6:b=2][7:1-dA==-cw==-3-cw==-aQ==-ZQ==-YQ==]<2@162");
 	/* Leading empty lines and bare LF line ends are tolerated. */
 	expect(RS_HP_REQUEST, "\r\nGET /x HTTP/1.1\nHost: h\n\n", false, "[3:h]<2@");
 	/* A request asking to upgrade, then its websocket bytes (no body of its own). */
@@ -152,6 +152,29 @@ static void test_errors(void)
 	expect_error(RS_HP_REQUEST, big);
 }
 
+/* Where propagation header names end (for renaming): exact names only, whole or split, as long
+ * as the colon is in the same buffer as the name's last byte. */
+static void test_names(void)
+{
+	const char *msg = "GET / HTTP/1.1\r\nTraceParent: x\r\ntraceparentx: y\r\nsw8: z\r\n"
+			  "tracestate-x: q\r\n\r\n";
+	size_t len = strlen(msg);
+	static struct hp_log l;
+	l.names = true;
+	hp_run(RS_HP_REQUEST, msg, len, NULL, 0, false, &l);
+	CHECK(strstr(l.text, "[8:t][5:x]") && strstr(l.text, "[10:8][7:z]"));
+	CHECK(!strstr(l.text, "[5:y]") && !strstr(l.text, "[9:"));
+	/* Split inside the name: the same; split between the name and its colon: no rename. */
+	size_t cut = (size_t)(strstr(msg, "Parent:") - msg) + 3;
+	l.names = true;
+	hp_run(RS_HP_REQUEST, msg, len, &cut, 1, false, &l);
+	CHECK(strstr(l.text, "[8:t][5:x]") != NULL);
+	cut = (size_t)(strstr(msg, "Parent:") - msg) + 6;
+	l.names = true;
+	hp_run(RS_HP_REQUEST, msg, len, &cut, 1, false, &l);
+	CHECK(strstr(l.text, "[5:x]") && !strstr(l.text, "[8:"));
+}
+
 static void test_sniff(void)
 {
 	CHECK_EQ_U(rs_hp_sniff_request("GET / HTTP/1.1", 14), 1);
@@ -171,6 +194,7 @@ int main(void)
 	test_requests();
 	test_responses();
 	test_errors();
+	test_names();
 	test_sniff();
 	return check_result();
 }
