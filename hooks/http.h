@@ -7,7 +7,7 @@
 
 #include "../preload/record.h"
 #include "conn.h"
-#include "http_parse.h"
+#include "../preload/http_parse.h"
 
 #define RS_HTTP_PIPELINE 8 /* requests awaiting their responses, per connection */
 #define RS_HTTP_INJECT_MAX 1400 /* trace-context header lines for one request */

@@ -4,7 +4,7 @@
 #ifndef RS_TEST_HP_DRIVER_H
 #define RS_TEST_HP_DRIVER_H
 
-#include "../../hooks/http_parse.h"
+#include "../../preload/http_parse.h"
 
 #include <stdio.h>
 #include <string.h>

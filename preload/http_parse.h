@@ -3,10 +3,10 @@
  * caller asked to know comes back as events and as runs of bytes of the fields it captures. It
  * finds where each message ends (Content-Length, chunked, no body, or close) so keep-alive and
  * pipelined messages each get their own. Every line and the whole head are bounded. */
-#ifndef RS_HOOKS_HTTP_PARSE_H
-#define RS_HOOKS_HTTP_PARSE_H
+#ifndef RS_HTTP_PARSE_H
+#define RS_HTTP_PARSE_H
 
-#include "../preload/rs.h"
+#include "rs.h"
 
 #include <stddef.h>
 
