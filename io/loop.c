@@ -85,19 +85,80 @@ int rs_loop_init(struct rs_loop *l, enum rs_io_mode mode)
 	return 0;
 }
 
+static int free_slot(struct rs_loop *l);
+
 int rs_loop_open(struct rs_loop *l, int dirfd, const char *name, int flags, mode_t mode)
 {
-	int slot = 1;
-	while (slot < RS_LOOP_FILES && l->files[slot].used)
-		slot++;
-	if (slot == RS_LOOP_FILES)
-		return -EMFILE;
+	int slot = free_slot(l);
+	if (slot < 0)
+		return slot;
 	int e = l->uring ? rs_uring_open(l, slot, dirfd, name, flags, mode)
 			 : rs_poll_open(l, slot, dirfd, name, flags, mode);
 	if (e < 0)
 		return e;
 	l->files[slot].used = true;
 	return slot;
+}
+
+static int free_slot(struct rs_loop *l)
+{
+	int slot = 1;
+	while (slot < RS_LOOP_FILES && l->files[slot].used)
+		slot++;
+	return slot == RS_LOOP_FILES ? -EMFILE : slot;
+}
+
+int rs_loop_socket(struct rs_loop *l, int domain)
+{
+	int slot = free_slot(l);
+	if (slot < 0)
+		return slot;
+	int e = l->uring ? rs_uring_socket(l, slot, domain) : rs_poll_socket(l, slot, domain);
+	if (e < 0)
+		return e;
+	l->files[slot].used = true;
+	l->files[slot].socket = true;
+	return slot;
+}
+
+static int sockop(struct rs_loop *l, int handle, int kind, void *buf, size_t len,
+		  const struct sockaddr *addr, socklen_t alen, uint64_t timeout_ns,
+		  struct rs_loop_op *op)
+{
+	if (handle <= 0 || handle >= RS_LOOP_FILES || !l->files[handle].socket)
+		return -EBADF;
+	return l->uring ? rs_uring_sockop(l, handle, kind, buf, len, addr, alen, timeout_ns, op)
+			: rs_poll_sockop(l, handle, kind, buf, len, addr, alen, timeout_ns, op);
+}
+
+int rs_loop_connect(struct rs_loop *l, int handle, const struct sockaddr *addr, socklen_t len,
+		    uint64_t timeout_ns, struct rs_loop_op *op)
+{
+	return sockop(l, handle, RS_SOCKOP_CONNECT, NULL, 0, addr, len, timeout_ns, op);
+}
+
+int rs_loop_send(struct rs_loop *l, int handle, const void *buf, size_t len, uint64_t timeout_ns,
+		 struct rs_loop_op *op)
+{
+	return sockop(l, handle, RS_SOCKOP_SEND, (void *)buf, len, NULL, 0, timeout_ns, op);
+}
+
+int rs_loop_recv(struct rs_loop *l, int handle, void *buf, size_t len, uint64_t timeout_ns,
+		 struct rs_loop_op *op)
+{
+	return sockop(l, handle, RS_SOCKOP_RECV, buf, len, NULL, 0, timeout_ns, op);
+}
+
+void rs_loop_close(struct rs_loop *l, int handle)
+{
+	if (handle <= 0 || handle >= RS_LOOP_FILES || !l->files[handle].used)
+		return;
+	if (l->uring)
+		rs_uring_close(l, handle);
+	else
+		rs_poll_close(l, handle);
+	l->files[handle].used = false;
+	l->files[handle].socket = false;
 }
 
 int rs_loop_write(struct rs_loop *l, int handle, const void *buf, size_t len, uint64_t off,

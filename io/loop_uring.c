@@ -7,7 +7,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define RING_ENTRIES 256
 
@@ -122,6 +125,70 @@ int rs_uring_write(struct rs_loop *l, int slot, const void *buf, size_t len, uin
 	return 0;
 }
 
+int rs_uring_socket(struct rs_loop *l, int slot, int domain)
+{
+	/* Created in the fd table for its options, then handed to the ring and closed there. */
+	int fd = socket(domain, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	struct io_uring_sqe *sqe = get_sqe(l);
+	int r = -EBUSY;
+	if (sqe) {
+		int fds[1] = {fd};
+		io_uring_prep_files_update(sqe, fds, 1, slot);
+		r = run_sync(l, sqe);
+	}
+	rs_sys_close(fd);
+	return r < 0 ? r : 0;
+}
+
+int rs_uring_sockop(struct rs_loop *l, int slot, int kind, void *buf, size_t len,
+		    const struct sockaddr *addr, socklen_t alen, uint64_t timeout_ns,
+		    struct rs_loop_op *op)
+{
+	struct io_uring_sqe *sqe = get_sqe(l);
+	if (!sqe)
+		return -EBUSY;
+	if (kind == RS_SOCKOP_CONNECT)
+		io_uring_prep_connect(sqe, slot, addr, alen);
+	else if (kind == RS_SOCKOP_SEND)
+		io_uring_prep_send(sqe, slot, buf, len, MSG_NOSIGNAL);
+	else
+		io_uring_prep_recv(sqe, slot, buf, len, 0);
+	sqe->flags |= IOSQE_FIXED_FILE;
+	io_uring_sqe_set_data(sqe, op);
+	l->inflight++;
+	if (timeout_ns) {
+		struct io_uring_sqe *t = get_sqe(l);
+		if (t) {
+			/* Linked: if the operation outlives it, the operation ends -ECANCELED. */
+			sqe->flags |= IOSQE_IO_LINK;
+			op->timeout.tv_sec = (long long)(timeout_ns / 1000000000ull);
+			op->timeout.tv_nsec = (long long)(timeout_ns % 1000000000ull);
+			io_uring_prep_link_timeout(t, &op->timeout, 0);
+			io_uring_sqe_set_data(t, NULL);
+		}
+	}
+	return 0;
+}
+
+void rs_uring_close(struct rs_loop *l, int slot)
+{
+	/* Operations still waiting on the socket end first (with -ECANCELED), then the slot goes. */
+	struct io_uring_sqe *sqe = get_sqe(l);
+	if (sqe) {
+		io_uring_prep_cancel_fd(sqe, slot, IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_FD_FIXED);
+		io_uring_sqe_set_data(sqe, NULL);
+	}
+	sqe = get_sqe(l);
+	if (sqe) {
+		io_uring_prep_close_direct(sqe, (unsigned)slot);
+		io_uring_sqe_set_data(sqe, NULL);
+	}
+}
+
 static void arm_wake(struct rs_loop *l)
 {
 	struct io_uring_sqe *sqe = get_sqe(l);
@@ -162,6 +229,10 @@ bool rs_uring_run(struct rs_loop *l, uint64_t timeout_ns)
 				woken = woken || res[i] > 0;
 			} else if (ops[i]) {
 				l->inflight--;
+				/* A linked timeout that fired ends its operation with -ECANCELED. */
+				if (res[i] == -ECANCELED && (ops[i]->timeout.tv_sec || ops[i]->timeout.tv_nsec))
+					res[i] = -ETIMEDOUT;
+				ops[i]->timeout.tv_sec = ops[i]->timeout.tv_nsec = 0;
 				ops[i]->cb(ops[i], res[i]);
 			}
 		}

@@ -47,7 +47,7 @@ const char *rs_process_lib_path(void);
 
 /* --- the shim's own descriptors in the program's fd table --- */
 
-#define RS_SHIM_FDS 8
+#define RS_SHIM_FDS 32
 
 /* Registers fd as the shim's; close, close_range, closefrom, dup2 and dup3 leave it alone.
  * Returns a cell that always holds its current number (dup2 may move it), or NULL if full. */
