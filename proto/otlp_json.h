@@ -20,7 +20,4 @@ void rs_otlp_json_begin(struct rs_buf *b, const char *resource_json, size_t reso
 void rs_otlp_json_span(struct rs_buf *b, const struct rs_rec_span *s, bool first);
 void rs_otlp_json_end(struct rs_buf *b);
 
-/* The span's name as it is exported (also used by other encoders). Returns its length. */
-size_t rs_span_name(const struct rs_rec_span *s, char *out, size_t size);
-
 #endif
