@@ -14,6 +14,9 @@ struct rs_io_stats {
 	_Atomic uint64_t dropped_no_exporter;	 /* the exporter could not start */
 	_Atomic uint64_t dropped_encode;	 /* out of memory while encoding */
 	_Atomic uint64_t dropped_corrupt;	 /* a ring held a malformed record */
+	_Atomic uint64_t dropped_rejected;	 /* refused inside an accepted answer (partial success) */
+	_Atomic uint64_t retries;		 /* attempts that will be made again */
+	_Atomic uint64_t export_ns;		 /* time from send to answer, summed over batches */
 	_Atomic uint64_t batches;
 	_Atomic uint64_t bytes_written;
 };

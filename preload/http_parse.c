@@ -49,6 +49,7 @@ enum {
 	H_TRANSFER_ENCODING,
 	H_CONNECTION,
 	H_UPGRADE,
+	H_RETRY_AFTER,
 	H_COUNT,
 	H_NONE = 0xff
 };
@@ -67,6 +68,7 @@ static const struct {
 	[H_TRANSFER_ENCODING] = {"transfer-encoding", 17, RS_HPF_NONE},
 	[H_CONNECTION] = {"connection", 10, RS_HPF_NONE},
 	[H_UPGRADE] = {"upgrade", 7, RS_HPF_NONE},
+	[H_RETRY_AFTER] = {"retry-after", 11, RS_HPF_RETRY_AFTER},
 };
 
 static const uint32_t all_headers = (1u << H_COUNT) - 1;

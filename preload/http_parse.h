@@ -23,6 +23,7 @@ enum rs_hp_field {
 	RS_HPF_TRACEPARENT,
 	RS_HPF_TRACESTATE,
 	RS_HPF_SW8,
+	RS_HPF_RETRY_AFTER, /* responses: a collector asking to wait */
 	/* The last byte of a propagation header's name (n == 1), where a client can rename it;
 	 * reported only when the colon follows in the same buffer. */
 	RS_HPF_NAME_TRACEPARENT,

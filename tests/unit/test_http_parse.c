@@ -162,17 +162,17 @@ static void test_names(void)
 	static struct hp_log l;
 	l.names = true;
 	hp_run(RS_HP_REQUEST, msg, len, NULL, 0, false, &l);
-	CHECK(strstr(l.text, "[8:t][5:x]") && strstr(l.text, "[10:8][7:z]"));
-	CHECK(!strstr(l.text, "[5:y]") && !strstr(l.text, "[9:"));
+	CHECK(strstr(l.text, "[9:t][5:x]") && strstr(l.text, "[11:8][7:z]"));
+	CHECK(!strstr(l.text, "[5:y]") && !strstr(l.text, "[10:"));
 	/* Split inside the name: the same; split between the name and its colon: no rename. */
 	size_t cut = (size_t)(strstr(msg, "Parent:") - msg) + 3;
 	l.names = true;
 	hp_run(RS_HP_REQUEST, msg, len, &cut, 1, false, &l);
-	CHECK(strstr(l.text, "[8:t][5:x]") != NULL);
+	CHECK(strstr(l.text, "[9:t][5:x]") != NULL);
 	cut = (size_t)(strstr(msg, "Parent:") - msg) + 6;
 	l.names = true;
 	hp_run(RS_HP_REQUEST, msg, len, &cut, 1, false, &l);
-	CHECK(strstr(l.text, "[5:x]") && !strstr(l.text, "[8:"));
+	CHECK(strstr(l.text, "[5:x]") && !strstr(l.text, "[9:"));
 }
 
 static void test_sniff(void)

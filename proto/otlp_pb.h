@@ -1,0 +1,29 @@
+/* OTLP protobuf: span records into an ExportTraceServiceRequest (built as protobuf-c messages in
+ * an arena, from span_view's reading of each span), and the collector's answers read back. */
+#ifndef RS_PROTO_OTLP_PB_H
+#define RS_PROTO_OTLP_PB_H
+
+#include "../preload/record.h"
+#include "arena.h"
+#include "buf.h"
+#include "resource.h"
+
+#include "otlp/common.pb-c.h"
+
+/* The resource as a message, built in a (long-lived) arena. */
+Otlp__Resource *rs_otlp_pb_resource(const struct rs_resource *r, struct rs_arena *a);
+
+/* Appends to out an ExportTraceServiceRequest with the n spans under res. The arena holds the
+ * messages while packing; the caller resets it. False when memory ran out. */
+bool rs_otlp_pb_traces(struct rs_buf *out, Otlp__Resource *res, const struct rs_rec_span *const *spans,
+		       size_t n, struct rs_arena *a);
+
+/* Reads an ExportTraceServiceResponse: *rejected and msg from its partial_success (0 and ""
+ * when unset). False when the bytes are not one. */
+bool rs_otlp_pb_trace_answer(const void *buf, size_t len, int64_t *rejected, char *msg,
+			     size_t cap);
+
+/* Reads a google.rpc.Status (an OTLP/HTTP error body): its message into msg. */
+bool rs_otlp_pb_status(const void *buf, size_t len, char *msg, size_t cap);
+
+#endif
