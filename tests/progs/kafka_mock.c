@@ -80,9 +80,11 @@ int main(int argc, char **argv)
 	}
 	int replicas = brokers < 3 ? brokers : 3;
 	for (int i = 0; i < ntopics; i++) {
-		rd_kafka_resp_err_t e = rd_kafka_mock_topic_create(mc, topics[i], partitions, replicas);
+		rd_kafka_resp_err_t e =
+		    rd_kafka_mock_topic_create(mc, topics[i], partitions, replicas);
 		if (e) {
-			fprintf(stderr, "kafka_mock: topic %s: %s\n", topics[i], rd_kafka_err2str(e));
+			fprintf(stderr, "kafka_mock: topic %s: %s\n", topics[i],
+				rd_kafka_err2str(e));
 			rd_kafka_mock_cluster_destroy(mc);
 			rd_kafka_destroy(rk);
 			return 1;
@@ -94,8 +96,9 @@ int main(int argc, char **argv)
 	for (;;) {
 		int sig = sigwaitinfo(&set, NULL);
 		if (sig == SIGUSR1 || sig == SIGUSR2) {
-			rd_kafka_resp_err_t e = sig == SIGUSR1 ? rd_kafka_mock_broker_set_down(mc, 1)
-							       : rd_kafka_mock_broker_set_up(mc, 1);
+			rd_kafka_resp_err_t e = sig == SIGUSR1
+						    ? rd_kafka_mock_broker_set_down(mc, 1)
+						    : rd_kafka_mock_broker_set_up(mc, 1);
 			if (e)
 				fprintf(stderr, "kafka_mock: broker 1: %s\n", rd_kafka_err2str(e));
 			else
