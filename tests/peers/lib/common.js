@@ -92,12 +92,21 @@ function parseArgs(argv, usage, extra = {}) {
 // ---- output --------------------------------------------------------------------------------------
 
 // One write(2) per line on an O_APPEND descriptor: a reader polling the file never sees half a
-// line, and nothing waits in a buffer when the peer is killed.
+// line, and nothing waits in a buffer when the peer is killed. (Standard output, a pipe perhaps,
+// may take a line in pieces; the loop finishes it.)
 function openOut(path) {
 	const fd = path === null || path === '-' ? 1 : fs.openSync(path, 'a');
 	return {
 		write(rec) {
-			fs.writeSync(fd, `${JSON.stringify(rec)}\n`);
+			const b = Buffer.from(`${JSON.stringify(rec)}\n`);
+			for (let off = 0; off < b.length;) {
+				try {
+					off += fs.writeSync(fd, b, off);
+				} catch (e) {
+					if (e.code !== 'EAGAIN')
+						throw e;
+				}
+			}
 		},
 	};
 }
