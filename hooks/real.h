@@ -6,7 +6,10 @@
 
 #include "../preload/rs.h"
 
+#include <dlfcn.h>
+#include <link.h>
 #include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>

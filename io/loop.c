@@ -109,6 +109,17 @@ int rs_loop_write(struct rs_loop *l, int handle, const void *buf, size_t len, ui
 			: rs_poll_write(l, handle, buf, len, off, op);
 }
 
+void rs_loop_close(struct rs_loop *l, int handle)
+{
+	if (handle <= 0 || handle >= RS_LOOP_FILES || !l->files[handle].used)
+		return;
+	if (l->uring)
+		rs_uring_close(l, handle);
+	else
+		rs_poll_close(l, handle);
+	l->files[handle].used = false;
+}
+
 bool rs_loop_run(struct rs_loop *l, uint64_t timeout_ns)
 {
 	return l->uring ? rs_uring_run(l, timeout_ns) : rs_poll_run(l, timeout_ns);

@@ -61,6 +61,9 @@ int rs_loop_open(struct rs_loop *l, int dirfd, const char *name, int flags, mode
 int rs_loop_write(struct rs_loop *l, int handle, const void *buf, size_t len, uint64_t off,
 		  struct rs_loop_op *op);
 
+/* Closes a handle; its slot can be opened again. Synchronous. */
+void rs_loop_close(struct rs_loop *l, int handle);
+
 /* Submits what is queued and waits up to timeout_ns for completions or a wake-up, running the
  * callbacks. Returns true when woken by rs_loop_wake. */
 bool rs_loop_run(struct rs_loop *l, uint64_t timeout_ns);
@@ -79,6 +82,7 @@ int rs_uring_open(struct rs_loop *l, int slot, int dirfd, const char *name, int 
 int rs_uring_write(struct rs_loop *l, int slot, const void *buf, size_t len, uint64_t off,
 		   struct rs_loop_op *op);
 bool rs_uring_run(struct rs_loop *l, uint64_t timeout_ns);
+void rs_uring_close(struct rs_loop *l, int slot);
 int rs_uring_set_wake(struct rs_loop *l, int read_fd);
 
 int rs_poll_open(struct rs_loop *l, int slot, int dirfd, const char *name, int flags,
@@ -86,5 +90,6 @@ int rs_poll_open(struct rs_loop *l, int slot, int dirfd, const char *name, int f
 int rs_poll_write(struct rs_loop *l, int slot, const void *buf, size_t len, uint64_t off,
 		  struct rs_loop_op *op);
 bool rs_poll_run(struct rs_loop *l, uint64_t timeout_ns);
+void rs_poll_close(struct rs_loop *l, int slot);
 
 #endif

@@ -33,6 +33,15 @@ int rs_poll_open(struct rs_loop *l, int slot, int dirfd, const char *name, int f
 	return 0;
 }
 
+void rs_poll_close(struct rs_loop *l, int slot)
+{
+	struct rs_loop_file *f = &l->files[slot];
+	if (f->cell && rs_shim_fd_valid(f->cell))
+		rs_sys_close(atomic_load(f->cell));
+	rs_shim_fd_del(f->cell);
+	f->cell = NULL;
+}
+
 /* A raw close took the file: open the same path again (never create it anew). */
 static bool reopen(struct rs_loop_file *f)
 {

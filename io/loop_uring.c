@@ -122,6 +122,15 @@ int rs_uring_write(struct rs_loop *l, int slot, const void *buf, size_t len, uin
 	return 0;
 }
 
+void rs_uring_close(struct rs_loop *l, int slot)
+{
+	struct io_uring_sqe *sqe = get_sqe(l);
+	if (sqe) {
+		io_uring_prep_close_direct(sqe, (unsigned)slot);
+		run_sync(l, sqe);
+	}
+}
+
 static void arm_wake(struct rs_loop *l)
 {
 	struct io_uring_sqe *sqe = get_sqe(l);

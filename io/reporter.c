@@ -259,6 +259,10 @@ static void report_losses(bool complete)
 	}
 	uint64_t ring = rs_load_relaxed(&rs_io_stats.dropped_ring_full) +
 			rs_load_relaxed(&rs_rings.no_ring_drops) - R.no_ring_seen;
+	/* The rings hold the sinks' records too: theirs are reported by the sinks. */
+	for (int i = 0; R.sinks_started && i < n_sinks; i++)
+		if (sinks[i]->report_losses)
+			ring -= RS_MIN(ring, sinks[i]->report_losses(complete));
 	uint64_t queue = rs_load_relaxed(&rs_io_stats.dropped_queue_full);
 	uint64_t failed = rs_load_relaxed(&rs_io_stats.dropped_export_failed);
 	uint64_t none = rs_load_relaxed(&rs_io_stats.dropped_no_exporter);

@@ -21,6 +21,10 @@ struct rs_sink {
 	bool (*idle)(void);
 	/* In a fork child: drop the parent's state without freeing it. */
 	void (*forget)(void);
+	/* Optional. At exit, on the exiting thread, after the last flush (complete: it finished in
+	 * time): says in one line what the sink lost, if anything, and returns how many of the
+	 * rings' full-ring drops were its records, which the span loss line then leaves out. */
+	uint64_t (*report_losses)(bool complete);
 };
 
 /* From a constructor (priority above 103); up to 4 sinks. */
