@@ -2,7 +2,13 @@
  * not follow they cost one table lookup; on a followed connection they count bytes. MSG_PEEK
  * reads are seen but not counted, so a byte is counted once however it is read. */
 #include "conn.h"
+#include "prof.h"
 #include "real.h"
+
+/* A read on a followed socket that blocks past RINGSIDE_WAIT_THRESHOLD_US is a wait sample (a
+ * non-blocking one never waits that long). */
+#define READ_WAIT_BEGIN(c) uint64_t t0_ = (c) ? rs_wait_begin() : 0
+#define READ_WAIT_END(name) rs_wait_end(t0_, RS_SAMPLE_READ, (void *)name, __builtin_return_address(0))
 
 static inline void received(struct rs_conn *c, ssize_t r)
 {
@@ -19,7 +25,9 @@ static inline void sent(struct rs_conn *c, ssize_t r)
 HOOK(ssize_t, read, int fd, void *buf, size_t n)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
+	READ_WAIT_BEGIN(c);
 	ssize_t r = REAL(read)(fd, buf, n);
+	READ_WAIT_END(read);
 	received(c, r);
 	return r;
 }
@@ -27,7 +35,9 @@ HOOK(ssize_t, read, int fd, void *buf, size_t n)
 HOOK(ssize_t, __read_chk, int fd, void *buf, size_t n, size_t buflen)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
+	READ_WAIT_BEGIN(c);
 	ssize_t r = REAL(__read_chk)(fd, buf, n, buflen);
+	READ_WAIT_END(__read_chk);
 	received(c, r);
 	return r;
 }
@@ -43,7 +53,9 @@ HOOK(ssize_t, write, int fd, const void *buf, size_t n)
 HOOK(ssize_t, readv, int fd, const struct iovec *iov, int cnt)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
+	READ_WAIT_BEGIN(c);
 	ssize_t r = REAL(readv)(fd, iov, cnt);
+	READ_WAIT_END(readv);
 	received(c, r);
 	return r;
 }
@@ -76,7 +88,9 @@ HOOK(ssize_t, sendto, int fd, const void *buf, size_t n, int flags, const struct
 HOOK(ssize_t, recv, int fd, void *buf, size_t n, int flags)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
+	READ_WAIT_BEGIN(c);
 	ssize_t r = REAL(recv)(fd, buf, n, flags);
+	READ_WAIT_END(recv);
 	received((flags & MSG_PEEK) ? NULL : c, r);
 	return r;
 }
@@ -84,7 +98,9 @@ HOOK(ssize_t, recv, int fd, void *buf, size_t n, int flags)
 HOOK(ssize_t, __recv_chk, int fd, void *buf, size_t n, size_t buflen, int flags)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
+	READ_WAIT_BEGIN(c);
 	ssize_t r = REAL(__recv_chk)(fd, buf, n, buflen, flags);
+	READ_WAIT_END(__recv_chk);
 	received((flags & MSG_PEEK) ? NULL : c, r);
 	return r;
 }
@@ -93,7 +109,9 @@ HOOK(ssize_t, recvfrom, int fd, void *buf, size_t n, int flags, struct sockaddr 
      socklen_t *alen)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
+	READ_WAIT_BEGIN(c);
 	ssize_t r = REAL(recvfrom)(fd, buf, n, flags, a, alen);
+	READ_WAIT_END(recvfrom);
 	received((flags & MSG_PEEK) ? NULL : c, r);
 	return r;
 }
@@ -102,7 +120,9 @@ HOOK(ssize_t, __recvfrom_chk, int fd, void *buf, size_t n, size_t buflen, int fl
      struct sockaddr *a, socklen_t *alen)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
+	READ_WAIT_BEGIN(c);
 	ssize_t r = REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, a, alen);
+	READ_WAIT_END(__recvfrom_chk);
 	received((flags & MSG_PEEK) ? NULL : c, r);
 	return r;
 }
@@ -118,7 +138,9 @@ HOOK(ssize_t, sendmsg, int fd, const struct msghdr *msg, int flags)
 HOOK(ssize_t, recvmsg, int fd, struct msghdr *msg, int flags)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
+	READ_WAIT_BEGIN(c);
 	ssize_t r = REAL(recvmsg)(fd, msg, flags);
+	READ_WAIT_END(recvmsg);
 	received((flags & MSG_PEEK) ? NULL : c, r);
 	return r;
 }
@@ -135,7 +157,9 @@ HOOK(int, sendmmsg, int fd, struct mmsghdr *v, unsigned n, int flags)
 HOOK(int, recvmmsg, int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *t)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
+	READ_WAIT_BEGIN(c);
 	int r = REAL(recvmmsg)(fd, v, n, flags, t);
+	READ_WAIT_END(recvmmsg);
 	for (int i = 0; c && !(flags & MSG_PEEK) && i < r; i++)
 		received(c, v[i].msg_len);
 	return r;

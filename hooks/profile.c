@@ -265,7 +265,9 @@ static void after_fork_child(void)
 	arm_this_thread();
 }
 
-__attribute__((constructor(104))) static void rs_profile_init(void)
+/* After the profile sink is registered (104): arming may start the reporter, which takes the
+ * sinks it has then. */
+__attribute__((constructor(105))) static void rs_profile_init(void)
 {
 	if (!rs_load_relaxed(&rs_active) || !rs_profile_cpu(&rs_cfg))
 		return;

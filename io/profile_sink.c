@@ -49,6 +49,7 @@ struct pending {
 
 struct tname {
 	uint32_t tid;
+	unsigned seen; /* interval (seq + 1) in which /proc was last read for it */
 	char name[RS_THREAD_NAME_MAX];
 };
 
@@ -99,10 +100,14 @@ static struct tname *name_slot(uint32_t tid)
 	return t;
 }
 
-/* The thread's current name while it lives (it may have renamed itself), else the last known. */
-static const char *thread_name(uint32_t tid)
+/* Reads the thread's current name (it may have renamed itself since it started) once per
+ * interval, when its first sample comes in: samples come within milliseconds, while it lives. */
+static void refresh_name(uint32_t tid)
 {
 	struct tname *t = name_slot(tid);
+	if (t->seen == S.seq + 1)
+		return;
+	t->seen = S.seq + 1;
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/task/%u/comm", tid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -117,7 +122,6 @@ static const char *thread_name(uint32_t tid)
 			t->name[RS_MIN(n, RS_THREAD_NAME_MAX - 1)] = 0;
 		}
 	}
-	return t->name;
 }
 
 struct agg_key {
@@ -174,6 +178,7 @@ static void take_sample(const struct rs_rec_sample *s)
 			S.lost_overflow++;
 			return;
 		}
+		refresh_name(s->h.tid);
 		struct agg *a = &S.aggs[S.naggs++];
 		memset(a, 0, sizeof(*a));
 		a->tid = s->h.tid;
@@ -204,6 +209,7 @@ static void prof_take(const union rs_rec *rec)
 		struct tname *t = name_slot(rec->hdr.tid);
 		memcpy(t->name, rec->thread.name, RS_THREAD_NAME_MAX);
 		t->name[RS_THREAD_NAME_MAX - 1] = 0;
+		t->seen = 0; /* a new thread (ids are reused): read its name again */
 	} else if (rec->hdr.type == RS_REC_SAMPLE) {
 		take_sample(&rec->sample);
 	}
@@ -250,7 +256,7 @@ static bool build(struct rs_pprof *p, struct rs_buf *raw, uint64_t now_ns)
 		size_t nl = 0;
 		char trace[33], span[17];
 		labels[nl++] = (struct rs_pprof_label){"thread.id", NULL, a->tid};
-		labels[nl++] = (struct rs_pprof_label){"thread.name", thread_name(a->tid), 0};
+		labels[nl++] = (struct rs_pprof_label){"thread.name", name_slot(a->tid)->name, 0};
 		if (a->kind != RS_SAMPLE_CPU && a->kind < RS_ARRAY_LEN(wait_kinds))
 			labels[nl++] = (struct rs_pprof_label){"wait.kind", wait_kinds[a->kind], 0};
 		if (a->has_span) {
@@ -425,6 +431,12 @@ static uint64_t prof_report_losses(bool complete)
 		pending += w->samples;
 	uint64_t lost = ring + busy + ending + S.lost_overflow + S.lost_encode + S.lost_write +
 			pending;
+	rs_log(RS_LOG_INFO,
+	       "profiler: %llu samples taken; %llu unwinds in the signal handler reached "
+	       "dl_iterate_phdr and walked the shim's object table, %llu found it being rebuilt",
+	       (unsigned long long)(S.taken + ring + busy + ending),
+	       (unsigned long long)rs_load_relaxed(&rs_objtab_served),
+	       (unsigned long long)rs_load_relaxed(&rs_objtab_refused));
 	if (lost)
 		rs_log(RS_LOG_WARN,
 		       "%llu profile samples lost of %llu taken: %llu ring full, %llu while the "
@@ -452,7 +464,8 @@ static const struct rs_sink profile_sink = {
 	.report_losses = prof_report_losses,
 };
 
-__attribute__((constructor(105))) static void rs_profile_sink_init(void)
+/* Before hooks/profile.c arms the main thread's timer (105), which may start the reporter. */
+__attribute__((constructor(104))) static void rs_profile_sink_init(void)
 {
 	if (rs_cfg.enabled && rs_cfg.profile != RS_PROFILE_OFF)
 		rs_reporter_add_sink(&profile_sink);

@@ -27,7 +27,8 @@ struct rs_sink {
 	uint64_t (*report_losses)(bool complete);
 };
 
-/* From a constructor (priority above 103); up to 4 sinks. */
+/* From a constructor (priority 104: above the reporter's 103, and before anything of priority
+ * 105 or later may start the reporter); up to 4 sinks. */
 void rs_reporter_add_sink(const struct rs_sink *s);
 
 #endif

@@ -1,6 +1,7 @@
 /* For the CPU profiler: thread "burner" splits its CPU time 3:1 between burn_a and burn_b, thread
  * "sleeper" sleeps meanwhile, and main waits for both. Prints the truth it measured itself (each
- * function's CPU time, per its thread's CPU clock) as "cpu_ns burn_a=N burn_b=N". */
+ * function's CPU time and each thread's, per the threads' CPU clocks) as
+ * "cpu_ns burn_a=N burn_b=N burner=N sleeper=N main=N". */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,7 +37,7 @@ __attribute__((noinline)) void burn_b(uint64_t ns)
 	SPIN(ns);
 }
 
-static uint64_t spent_a, spent_b;
+static uint64_t spent_a, spent_b, cpu_burner, cpu_sleeper;
 
 __attribute__((noinline)) void *burner_main(void *arg)
 {
@@ -51,6 +52,7 @@ __attribute__((noinline)) void *burner_main(void *arg)
 		spent_a += t1 - t0;
 		spent_b += t2 - t1;
 	}
+	cpu_burner = cpu_ns();
 	done = 1;
 	return NULL;
 }
@@ -62,6 +64,7 @@ __attribute__((noinline)) void *sleeper_main(void *arg)
 	struct timespec ts = {0, 20000000};
 	while (!done)
 		nanosleep(&ts, NULL);
+	cpu_sleeper = cpu_ns();
 	return NULL;
 }
 
@@ -76,7 +79,9 @@ int main(int argc, char **argv)
 	}
 	pthread_join(b, NULL);
 	pthread_join(s, NULL);
-	printf("cpu_ns burn_a=%llu burn_b=%llu\n", (unsigned long long)spent_a,
-	       (unsigned long long)spent_b);
+	printf("cpu_ns burn_a=%llu burn_b=%llu burner=%llu sleeper=%llu main=%llu\n",
+	       (unsigned long long)spent_a, (unsigned long long)spent_b,
+	       (unsigned long long)cpu_burner, (unsigned long long)cpu_sleeper,
+	       (unsigned long long)cpu_ns());
 	return 0;
 }
