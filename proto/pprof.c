@@ -73,7 +73,8 @@ static void put_bytes(struct rs_buf *b, unsigned field, const void *p, size_t n)
 {
 	put_tag(b, field, 2);
 	put_varint(b, n);
-	rs_buf_put(b, p, n);
+	if (n) /* an empty buffer's p may be NULL */
+		rs_buf_put(b, p, n);
 }
 
 /* --- growing arrays --- */
@@ -148,7 +149,8 @@ int64_t rs_pprof_string(struct rs_pprof *p, const char *s, size_t len)
 	if (!GROW(p, strs, nstrs, capstrs))
 		return 0;
 	p->strs[p->nstrs] = (struct str){p->chars.len, len};
-	rs_buf_put(&p->chars, s, len);
+	if (len)
+		rs_buf_put(&p->chars, s, len);
 	if (rs_buf_failed(&p->chars) || !rs_hmap_put(&p->str_index, h, (uint32_t)p->nstrs + 1)) {
 		p->failed = true;
 		return 0;
@@ -268,7 +270,8 @@ bool rs_pprof_encode(struct rs_pprof *p, uint64_t duration_ns, struct rs_buf *ou
 	value_type(p, out, 1, "samples", "count");
 	value_type(p, out, 1, "cpu", "nanoseconds");
 	value_type(p, out, 1, "wait", "nanoseconds");
-	rs_buf_put(out, p->samples.p, p->samples.len);
+	if (p->samples.len)
+		rs_buf_put(out, p->samples.p, p->samples.len);
 	for (size_t i = 0; i < p->nmaps; i++) {
 		const struct mapping *mp = &p->maps[i];
 		m->len = 0;
