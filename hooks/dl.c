@@ -13,11 +13,16 @@
 #include <dlfcn.h>
 #include <errno.h>
 
+RS_EARLY_RESOLVER(dl_iterate_phdr)
+
+/* A sanitizer runtime preloaded ahead of a sanitizer build of the shim walks the objects before
+ * it has set itself up, where instrumented code would fault: hence RS_NO_SANITIZE. */
+RS_NO_SANITIZE
 HOOK(int, dl_iterate_phdr, int (*cb)(struct dl_phdr_info *, size_t, void *), void *data)
 {
-	if (rs_prof_in_handler())
+	if (rs_prof_t.in_handler)
 		return rs_objtab_iterate(cb, data);
-	return REAL(dl_iterate_phdr)(cb, data);
+	return RS_EARLY_REAL(dl_iterate_phdr)(cb, data);
 }
 
 static RS_TLS int closing; /* a library's destructor may dlclose another one */

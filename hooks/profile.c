@@ -213,7 +213,31 @@ static bool takes_our_signal(int sig)
 	return sig == prof_sig && atomic_load(&prof_on);
 }
 
+RS_EARLY_RESOLVER(sigaction)
+RS_EARLY_RESOLVER(signal)
+
+/* A sanitizer runtime preloaded ahead of a sanitizer build of the shim installs its handlers
+ * before it has set itself up: the path for other signals is not instrumented. */
+static int sigaction_ours(int sig, const struct sigaction *act, struct sigaction *old);
+static sighandler_t signal_ours(int sig, sighandler_t handler);
+
+RS_NO_SANITIZE
 HOOK(int, sigaction, int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (sig != prof_sig || !prof_on)
+		return RS_EARLY_REAL(sigaction)(sig, act, old);
+	return sigaction_ours(sig, act, old);
+}
+
+RS_NO_SANITIZE
+HOOK(sighandler_t, signal, int sig, sighandler_t handler)
+{
+	if (sig != prof_sig || !prof_on)
+		return RS_EARLY_REAL(signal)(sig, handler);
+	return signal_ours(sig, handler);
+}
+
+static int sigaction_ours(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	if (!takes_our_signal(sig) || rs_thread_passthrough())
 		return REAL(sigaction)(sig, act, old);
@@ -241,7 +265,7 @@ HOOK(int, sigaction, int sig, const struct sigaction *act, struct sigaction *old
 	return r;
 }
 
-HOOK(sighandler_t, signal, int sig, sighandler_t handler)
+static sighandler_t signal_ours(int sig, sighandler_t handler)
 {
 	if (!takes_our_signal(sig) || rs_thread_passthrough())
 		return REAL(signal)(sig, handler);
