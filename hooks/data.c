@@ -3,7 +3,13 @@
  * parsed, and a client's sends go through rs_conn_send (which may add trace-context headers).
  * MSG_PEEK reads are seen but not counted, so a byte is counted once however it is read. */
 #include "conn.h"
+#include "prof.h"
 #include "real.h"
+
+/* A read on a followed socket that blocks past RINGSIDE_WAIT_THRESHOLD_US is a wait sample (a
+ * non-blocking one never waits that long). */
+#define READ_WAIT_BEGIN(c) uint64_t t0_ = (c) ? rs_wait_begin() : 0
+#define READ_WAIT_END(name) rs_wait_end(t0_, RS_SAMPLE_READ, (void *)name, __builtin_return_address(0))
 
 static inline void received(struct rs_conn *c, const void *buf, ssize_t r)
 {
@@ -40,7 +46,9 @@ static ssize_t send_one(struct rs_conn *c, int fd, const void *buf, size_t n, in
 HOOK(ssize_t, read, int fd, void *buf, size_t n)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
+	READ_WAIT_BEGIN(c);
 	ssize_t r = REAL(read)(fd, buf, n);
+	READ_WAIT_END(read);
 	received(c, buf, r);
 	return r;
 }
@@ -48,7 +56,9 @@ HOOK(ssize_t, read, int fd, void *buf, size_t n)
 HOOK(ssize_t, __read_chk, int fd, void *buf, size_t n, size_t buflen)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
+	READ_WAIT_BEGIN(c);
 	ssize_t r = REAL(__read_chk)(fd, buf, n, buflen);
+	READ_WAIT_END(__read_chk);
 	received(c, buf, r);
 	return r;
 }
@@ -66,7 +76,9 @@ HOOK(ssize_t, write, int fd, const void *buf, size_t n)
 HOOK(ssize_t, readv, int fd, const struct iovec *iov, int cnt)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
+	READ_WAIT_BEGIN(c);
 	ssize_t r = REAL(readv)(fd, iov, cnt);
+	READ_WAIT_END(readv);
 	if (c && r > 0)
 		rs_conn_in_iov(c, iov, (size_t)cnt, (size_t)r);
 	return r;
@@ -109,7 +121,9 @@ HOOK(ssize_t, sendto, int fd, const void *buf, size_t n, int flags, const struct
 HOOK(ssize_t, recv, int fd, void *buf, size_t n, int flags)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
+	READ_WAIT_BEGIN(c);
 	ssize_t r = REAL(recv)(fd, buf, n, flags);
+	READ_WAIT_END(recv);
 	if (flags & MSG_PEEK)
 		peeked(c, r);
 	else
@@ -120,7 +134,9 @@ HOOK(ssize_t, recv, int fd, void *buf, size_t n, int flags)
 HOOK(ssize_t, __recv_chk, int fd, void *buf, size_t n, size_t buflen, int flags)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
+	READ_WAIT_BEGIN(c);
 	ssize_t r = REAL(__recv_chk)(fd, buf, n, buflen, flags);
+	READ_WAIT_END(__recv_chk);
 	if (flags & MSG_PEEK)
 		peeked(c, r);
 	else
@@ -132,7 +148,9 @@ HOOK(ssize_t, recvfrom, int fd, void *buf, size_t n, int flags, struct sockaddr 
      socklen_t *alen)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
+	READ_WAIT_BEGIN(c);
 	ssize_t r = REAL(recvfrom)(fd, buf, n, flags, a, alen);
+	READ_WAIT_END(recvfrom);
 	if (flags & MSG_PEEK)
 		peeked(c, r);
 	else
@@ -144,7 +162,9 @@ HOOK(ssize_t, __recvfrom_chk, int fd, void *buf, size_t n, size_t buflen, int fl
      struct sockaddr *a, socklen_t *alen)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
+	READ_WAIT_BEGIN(c);
 	ssize_t r = REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, a, alen);
+	READ_WAIT_END(__recvfrom_chk);
 	if (flags & MSG_PEEK)
 		peeked(c, r);
 	else
@@ -166,7 +186,9 @@ HOOK(ssize_t, sendmsg, int fd, const struct msghdr *msg, int flags)
 HOOK(ssize_t, recvmsg, int fd, struct msghdr *msg, int flags)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
+	READ_WAIT_BEGIN(c);
 	ssize_t r = REAL(recvmsg)(fd, msg, flags);
+	READ_WAIT_END(recvmsg);
 	if (flags & MSG_PEEK)
 		peeked(c, r);
 	else if (c && r > 0)
@@ -194,7 +216,9 @@ HOOK(int, sendmmsg, int fd, struct mmsghdr *v, unsigned n, int flags)
 HOOK(int, recvmmsg, int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *t)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
+	READ_WAIT_BEGIN(c);
 	int r = REAL(recvmmsg)(fd, v, n, flags, t);
+	READ_WAIT_END(recvmmsg);
 	for (int i = 0; c && !(flags & MSG_PEEK) && i < r; i++)
 		rs_conn_in_iov(c, v[i].msg_hdr.msg_iov, (size_t)v[i].msg_hdr.msg_iovlen, v[i].msg_len);
 	return r;

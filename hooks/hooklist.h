@@ -42,9 +42,25 @@
 	X(execveat)                                                                                \
 	X(posix_spawn)                                                                             \
 	X(posix_spawnp)                                                                             \
-	X(pthread_create)
+	X(pthread_create)                                                                          \
+	X(pthread_mutex_lock)                                                                      \
+	X(sigaction)                                                                               \
+	X(signal)                                                                                  \
+	X(dlopen)                                                                                  \
+	X(dlmopen)                                                                                 \
+	X(dlclose)                                                                                 \
+	X(dl_iterate_phdr)
 
-/* Exported without a REAL() of their own: they are built on the vector forms. */
-#define RS_EXPORTED(X) RS_HOOKED(X) X(execl) X(execle) X(execlp)
+/* Exported without a REAL() of their own: the execl forms are built on the vector forms; the
+ * OpenTelemetry thread-context pointer is data. */
+#define RS_EXPORTED(X) RS_HOOKED(X) X(execl) X(execle) X(execlp) X(otel_thread_ctx_v1) RS_COND(X)
+
+/* pthread_cond_wait/timedwait: on x86_64 glibc has two versions of each, exported with .symver
+ * under the version nodes of exports.map.in (hooks/wait.c); elsewhere one, exported plainly. */
+#if defined(__x86_64__)
+#define RS_COND(X)
+#else
+#define RS_COND(X) X(pthread_cond_wait) X(pthread_cond_timedwait)
+#endif
 
 #endif

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <sched.h>
 
 #define RS_DEFINE_REAL(name) __typeof__(name) *rs_real_##name;
 RS_HOOKED(RS_DEFINE_REAL)
@@ -220,4 +221,43 @@ int rs_fallback_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn
 {
 	(void)t, (void)a, (void)fn, (void)arg;
 	return ENOSYS;
+}
+int rs_fallback_pthread_mutex_lock(pthread_mutex_t *m)
+{
+	/* trylock is not interposed: spinning on it is a lock, if not a fair one. */
+	int r;
+	while ((r = pthread_mutex_trylock(m)) == EBUSY)
+		sched_yield();
+	return r;
+}
+int rs_fallback_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	(void)sig, (void)act, (void)old;
+	return no_real();
+}
+sighandler_t rs_fallback_signal(int sig, sighandler_t h)
+{
+	(void)sig, (void)h;
+	errno = ENOSYS;
+	return SIG_ERR;
+}
+void *rs_fallback_dlopen(const char *file, int mode)
+{
+	(void)file, (void)mode;
+	return NULL;
+}
+void *rs_fallback_dlmopen(Lmid_t lmid, const char *file, int mode)
+{
+	(void)lmid, (void)file, (void)mode;
+	return NULL;
+}
+int rs_fallback_dlclose(void *h)
+{
+	(void)h;
+	return -1;
+}
+int rs_fallback_dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data)
+{
+	(void)cb, (void)data;
+	return 0;
 }

@@ -6,7 +6,10 @@
 
 #include "../preload/rs.h"
 
+#include <dlfcn.h>
+#include <link.h>
 #include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -37,6 +40,23 @@ void *rs_real_resolve(const char *name, void *self, void *fallback, void **slot)
 		 : (__typeof__(rs_real_##name))rs_real_resolve(#name, (void *)name,                \
 							       (void *)rs_fallback_##name,         \
 							       (void **)&rs_real_##name))
+
+/* For hooks a sanitizer runtime calls while it sets itself up (sigaction, dl_iterate_phdr), when
+ * the shim itself is a sanitizer build: no instrumentation, and a plain dlsym to resolve. */
+#define RS_NO_SANITIZE __attribute__((no_sanitize("address", "undefined", "thread")))
+#define RS_EARLY_REAL(name)                                                                        \
+	(rs_likely(__atomic_load_n(&rs_real_##name, __ATOMIC_RELAXED) != NULL)                     \
+		 ? rs_real_##name                                                                  \
+		 : rs_early_resolve_##name())
+#define RS_EARLY_RESOLVER(name)                                                                    \
+	RS_NO_SANITIZE static __typeof__(rs_real_##name) rs_early_resolve_##name(void)             \
+	{                                                                                          \
+		__typeof__(rs_real_##name) p = (__typeof__(p))dlsym(RTLD_NEXT, #name);             \
+		if (!p || p == name)                                                               \
+			return rs_fallback_##name;                                                 \
+		__atomic_store_n(&rs_real_##name, p, __ATOMIC_RELAXED);                            \
+		return p;                                                                          \
+	}
 
 /* Defines an interposed function: exported, with the libc name and signature. */
 #define HOOK(ret, name, ...) RS_EXPORT ret name(__VA_ARGS__)

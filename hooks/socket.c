@@ -2,6 +2,7 @@
  * close descriptors (close, close_range, closefrom, dup2, dup3), which also keep the program from
  * closing the shim's own descriptors. Every hook returns exactly what the real call returned. */
 #include "conn.h"
+#include "prof.h"
 #include "real.h"
 #include "../preload/process.h"
 
@@ -26,7 +27,9 @@ HOOK(int, bind, int fd, const struct sockaddr *addr, socklen_t len)
 
 HOOK(int, connect, int fd, const struct sockaddr *addr, socklen_t len)
 {
+	uint64_t t0 = rs_wait_begin();
 	int r = REAL(connect)(fd, addr, len);
+	rs_wait_end(t0, RS_SAMPLE_CONNECT, (void *)connect, __builtin_return_address(0));
 	if (rs_thread_passthrough())
 		return r;
 	int saved = errno;
@@ -37,7 +40,8 @@ HOOK(int, connect, int fd, const struct sockaddr *addr, socklen_t len)
 
 /* accept and accept4 share this: the peer address is always captured, into the caller's buffer
  * when it gave one (so truncation and EFAULT stay the kernel's), else into ours. */
-static int accept_common(int lfd, struct sockaddr *addr, socklen_t *len, int flags, bool four)
+static int accept_common(int lfd, struct sockaddr *addr, socklen_t *len, int flags, bool four,
+			 void *ret)
 {
 	if (rs_thread_passthrough())
 		return four ? REAL(accept4)(lfd, addr, len, flags) : REAL(accept)(lfd, addr, len);
@@ -46,7 +50,9 @@ static int accept_common(int lfd, struct sockaddr *addr, socklen_t *len, int fla
 	struct sockaddr *a = addr ? addr : (struct sockaddr *)&own;
 	socklen_t *l = addr ? len : &own_len;
 	socklen_t cap = addr ? (len ? *len : 0) : own_len; /* bytes the kernel may write */
+	uint64_t t0 = rs_wait_begin();
 	int fd = four ? REAL(accept4)(lfd, a, l, flags) : REAL(accept)(lfd, a, l);
+	rs_wait_end(t0, RS_SAMPLE_ACCEPT, four ? (void *)accept4 : (void *)accept, ret);
 	if (fd >= 0) {
 		int saved = errno;
 		rs_conn_on_accept(lfd, fd, a, RS_MIN(*l, cap));
@@ -57,12 +63,12 @@ static int accept_common(int lfd, struct sockaddr *addr, socklen_t *len, int fla
 
 HOOK(int, accept, int fd, struct sockaddr *addr, socklen_t *len)
 {
-	return accept_common(fd, addr, len, 0, false);
+	return accept_common(fd, addr, len, 0, false, __builtin_return_address(0));
 }
 
 HOOK(int, accept4, int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
-	return accept_common(fd, addr, len, flags, true);
+	return accept_common(fd, addr, len, flags, true, __builtin_return_address(0));
 }
 
 HOOK(int, shutdown, int fd, int how)

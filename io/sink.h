@@ -21,9 +21,14 @@ struct rs_sink {
 	bool (*idle)(void);
 	/* In a fork child: drop the parent's state without freeing it. */
 	void (*forget)(void);
+	/* Optional. At exit, on the exiting thread, after the last flush (complete: it finished in
+	 * time): says in one line what the sink lost, if anything, and returns how many of the
+	 * rings' full-ring drops were its records, which the span loss line then leaves out. */
+	uint64_t (*report_losses)(bool complete);
 };
 
-/* From a constructor (priority above 103); up to 4 sinks. */
+/* From a constructor (priority 104: above the reporter's 103, and before anything of priority
+ * 105 or later may start the reporter); up to 4 sinks. */
 void rs_reporter_add_sink(const struct rs_sink *s);
 
 #endif

@@ -42,6 +42,10 @@ static const struct opt opts[] = {
 	{"OTEL_BSP_SCHEDULE_DELAY", OPT_UINT, U(bsp_schedule_delay_ms, 1, 3600000)},
 	{"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", OPT_UINT, U(bsp_max_export_batch, 1, 1000000)},
 	{"OTEL_BSP_MAX_QUEUE_SIZE", OPT_UINT, U(bsp_max_queue, 1, 10000000)},
+	{"RINGSIDE_PROFILE", OPT_ENUM, E(profile, "off|cpu|wait|cpu,wait|wait,cpu")},
+	{"RINGSIDE_PROFILE_HZ", OPT_UINT, U(profile_hz, 1, 1000)},
+	{"RINGSIDE_WAIT_THRESHOLD_US", OPT_UINT, U(wait_threshold_us, 1, 60000000)},
+	{"RINGSIDE_PROFILE_INTERVAL_S", OPT_UINT, U(profile_interval_s, 1, 86400)},
 	{"OTEL_SERVICE_NAME", OPT_STR, F(service_name)},
 	{"OTEL_RESOURCE_ATTRIBUTES", OPT_STR, F(resource_attrs)},
 };
@@ -64,6 +68,10 @@ static void set_defaults(struct rs_config *c)
 	c->bsp_schedule_delay_ms = 5000; /* the OpenTelemetry SDK defaults */
 	c->bsp_max_export_batch = 512;
 	c->bsp_max_queue = 2048;
+	c->profile = RS_PROFILE_OFF; /* opt-in: a timer signal can change a program's EINTRs */
+	c->profile_hz = 99; /* not 100: stays out of step with timers that tick at round rates */
+	c->wait_threshold_us = 1000;
+	c->profile_interval_s = 60;
 }
 
 static bool ieq(const char *a, const char *b)

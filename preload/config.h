@@ -17,6 +17,9 @@ enum rs_exporter_kind { RS_EXPORTER_FILE };
 /* OTEL_PROPAGATORS, as bits. */
 enum rs_propagator { RS_PROPAGATE_TRACECONTEXT = 1 << 0, RS_PROPAGATE_SW8 = 1 << 1 };
 enum rs_io_mode { RS_IO_AUTO, RS_IO_URING, RS_IO_POLL };
+/* RINGSIDE_PROFILE, in the order of its choices; rs_profile_cpu/wait read it. */
+enum rs_profile_mode { RS_PROFILE_OFF, RS_PROFILE_CPU, RS_PROFILE_WAIT, RS_PROFILE_CPU_WAIT,
+		       RS_PROFILE_WAIT_CPU };
 
 struct rs_config {
 	bool enabled;
@@ -34,6 +37,10 @@ struct rs_config {
 	uint32_t bsp_schedule_delay_ms;
 	uint32_t bsp_max_export_batch;
 	uint32_t bsp_max_queue;
+	enum rs_profile_mode profile;
+	uint32_t profile_hz;
+	uint32_t wait_threshold_us;
+	uint32_t profile_interval_s;
 	char service_name[RS_CFG_NAME_MAX];
 	char resource_attrs[RS_CFG_ATTRS_MAX]; /* OTEL_RESOURCE_ATTRIBUTES, unparsed */
 	char sw_service[RS_CFG_NAME_MAX];      /* SW_AGENT_NAME */
@@ -53,6 +60,16 @@ typedef void (*rs_config_complain_fn)(void *arg, const char *msg);
  * Returns the number of complaints. Does not allocate. */
 int rs_config_parse(struct rs_config *c, char *const *envp, rs_config_complain_fn complain,
 		    void *arg);
+
+static inline bool rs_profile_cpu(const struct rs_config *c)
+{
+	return c->profile == RS_PROFILE_CPU || c->profile >= RS_PROFILE_CPU_WAIT;
+}
+
+static inline bool rs_profile_wait(const struct rs_config *c)
+{
+	return c->profile >= RS_PROFILE_WAIT;
+}
 
 /* The process-wide configuration (valid once the constructor has run). */
 extern struct rs_config rs_cfg;

@@ -13,7 +13,9 @@
 
 enum rs_rec_type {
 	RS_REC_SPAN = 1,
-	/* 2..15 are kept for the profiler: CPU samples, wait samples, loaded objects. */
+	/* 2..15 are kept for the profiler: */
+	RS_REC_SAMPLE = 2, /* a CPU or wait sample with its stack (struct rs_rec_sample) */
+	RS_REC_THREAD = 3, /* a profiled thread's name (struct rs_rec_thread) */
 	RS_REC_SPAN_BEGIN = 16, /* an HTTP span's request part (struct rs_rec_span + TLVs) */
 	RS_REC_SPAN_END = 17,	/* its end, matched by span id (struct rs_rec_end) */
 };
@@ -161,10 +163,52 @@ struct rs_rec_end {
 _Static_assert(RS_HTTP_TLV_START >= offsetof(struct rs_rec_span, u) + sizeof(struct rs_http_info),
 	       "HTTP TLVs follow the HTTP fields");
 
+/* What a sample measured. */
+enum rs_sample_kind {
+	RS_SAMPLE_CPU = 1,   /* the thread's CPU-time timer fired */
+	RS_SAMPLE_MUTEX,     /* a contended pthread_mutex_lock */
+	RS_SAMPLE_COND,	     /* pthread_cond_wait / pthread_cond_timedwait */
+	RS_SAMPLE_CONNECT,   /* a blocking connect */
+	RS_SAMPLE_ACCEPT,    /* accept / accept4 */
+	RS_SAMPLE_READ,	     /* a read from a socket */
+};
+
+enum rs_sample_flags {
+	RS_SAMPLE_HAS_SPAN = 1 << 0,  /* trace_id/span_id hold the span the thread served */
+	RS_SAMPLE_TRUNCATED = 1 << 1, /* the stack was deeper than RS_SAMPLE_MAX_FRAMES */
+};
+
+#define RS_SAMPLE_FIXED 56
+#define RS_SAMPLE_MAX_FRAMES ((RS_REC_MAX - RS_SAMPLE_FIXED) / 8)
+
+/* A stack sample: the fixed part, then nframes return addresses, the leaf first. */
+struct rs_rec_sample {
+	struct rs_rec_hdr h; /* type RS_REC_SAMPLE; h.tid is the sampled thread */
+	uint8_t kind;	     /* enum rs_sample_kind */
+	uint8_t flags;	     /* enum rs_sample_flags */
+	uint16_t nframes;
+	uint32_t pad;
+	uint64_t time_ns;  /* epoch nanoseconds */
+	uint64_t value_ns; /* CPU time the sample stands for, or time waited */
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	uint64_t frames[]; /* up to RS_SAMPLE_MAX_FRAMES */
+};
+
+#define RS_THREAD_NAME_MAX 16 /* as the kernel keeps it, NUL included */
+
+/* A profiled thread's name, emitted when its profiling starts. */
+struct rs_rec_thread {
+	struct rs_rec_hdr h; /* type RS_REC_THREAD */
+	char name[RS_THREAD_NAME_MAX];
+};
+
 union rs_rec {
 	struct rs_rec_hdr hdr;
 	struct rs_rec_span span;
 	struct rs_rec_end end;
+	struct rs_rec_sample sample;
+	struct rs_rec_thread thread;
 	uint8_t raw[RS_REC_SIZE];
 };
 
@@ -220,6 +264,7 @@ static inline bool rs_tlv_next(const union rs_rec *rec, size_t *off, uint8_t *ke
 }
 
 _Static_assert(sizeof(struct rs_rec_span) == RS_REC_SIZE, "span record fills one slot");
+_Static_assert(sizeof(struct rs_rec_sample) == RS_SAMPLE_FIXED, "sample fixed part");
 _Static_assert(sizeof(union rs_rec) == RS_REC_SIZE, "records are fixed size");
 
 #endif

@@ -60,6 +60,11 @@ static RS_NOINLINE RS_COLD bool attach_ring(void)
 	return true;
 }
 
+bool rs_thread_attach_ring(void)
+{
+	return rs_t.ring || attach_ring();
+}
+
 union rs_rec *rs_emit_reserve(void)
 {
 	if (rs_unlikely(rs_t.emitting)) {

@@ -4,6 +4,7 @@
 #define RS_THREAD_H
 
 #include "process.h"
+#include "otel_ctx.h"
 #include "record.h"
 #include "ring.h"
 #include "rs.h"
@@ -71,6 +72,10 @@ static inline void rs_emit_commit(void)
 		rs_process_wake_reporter();
 }
 
+/* Claims this thread's ring now if it has none (a signal handler must never claim one). False
+ * when no ring is available. Not from a signal handler. */
+bool rs_thread_attach_ring(void);
+
 /* For records of more than one slot: a zeroed RS_REC_MAX-byte scratch record (thread-local) to
  * build in, or NULL when this thread is already emitting (a signal handler interrupted it; the
  * drop is counted). Finish with rs_emit_push or rs_emit_abandon. */
@@ -110,6 +115,8 @@ static inline void rs_thread_set_active(const struct rs_ctx *c)
 		rs_t.active.valid = false;
 	atomic_signal_fence(memory_order_seq_cst);
 	rs_t.active_seq++;
+	/* Other profilers see it too (OpenTelemetry's thread-context record). */
+	rs_otel_ctx_publish(c && c->valid ? c->trace_id : NULL, c ? c->span_id : NULL);
 }
 
 /* Registers fn to run at the start of every thread created through pthread_create, on that

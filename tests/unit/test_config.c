@@ -37,6 +37,35 @@ static void test_defaults(void)
 	CHECK_EQ_U(c.bsp_max_export_batch, 512);
 	CHECK_EQ_U(c.bsp_max_queue, 2048);
 	CHECK_EQ_U(c.carry_count, 0);
+	CHECK_EQ_U(c.profile, RS_PROFILE_OFF);
+	CHECK(!rs_profile_cpu(&c) && !rs_profile_wait(&c));
+	CHECK_EQ_U(c.profile_hz, 99);
+	CHECK_EQ_U(c.wait_threshold_us, 1000);
+	CHECK_EQ_U(c.profile_interval_s, 60);
+}
+
+static void test_profile(void)
+{
+	struct rs_config c;
+	static const struct {
+		const char *v;
+		bool cpu, wait;
+	} modes[] = {{"off", false, false}, {"cpu", true, false}, {"wait", false, true},
+		     {"cpu,wait", true, true}, {"WAIT,CPU", true, true}};
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		char entry[64];
+		snprintf(entry, sizeof(entry), "RINGSIDE_PROFILE=%s", modes[i].v);
+		char *env[] = {entry, NULL};
+		CHECK_EQ_U(parse(&c, env), 0);
+		CHECK(rs_profile_cpu(&c) == modes[i].cpu);
+		CHECK(rs_profile_wait(&c) == modes[i].wait);
+	}
+	char *env[] = {"RINGSIDE_PROFILE_HZ=1000", "RINGSIDE_WAIT_THRESHOLD_US=1",
+		       "RINGSIDE_PROFILE_INTERVAL_S=86400", NULL};
+	CHECK_EQ_U(parse(&c, env), 0);
+	CHECK_EQ_U(c.profile_hz, 1000);
+	CHECK_EQ_U(c.wait_threshold_us, 1);
+	CHECK_EQ_U(c.profile_interval_s, 86400);
 }
 
 static void test_valid(void)
@@ -121,6 +150,12 @@ static void test_bad_values(void)
 		{longval, "is longer than"},
 		{longdir, "is longer than 511 bytes"},
 		{"RINGSIDE_LOG_LEVEL=\x01\x02", "RINGSIDE_LOG_LEVEL=\"??\""},
+		{"RINGSIDE_PROFILE=all", "is not one of off|cpu|wait|cpu,wait|wait,cpu; using off"},
+		{"RINGSIDE_PROFILE_HZ=0", "from 1 to 1000; using 99"},
+		{"RINGSIDE_PROFILE_HZ=1001", "using 99"},
+		{"RINGSIDE_WAIT_THRESHOLD_US=0", "from 1 to 60000000; using 1000"},
+		{"RINGSIDE_PROFILE_INTERVAL_S=0", "from 1 to 86400; using 60"},
+		{"RINGSIDE_PROFILE_INTERVAL_S=86401", "using 60"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct rs_config c, d;
@@ -142,6 +177,10 @@ static void test_bad_values(void)
 		CHECK(strcmp(c.output_dir, d.output_dir) == 0);
 		CHECK(strcmp(c.service_name, d.service_name) == 0);
 		CHECK_EQ_U(c.log_level, d.log_level);
+		CHECK_EQ_U(c.profile, d.profile);
+		CHECK_EQ_U(c.profile_hz, d.profile_hz);
+		CHECK_EQ_U(c.wait_threshold_us, d.wait_threshold_us);
+		CHECK_EQ_U(c.profile_interval_s, d.profile_interval_s);
 	}
 	/* A complaint shows at most 40 bytes of the value. */
 	struct rs_config c;
@@ -155,6 +194,7 @@ int main(void)
 	test_defaults();
 	test_valid();
 	test_otel_sdk_disabled();
+	test_profile();
 	test_first_wins();
 	test_bad_values();
 	return check_result();
