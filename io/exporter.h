@@ -19,6 +19,9 @@ struct rs_exporter {
 	size_t (*open_spans)(void);
 	/* Seals the open batch and starts delivering it. */
 	void (*seal)(void);
+	/* Optional: each pass of the reporter's loop (retries fall due); nanoseconds until it next
+	 * needs a pass, or UINT64_MAX. */
+	uint64_t (*tick)(uint64_t now_ns);
 	/* Nothing open, queued or in flight. */
 	bool (*idle)(void);
 	/* Spans accepted but not yet delivered (for the loss count when exit cuts a flush short). */
@@ -28,5 +31,6 @@ struct rs_exporter {
 };
 
 extern const struct rs_exporter rs_file_exporter;
+extern const struct rs_exporter rs_otlp_exporter;
 
 #endif

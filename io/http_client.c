@@ -98,36 +98,16 @@ int rs_resolve(const char *host, uint16_t port, struct sockaddr_storage *addr, s
 	return 0;
 }
 
-uint32_t rs_retry_after_ms(const char *v, size_t n)
-{
-	while (n && (*v == ' ' || *v == '\t'))
-		v++, n--;
-	if (n && v[0] >= '0' && v[0] <= '9') {
-		uint64_t s = 0;
-		for (size_t i = 0; i < n && v[i] >= '0' && v[i] <= '9' && s < 3600; i++)
-			s = s * 10 + (uint64_t)(v[i] - '0');
-		return (uint32_t)(RS_MIN(s, 3600ull) * 1000);
-	}
-	char tmp[40];
-	if (!n || n >= sizeof(tmp))
-		return 0;
-	memcpy(tmp, v, n);
-	tmp[n] = 0;
-	struct tm tm = {0};
-	/* IMF-fixdate, as RFC 9110 requires senders to use. */
-	const char *end = strptime(tmp, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	if (!end)
-		return 0;
-	time_t when = timegm(&tm), now = time(NULL);
-	if (when <= now)
-		return 0;
-	return (uint32_t)(RS_MIN((uint64_t)(when - now), 3600ull) * 1000);
-}
-
 static void on_capture(void *arg, enum rs_hp_field f, const char *b, size_t n, bool end)
 {
 	struct rs_http_client *c = arg;
 	(void)end;
+	if (f == RS_HPF_BODY) {
+		/* Kept for reading the answer (partial success, an error's message), up to a bound. */
+		size_t room = MAX_BODY - RS_MIN(c->resp_body.len, (size_t)MAX_BODY);
+		rs_buf_put(&c->resp_body, b, RS_MIN(n, room));
+		return;
+	}
 	if (f != RS_HPF_RETRY_AFTER)
 		return;
 	size_t k = RS_MIN(n, sizeof(c->retry_after) - 1 - c->retry_after_len);
@@ -199,19 +179,17 @@ static void received(struct rs_http_client *c, size_t n)
 {
 	c->received += n;
 	if (c->received > MAX_RESPONSE) {
+		/* Past the bound the rest is not read: a status already received stands (its body is
+		 * cut to what was kept), else there is no answer. The connection cannot be reused. */
 		rs_http_client_close(c);
-		finish(c, -EMSGSIZE);
+		c->keep = false;
+		finish(c, c->head_done ? c->status : -EMSGSIZE);
 		return;
 	}
 	const char *b = c->rbuf;
 	while (n) {
 		enum rs_hp_event ev;
 		size_t used = rs_hp_feed(&c->resp, b, n, &ev);
-		if (c->head_done && !(c->resp.flags & RS_HPM_CHUNKED)) {
-			/* Body bytes of a Content-Length or close-delimited answer, kept for reading. */
-			size_t room = MAX_BODY - RS_MIN(c->resp_body.len, (size_t)MAX_BODY);
-			rs_buf_put(&c->resp_body, b, RS_MIN(used, room));
-		}
 		b += used;
 		n -= used;
 		if (ev == RS_HP_ERROR) {
@@ -310,7 +288,8 @@ static void start(struct rs_http_client *c)
 	c->status = 0;
 	c->retry_after_len = 0;
 	c->resp_body.len = 0;
-	rs_hp_init(&c->resp, RS_HP_RESPONSE, 1u << RS_HPF_RETRY_AFTER, on_capture, c);
+	c->resp_body.failed = false;
+	rs_hp_init(&c->resp, RS_HP_RESPONSE, 1u << RS_HPF_RETRY_AFTER | 1u << RS_HPF_BODY, on_capture, c);
 	c->op.cb = step;
 	if (c->sock >= 0) {
 		c->reused = true;
@@ -349,6 +328,7 @@ int rs_http_client_post(struct rs_http_client *c, const char *path, const char *
 	if (c->state != IDLE)
 		return -EBUSY;
 	c->head.len = 0;
+	c->head.failed = false;
 	char line[600];
 	bool v6 = strchr(c->ep.host, ':') != NULL;
 	snprintf(line, sizeof(line), "POST %s HTTP/1.1\r\nHost: %s%s%s:%u\r\n", path, v6 ? "[" : "",

@@ -6,6 +6,7 @@
 
 #include "../preload/http_parse.h"
 #include "../proto/buf.h"
+#include "header_list.h"
 #include "loop.h"
 
 #include <netinet/in.h>
@@ -76,9 +77,5 @@ void rs_http_client_close(struct rs_http_client *c);
 /* Resolves host:port into addr (the first address getaddrinfo gives). 0 or -errno. Blocking:
  * the reporter calls it once per connection attempt. Shared with the gRPC client. */
 int rs_resolve(const char *host, uint16_t port, struct sockaddr_storage *addr, socklen_t *len);
-
-/* Parses a Retry-After value (seconds, or an HTTP-date) into milliseconds from now, capped at
- * one hour; 0 when it is not one. */
-uint32_t rs_retry_after_ms(const char *v, size_t n);
 
 #endif

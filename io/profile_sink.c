@@ -8,6 +8,7 @@
 #include "../preload/log.h"
 #include "../preload/objtab.h"
 #include "../preload/prof_stats.h"
+#include "../proto/gzip.h"
 #include "../proto/hmap.h"
 #include "../proto/pprof.h"
 #include "outdir.h"
@@ -21,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define AGG_MAX (1u << 17)    /* distinct (thread, span, stack) per interval */
 #define NAMES_MAX 4096	      /* thread names remembered */
@@ -281,27 +281,6 @@ static bool build(struct rs_pprof *p, struct rs_buf *raw, uint64_t now_ns)
 	return rs_pprof_encode(p, now_ns > S.start_ns ? now_ns - S.start_ns : 0, raw);
 }
 
-static bool gzip(const struct rs_buf *in, struct rs_buf *out)
-{
-	z_stream z;
-	memset(&z, 0, sizeof(z));
-	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
-	    Z_OK)
-		return false;
-	size_t bound = deflateBound(&z, in->len) + 32;
-	bool ok = rs_buf_reserve(out, bound);
-	if (ok) {
-		z.next_in = (Bytef *)in->p;
-		z.avail_in = (uInt)in->len;
-		z.next_out = (Bytef *)out->p;
-		z.avail_out = (uInt)bound;
-		ok = deflate(&z, Z_FINISH) == Z_STREAM_END;
-		out->len = z.total_out;
-	}
-	deflateEnd(&z);
-	return ok;
-}
-
 static void write_done(struct rs_loop_op *op, int res);
 
 static void kick(void)
@@ -354,7 +333,7 @@ static void seal(void)
 		struct rs_pprof *p = rs_pprof_new(S.start_ns, 1000000000ull / rs_cfg.profile_hz);
 		struct rs_buf raw = {0};
 		struct pending *w = calloc(1, sizeof(*w));
-		bool ok = p && w && build(p, &raw, now) && gzip(&raw, &w->data);
+		bool ok = p && w && build(p, &raw, now) && rs_gzip(raw.p, raw.len, &w->data);
 		rs_pprof_free(p);
 		rs_buf_free(&raw);
 		char suffix[32];

@@ -73,6 +73,8 @@ static _Atomic bool flush_at_exit; /* the flush being asked for is the last one 
 static void deliver(const union rs_rec *rec)
 {
 	RS_STAT_ADD(spans_recorded, 1);
+	if (rs_cfg.exporter == RS_EXPORTER_NONE)
+		return; /* asked for: not a loss */
 	if (!R.exp_ok) {
 		RS_STAT_ADD(dropped_no_exporter, 1);
 		return;
@@ -188,6 +190,24 @@ static void serve_flush(uint32_t want)
 	rs_sys_futex_wake(&flush_done, 1 << 30);
 }
 
+static const struct rs_exporter *exporter_for(enum rs_exporter_kind k)
+{
+	switch (k) {
+	case RS_EXPORTER_FILE:
+		return &rs_file_exporter;
+	case RS_EXPORTER_OTLP:
+		return &rs_otlp_exporter;
+	case RS_EXPORTER_SKYWALKING:
+	case RS_EXPORTER_KAFKA:
+		rs_log(RS_LOG_ERROR, "RINGSIDE_EXPORTER=%s is not available in this build; spans are dropped",
+		       k == RS_EXPORTER_KAFKA ? "kafka" : "skywalking");
+		return NULL;
+	case RS_EXPORTER_NONE:
+		return NULL;
+	}
+	return NULL;
+}
+
 static void *reporter_main(void *arg)
 {
 	(void)arg;
@@ -198,8 +218,8 @@ static void *reporter_main(void *arg)
 	R.next_housekeep_ns = rs_mono_ns() + HOUSEKEEP_NS;
 	if (rs_loop_init(&R.loop, rs_cfg.io_mode) == 0) {
 		rs_process_resource(&R.resource);
-		R.exp = &rs_file_exporter;
-		R.exp_ok = R.exp->start(&R.loop, &R.resource) == 0;
+		R.exp = exporter_for(rs_cfg.exporter);
+		R.exp_ok = R.exp && R.exp->start(&R.loop, &R.resource) == 0;
 		for (int i = 0; i < n_sinks; i++)
 			sinks[i]->start(&R.loop, &R.resource);
 		R.sinks_started = true;
@@ -222,8 +242,12 @@ static void *reporter_main(void *arg)
 			else
 				timeout = RS_MIN(timeout, due - now);
 		}
+		if (R.exp_ok && R.exp->tick) {
+			uint64_t next = R.exp->tick(now); /* once: RS_MIN evaluates twice */
+			timeout = RS_MIN(timeout, next);
+		}
 		for (int i = 0; R.sinks_started && i < n_sinks; i++) {
-			uint64_t next = sinks[i]->tick(now); /* once: RS_MIN evaluates twice */
+			uint64_t next = sinks[i]->tick(now);
 			timeout = RS_MIN(timeout, next);
 		}
 		if (want != atomic_load_explicit(&flush_done, memory_order_relaxed))
@@ -281,12 +305,13 @@ static uint64_t records_in_rings(void)
 
 static void report_losses(bool complete)
 {
-	uint64_t unflushed = 0;
+	uint64_t in_rings = 0, pending = 0;
 	if (!complete) {
-		unflushed = records_in_rings();
+		in_rings = records_in_rings();
 		if (atomic_load(&R.running) && R.exp_ok)
-			unflushed += R.exp->pending_spans();
+			pending = R.exp->pending_spans(); /* already counted as recorded */
 	}
+	uint64_t unflushed = in_rings + pending;
 	uint64_t ring = rs_load_relaxed(&rs_io_stats.dropped_ring_full) +
 			rs_load_relaxed(&rs_rings.no_ring_drops) - R.no_ring_seen;
 	/* The rings hold the sinks' records too: theirs are reported by the sinks. */
@@ -298,21 +323,23 @@ static void report_losses(bool complete)
 	}
 	uint64_t queue = rs_load_relaxed(&rs_io_stats.dropped_queue_full);
 	uint64_t failed = rs_load_relaxed(&rs_io_stats.dropped_export_failed);
+	uint64_t rejected = rs_load_relaxed(&rs_io_stats.dropped_rejected);
 	uint64_t none = rs_load_relaxed(&rs_io_stats.dropped_no_exporter);
 	uint64_t enc = rs_load_relaxed(&rs_io_stats.dropped_encode) +
 		       rs_load_relaxed(&rs_io_stats.dropped_corrupt);
-	uint64_t lost = ring + queue + failed + none + enc + unflushed;
+	uint64_t lost = ring + queue + failed + rejected + none + enc + unflushed;
 	if (!lost)
 		return;
 	rs_log(RS_LOG_WARN,
 	       "%llu spans lost of %llu recorded: %llu ring full or unavailable, %llu queue full, %llu export "
-	       "failed, %llu no exporter, %llu out of memory, %llu not written before exit "
-	       "(RINGSIDE_FLUSH_TIMEOUT_MS=%u)",
+	       "failed, %llu rejected by the collector, %llu no exporter, %llu out of memory, %llu not "
+	       "sent before exit (RINGSIDE_FLUSH_TIMEOUT_MS=%u); %llu retries",
 	       (unsigned long long)lost,
-	       (unsigned long long)(rs_load_relaxed(&rs_io_stats.spans_recorded) + ring + unflushed),
+	       (unsigned long long)(rs_load_relaxed(&rs_io_stats.spans_recorded) + ring + in_rings),
 	       (unsigned long long)ring, (unsigned long long)queue, (unsigned long long)failed,
-	       (unsigned long long)none, (unsigned long long)enc, (unsigned long long)unflushed,
-	       rs_cfg.flush_timeout_ms);
+	       (unsigned long long)rejected, (unsigned long long)none, (unsigned long long)enc,
+	       (unsigned long long)unflushed, rs_cfg.flush_timeout_ms,
+	       (unsigned long long)rs_load_relaxed(&rs_io_stats.retries));
 }
 
 static void reporter_flush(uint32_t timeout_ms, bool at_exit)

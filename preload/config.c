@@ -32,7 +32,7 @@ static const struct opt opts[] = {
 	{"OTEL_PROPAGATORS", OPT_PROPAGATORS, F(propagators)},
 	{"SW_AGENT_NAME", OPT_STR, F(sw_service)},
 	{"SW_AGENT_INSTANCE_NAME", OPT_STR, F(sw_instance)},
-	{"RINGSIDE_EXPORTER", OPT_ENUM, E(exporter, "file")},
+	{"RINGSIDE_EXPORTER", OPT_ENUM, E(exporter, "file|otlp|skywalking|kafka|none")},
 	{"RINGSIDE_IO", OPT_ENUM, E(io_mode, "auto|io_uring|poll")},
 	{"RINGSIDE_LOG_LEVEL", OPT_ENUM, E(log_level, "error|warn|info|debug")},
 	{"RINGSIDE_OUTPUT_DIR", OPT_PATH, F(output_dir)},
@@ -47,6 +47,33 @@ static const struct opt opts[] = {
 	{"RINGSIDE_WAIT_THRESHOLD_US", OPT_UINT, U(wait_threshold_us, 1, 60000000)},
 	{"RINGSIDE_PROFILE_INTERVAL_S", OPT_UINT, U(profile_interval_s, 1, 86400)},
 	{"OTEL_SERVICE_NAME", OPT_STR, F(service_name)},
+#define OTLP_PROTOCOLS "http/protobuf|http/json|grpc"
+	{"OTEL_EXPORTER_OTLP_PROTOCOL", OPT_ENUM, E(otlp_protocol, OTLP_PROTOCOLS)},
+	{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", OPT_ENUM, E(otlp_traces_protocol, OTLP_PROTOCOLS)},
+	{"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", OPT_ENUM, E(otlp_metrics_protocol, OTLP_PROTOCOLS)},
+	{"OTEL_EXPORTER_OTLP_ENDPOINT", OPT_STR, F(otlp_endpoint)},
+	{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", OPT_STR, F(otlp_traces_endpoint)},
+	{"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", OPT_STR, F(otlp_metrics_endpoint)},
+	{"OTEL_EXPORTER_OTLP_HEADERS", OPT_STR, F(otlp_headers)},
+	{"OTEL_EXPORTER_OTLP_TRACES_HEADERS", OPT_STR, F(otlp_traces_headers)},
+	{"OTEL_EXPORTER_OTLP_METRICS_HEADERS", OPT_STR, F(otlp_metrics_headers)},
+	{"OTEL_EXPORTER_OTLP_COMPRESSION", OPT_ENUM, E(otlp_compression, "none|gzip")},
+	{"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", OPT_ENUM, E(otlp_traces_compression, "none|gzip")},
+	{"OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", OPT_ENUM, E(otlp_metrics_compression, "none|gzip")},
+	{"OTEL_EXPORTER_OTLP_TIMEOUT", OPT_UINT, U(otlp_timeout_ms, 1, 600000)},
+	{"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", OPT_UINT, U(otlp_traces_timeout_ms, 1, 600000)},
+	{"OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", OPT_UINT, U(otlp_metrics_timeout_ms, 1, 600000)},
+	{"OTEL_METRIC_EXPORT_INTERVAL", OPT_UINT, U(metric_interval_ms, 100, 86400000)},
+	{"RINGSIDE_SELF_METRICS", OPT_BOOL, F(self_metrics)},
+	{"SW_AGENT_PROTOCOL", OPT_ENUM, E(sw_protocol, "grpc|http|kafka")},
+	{"SW_AGENT_COLLECTOR_BACKEND_SERVICES", OPT_STR, F(sw_backend)},
+	{"SW_AGENT_AUTHENTICATION", OPT_STR, F(sw_auth)},
+	{"SW_AGENT_COLLECTOR_HEARTBEAT_PERIOD", OPT_UINT, U(sw_heartbeat_s, 1, 86400)},
+	{"SW_KAFKA_BOOTSTRAP_SERVERS", OPT_STR, F(sw_kafka_servers)},
+	{"SW_KAFKA_NAMESPACE", OPT_STR, F(sw_kafka_namespace)},
+	{"RINGSIDE_KAFKA_BROKERS", OPT_STR, F(kafka_brokers)},
+	{"RINGSIDE_KAFKA_TRACES_TOPIC", OPT_STR, F(kafka_traces_topic)},
+	{"RINGSIDE_KAFKA_METRICS_TOPIC", OPT_STR, F(kafka_metrics_topic)},
 	{"OTEL_RESOURCE_ATTRIBUTES", OPT_STR, F(resource_attrs)},
 };
 
@@ -72,6 +99,35 @@ static void set_defaults(struct rs_config *c)
 	c->profile_hz = 99; /* not 100: stays out of step with timers that tick at round rates */
 	c->wait_threshold_us = 1000;
 	c->profile_interval_s = 60;
+	c->otlp_protocol = RS_OTLP_HTTP_PROTOBUF; /* the OTLP exporter specification's default */
+	c->otlp_traces_protocol = c->otlp_metrics_protocol = RS_CFG_UNSET_ENUM;
+	c->otlp_traces_compression = c->otlp_metrics_compression = RS_CFG_UNSET_ENUM;
+	c->otlp_timeout_ms = 10000;
+	c->otlp_traces_timeout_ms = c->otlp_metrics_timeout_ms = RS_CFG_UNSET_UINT;
+	c->metric_interval_ms = 60000;
+	c->self_metrics = true;
+	c->sw_protocol = RS_SW_GRPC;
+	c->sw_heartbeat_s = 30;
+	strcpy(c->sw_kafka_servers, "localhost:9092");
+	strcpy(c->kafka_brokers, "localhost:9092");
+	strcpy(c->kafka_traces_topic, "otlp_spans"); /* the Collector's Kafka receiver defaults */
+	strcpy(c->kafka_metrics_topic, "otlp_metrics");
+}
+
+void rs_otlp_signal(const struct rs_config *c, enum rs_otlp_signal_kind k, struct rs_otlp_signal *s)
+{
+	bool t = k == RS_SIGNAL_TRACES;
+	int proto = t ? c->otlp_traces_protocol : c->otlp_metrics_protocol;
+	const char *ep = t ? c->otlp_traces_endpoint : c->otlp_metrics_endpoint;
+	const char *hd = t ? c->otlp_traces_headers : c->otlp_metrics_headers;
+	int gz = t ? c->otlp_traces_compression : c->otlp_metrics_compression;
+	uint32_t to = t ? c->otlp_traces_timeout_ms : c->otlp_metrics_timeout_ms;
+	s->protocol = proto != RS_CFG_UNSET_ENUM ? proto : c->otlp_protocol;
+	s->endpoint_is_signal = *ep != 0;
+	s->endpoint = *ep ? ep : c->otlp_endpoint;
+	s->headers = *hd ? hd : c->otlp_headers;
+	s->gzip = (gz != RS_CFG_UNSET_ENUM ? gz : c->otlp_compression) == 1;
+	s->timeout_ms = to != RS_CFG_UNSET_UINT ? to : c->otlp_timeout_ms;
 }
 
 static bool ieq(const char *a, const char *b)
@@ -291,10 +347,14 @@ static const char *default_text(const struct rs_config *d, const struct opt *o, 
 	case OPT_OTEL_DISABLED:
 		return "false";
 	case OPT_UINT:
+		if (*(const uint32_t *)field == RS_CFG_UNSET_UINT)
+			return "the general setting";
 		snprintf(buf, size, "%u", *(const uint32_t *)field);
 		return buf;
 	case OPT_ENUM: {
 		int idx = *(const int *)field;
+		if (idx == RS_CFG_UNSET_ENUM)
+			return "the general setting";
 		const char *p = o->choices;
 		while (idx-- > 0 && strchr(p, '|'))
 			p = strchr(p, '|') + 1;
@@ -349,5 +409,10 @@ int rs_config_parse(struct rs_config *c, char *const *envp, rs_config_complain_f
 			complaints++;
 		}
 	}
+	/* SkyWalking's backend links processes by sw8: exporting to it turns that propagator on
+	 * unless OTEL_PROPAGATORS chose for itself. */
+	for (size_t i = 0; i < RS_ARRAY_LEN(opts); i++)
+		if (opts[i].kind == OPT_PROPAGATORS && !seen[i] && c->exporter == RS_EXPORTER_SKYWALKING)
+			c->propagators |= RS_PROPAGATE_SW8;
 	return complaints;
 }

@@ -12,7 +12,14 @@
 #define RS_CFG_CARRY_MAX 8192
 #define RS_CFG_VALUE_MAX 4096 /* no environment value the shim reads may be longer */
 
-enum rs_exporter_kind { RS_EXPORTER_FILE };
+/* RINGSIDE_EXPORTER, in the order of its choices. */
+enum rs_exporter_kind { RS_EXPORTER_FILE, RS_EXPORTER_OTLP, RS_EXPORTER_SKYWALKING, RS_EXPORTER_KAFKA,
+			RS_EXPORTER_NONE };
+/* OTEL_EXPORTER_OTLP_PROTOCOL; SW_AGENT_PROTOCOL. */
+enum rs_otlp_protocol { RS_OTLP_HTTP_PROTOBUF, RS_OTLP_HTTP_JSON, RS_OTLP_GRPC };
+enum rs_sw_protocol { RS_SW_GRPC, RS_SW_HTTP, RS_SW_KAFKA };
+#define RS_CFG_UNSET_ENUM (-1)
+#define RS_CFG_UNSET_UINT UINT32_MAX
 
 /* OTEL_PROPAGATORS, as bits. */
 enum rs_propagator { RS_PROPAGATE_TRACECONTEXT = 1 << 0, RS_PROPAGATE_SW8 = 1 << 1 };
@@ -45,6 +52,30 @@ struct rs_config {
 	char resource_attrs[RS_CFG_ATTRS_MAX]; /* OTEL_RESOURCE_ATTRIBUTES, unparsed */
 	char sw_service[RS_CFG_NAME_MAX];      /* SW_AGENT_NAME */
 	char sw_instance[RS_CFG_NAME_MAX];     /* SW_AGENT_INSTANCE_NAME */
+	/* OTLP exporter. The TRACES_/METRICS_ variants are RS_CFG_UNSET_* (or "") when not given;
+	 * rs_otlp_signal resolves them against the general ones. */
+	int otlp_protocol, otlp_traces_protocol, otlp_metrics_protocol; /* enum rs_otlp_protocol */
+	char otlp_endpoint[RS_CFG_PATH_MAX];
+	char otlp_traces_endpoint[RS_CFG_PATH_MAX];
+	char otlp_metrics_endpoint[RS_CFG_PATH_MAX];
+	char otlp_headers[RS_CFG_ATTRS_MAX];
+	char otlp_traces_headers[RS_CFG_ATTRS_MAX];
+	char otlp_metrics_headers[RS_CFG_ATTRS_MAX];
+	int otlp_compression, otlp_traces_compression, otlp_metrics_compression; /* 0 none, 1 gzip */
+	uint32_t otlp_timeout_ms, otlp_traces_timeout_ms, otlp_metrics_timeout_ms;
+	uint32_t metric_interval_ms; /* OTEL_METRIC_EXPORT_INTERVAL: the self-telemetry metrics */
+	bool self_metrics;	     /* RINGSIDE_SELF_METRICS */
+	/* SkyWalking exporter */
+	int sw_protocol; /* enum rs_sw_protocol */
+	char sw_backend[RS_CFG_PATH_MAX]; /* SW_AGENT_COLLECTOR_BACKEND_SERVICES; "" = by protocol */
+	char sw_auth[RS_CFG_NAME_MAX];	  /* SW_AGENT_AUTHENTICATION */
+	uint32_t sw_heartbeat_s;	  /* SW_AGENT_COLLECTOR_HEARTBEAT_PERIOD */
+	char sw_kafka_servers[RS_CFG_PATH_MAX]; /* SW_KAFKA_BOOTSTRAP_SERVERS */
+	char sw_kafka_namespace[RS_CFG_NAME_MAX]; /* SW_KAFKA_NAMESPACE: topics become <ns>-<topic> */
+	/* OTLP over Kafka */
+	char kafka_brokers[RS_CFG_PATH_MAX];	  /* RINGSIDE_KAFKA_BROKERS */
+	char kafka_traces_topic[RS_CFG_NAME_MAX];  /* RINGSIDE_KAFKA_TRACES_TOPIC */
+	char kafka_metrics_topic[RS_CFG_NAME_MAX]; /* RINGSIDE_KAFKA_METRICS_TOPIC */
 	/* Every RINGSIDE_*, OTEL_* and SW_* entry of the starting environment, "K=V\0K=V\0...",
 	 * so that exec and posix_spawn can hand the configuration to children. */
 	char carry[RS_CFG_CARRY_MAX];
@@ -70,6 +101,18 @@ static inline bool rs_profile_wait(const struct rs_config *c)
 {
 	return c->profile >= RS_PROFILE_WAIT;
 }
+
+/* One OTLP signal's settings, the signal-specific variables over the general ones. */
+struct rs_otlp_signal {
+	int protocol;
+	const char *endpoint; /* as given; "" when neither variable is set */
+	bool endpoint_is_signal; /* from OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT: used as it is */
+	const char *headers;
+	bool gzip;
+	uint32_t timeout_ms;
+};
+enum rs_otlp_signal_kind { RS_SIGNAL_TRACES, RS_SIGNAL_METRICS };
+void rs_otlp_signal(const struct rs_config *c, enum rs_otlp_signal_kind k, struct rs_otlp_signal *s);
 
 /* The process-wide configuration (valid once the constructor has run). */
 extern struct rs_config rs_cfg;

@@ -609,6 +609,7 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 			return i;
 		case S_BODY_LENGTH: {
 			uint64_t n = RS_MIN((uint64_t)(len - i), p->remaining);
+			emit(p, RS_HPF_BODY, buf + i, (size_t)n, false);
 			p->remaining -= n;
 			p->body_bytes += n;
 			i += n;
@@ -664,6 +665,7 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 			break;
 		case S_CHUNK_DATA: {
 			uint64_t n = RS_MIN((uint64_t)(len - i), p->remaining);
+			emit(p, RS_HPF_BODY, buf + i, (size_t)n, false);
 			p->remaining -= n;
 			p->body_bytes += n;
 			i += n;
@@ -725,6 +727,7 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 			*ev = RS_HP_MSG_DONE;
 			return i;
 		case S_BODY_CLOSE:
+			emit(p, RS_HPF_BODY, buf + i, len - i, false);
 			p->body_bytes += len - i;
 			return len;
 		case S_OPAQUE:

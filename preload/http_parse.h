@@ -29,6 +29,7 @@ enum rs_hp_field {
 	RS_HPF_NAME_TRACEPARENT,
 	RS_HPF_NAME_TRACESTATE,
 	RS_HPF_NAME_SW8,
+	RS_HPF_BODY, /* body bytes, de-chunked (end is always false: RS_HP_MSG_DONE ends a body) */
 	RS_HPF_COUNT
 };
 

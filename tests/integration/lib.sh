@@ -119,3 +119,48 @@ make_site() {
 expect_spans() {
 	"${CHECK[@]}" expect "$OUT" "$@" || fail "span check failed: $*"
 }
+
+# The exporters' test peers (tests/peers): node servers decoding with other projects' code.
+PEERS=$RS_SRC/tests/peers
+PEER_CHECK=("$PYTHON" "$RS_SRC/tests/integration/peer_check.py")
+need_peers() {
+	need node
+	[[ -d $PEERS/node_modules ]] || fail "no $PEERS/node_modules: scripts/deps test installs it"
+}
+
+# start_peer NAME SCRIPT [FLAGS...]: runs tests/peers/SCRIPT logging to $WORK/NAME.jsonl; sets
+# PEER_PID, GRPC and HTTP from the line it prints once it listens.
+start_peer() {
+	local name=$1 script=$2 i line
+	shift 2
+	node "$PEERS/$script" --out "$WORK/$name.jsonl" "$@" >"$WORK/$name.stdout" 2>"$WORK/$name.stderr" &
+	PEER_PID=$!
+	RS_PIDS+=("$PEER_PID")
+	for i in $(seq 200); do
+		line=$(head -1 "$WORK/$name.stdout")
+		if [[ $line =~ ^listening\ grpc=([0-9]+)\ http=([0-9]+)$ ]]; then
+			GRPC=${BASH_REMATCH[1]}
+			HTTP=${BASH_REMATCH[2]}
+			return 0
+		fi
+		kill -0 "$PEER_PID" 2>/dev/null || fail "$script $* exited: $(cat "$WORK/$name.stderr")"
+		sleep 0.05
+	done
+	fail "$script $* did not start"
+}
+
+stop_peer() {
+	kill "$PEER_PID"
+	wait "$PEER_PID" 2>/dev/null || true
+	[[ ! -s $WORK/$1.stderr ]] || fail "the peer complained: $(cat "$WORK/$1.stderr")"
+}
+
+# Waits until FILE holds at least N lines (messages a peer received), up to $3 seconds (10).
+wait_lines() {
+	local file=$1 n=$2 secs=${3:-10} i
+	for i in $(seq $((secs * 20))); do
+		[[ -f $file && $(wc -l <"$file") -ge $n ]] && return 0
+		sleep 0.05
+	done
+	fail "$file has $( [[ -f $file ]] && wc -l <"$file" || echo 0) lines, expected $n"
+}

@@ -7,37 +7,10 @@
 source "$(dirname "$0")/lib.sh"
 need node kcat curl
 
-PEERS=$RS_SRC/tests/peers
-[[ -d $PEERS/node_modules ]] || fail "no $PEERS/node_modules: scripts/deps test installs it"
+need_peers
 CLIENT=(node "$PEERS/selftest/client.js")
 CHECK_PEER=(node "$PEERS/selftest/check.js")
 
-# start_peer NAME SCRIPT [FLAGS...]: runs tests/peers/SCRIPT logging to $WORK/NAME.jsonl; sets
-# PEER_PID, GRPC and HTTP from the line it prints once it listens.
-start_peer() {
-	local name=$1 script=$2 i line
-	shift 2
-	node "$PEERS/$script" --out "$WORK/$name.jsonl" "$@" >"$WORK/$name.stdout" 2>"$WORK/$name.stderr" &
-	PEER_PID=$!
-	RS_PIDS+=("$PEER_PID")
-	for i in $(seq 200); do
-		line=$(head -1 "$WORK/$name.stdout")
-		if [[ $line =~ ^listening\ grpc=([0-9]+)\ http=([0-9]+)$ ]]; then
-			GRPC=${BASH_REMATCH[1]}
-			HTTP=${BASH_REMATCH[2]}
-			return 0
-		fi
-		kill -0 "$PEER_PID" 2>/dev/null || fail "$script $* exited: $(cat "$WORK/$name.stderr")"
-		sleep 0.05
-	done
-	fail "$script $* did not start"
-}
-
-stop_peer() {
-	kill "$PEER_PID"
-	wait "$PEER_PID" 2>/dev/null || true
-	[[ ! -s $WORK/$1.stderr ]] || fail "the peer complained: $(cat "$WORK/$1.stderr")"
-}
 
 # has JSON WANT WHAT: every key of the JSON object WANT has the same value in the line JSON.
 has() {

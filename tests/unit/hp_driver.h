@@ -15,6 +15,7 @@ struct hp_log {
 	uint64_t offset; /* bytes fed so far */
 	bool open;	 /* a captured value is being written */
 	bool names;	 /* log where propagation header names end too */
+	bool in_body;	 /* body bytes are being written, inside {} */
 };
 
 static void hp_log_put(struct hp_log *l, const char *s, size_t n)
@@ -28,6 +29,14 @@ static void hp_log_put(struct hp_log *l, const char *s, size_t n)
 static void hp_log_capture(void *arg, enum rs_hp_field f, const char *b, size_t n, bool end)
 {
 	struct hp_log *l = arg;
+	if (f == RS_HPF_BODY) {
+		/* However the body is split, its bytes read as one run, closed by the next event. */
+		if (!l->in_body)
+			hp_log_put(l, "{", 1);
+		l->in_body = true;
+		hp_log_put(l, b, n);
+		return;
+	}
 	/* Where a propagation header's name ends is reported only when its colon is in the same
 	 * buffer: it depends on the split by design, and has its own checks. */
 	if (f >= RS_HPF_NAME_TRACEPARENT && !l->names)
@@ -57,6 +66,9 @@ static bool hp_feed_chunk(struct rs_hp *p, struct hp_log *l, const char *b, size
 		l->offset += used;
 		if (ev == RS_HP_MORE)
 			return true;
+		if (l->in_body)
+			hp_log_put(l, "}", 1);
+		l->in_body = false;
 		char e[96];
 		/* Where within a chunk a bound is found depends on the chunks; that it is found,
 		 * and everything before it, does not. */
@@ -93,6 +105,8 @@ static void hp_run(enum rs_hp_mode mode, const char *msg, size_t len, const size
 			return;
 		at = end;
 	}
+	if (l->in_body)
+		hp_log_put(l, "}", 1);
 	char e[32];
 	snprintf(e, sizeof(e), "<close %d>", (int)rs_hp_close(&p));
 	hp_log_put(l, e, strlen(e));

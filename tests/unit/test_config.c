@@ -141,7 +141,7 @@ static void test_bad_values(void)
 		{"RINGSIDE_FLUSH_TIMEOUT_MS=99999999999999999999", "using 1000"},
 		{"RINGSIDE_FLUSH_TIMEOUT_MS=", "using 1000"},
 		{"RINGSIDE_RING_KB=15", "from 16 to 65536"},
-		{"RINGSIDE_EXPORTER=zipkin", "is not one of file; using file"},
+		{"RINGSIDE_EXPORTER=zipkin", "is not one of file|otlp|skywalking|kafka|none; using file"},
 		{"RINGSIDE_IO=epoll", "is not one of auto|io_uring|poll; using auto"},
 		{"RINGSIDE_OUTPUT_DIR=relative/dir", "is not an absolute path; using /tmp/ringside"},
 		{"RINGSIDE_OUTPUT_DIR=", "using /tmp/ringside"},
@@ -189,8 +189,72 @@ static void test_bad_values(void)
 	CHECK(strlen(msgs[0]) < 200);
 }
 
+/* Signal-specific OTLP variables win over the general ones, each on its own. */
+static void test_otlp_signal(void)
+{
+	struct rs_config c;
+	struct rs_otlp_signal t, m;
+	char *none[] = {NULL};
+	CHECK_EQ_U(parse(&c, none), 0);
+	rs_otlp_signal(&c, RS_SIGNAL_TRACES, &t);
+	CHECK_EQ_U(t.protocol, RS_OTLP_HTTP_PROTOBUF);
+	CHECK(strcmp(t.endpoint, "") == 0 && !t.endpoint_is_signal);
+	CHECK(!t.gzip);
+	CHECK_EQ_U(t.timeout_ms, 10000);
+
+	char *env[] = {"OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
+		       "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL=http/json",
+		       "OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4317",
+		       "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://t:4318/custom",
+		       "OTEL_EXPORTER_OTLP_HEADERS=a=1",
+		       "OTEL_EXPORTER_OTLP_METRICS_HEADERS=b=2",
+		       "OTEL_EXPORTER_OTLP_COMPRESSION=gzip",
+		       "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=none",
+		       "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT=2500",
+		       NULL};
+	CHECK_EQ_U(parse(&c, env), 0);
+	rs_otlp_signal(&c, RS_SIGNAL_TRACES, &t);
+	rs_otlp_signal(&c, RS_SIGNAL_METRICS, &m);
+	CHECK_EQ_U(t.protocol, RS_OTLP_GRPC);
+	CHECK_EQ_U(m.protocol, RS_OTLP_HTTP_JSON);
+	CHECK(strcmp(t.endpoint, "http://t:4318/custom") == 0 && t.endpoint_is_signal);
+	CHECK(strcmp(m.endpoint, "http://collector:4317") == 0 && !m.endpoint_is_signal);
+	CHECK(strcmp(t.headers, "a=1") == 0 && strcmp(m.headers, "b=2") == 0);
+	CHECK(!t.gzip && m.gzip);
+	CHECK_EQ_U(t.timeout_ms, 2500);
+	CHECK_EQ_U(m.timeout_ms, 10000);
+
+	/* A bad signal-specific value names its fallback, the general setting. */
+	char *bad[] = {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=thrift", NULL};
+	CHECK_EQ_U(parse(&c, bad), 1);
+	CHECK(strstr(msgs[0], "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") != NULL);
+	CHECK(strstr(msgs[0], "the general setting") != NULL);
+	rs_otlp_signal(&c, RS_SIGNAL_TRACES, &t);
+	CHECK_EQ_U(t.protocol, RS_OTLP_HTTP_PROTOBUF);
+}
+
+/* Exporting to SkyWalking adds sw8 propagation, unless OTEL_PROPAGATORS was given. */
+static void test_skywalking_propagation(void)
+{
+	struct rs_config c;
+	char *sw[] = {"RINGSIDE_EXPORTER=skywalking", NULL};
+	CHECK_EQ_U(parse(&c, sw), 0);
+	CHECK_EQ_U(c.propagators, RS_PROPAGATE_TRACECONTEXT | RS_PROPAGATE_SW8);
+	CHECK_EQ_U(c.sw_protocol, RS_SW_GRPC);
+	CHECK_EQ_U(c.sw_heartbeat_s, 30);
+	char *chosen[] = {"RINGSIDE_EXPORTER=skywalking", "OTEL_PROPAGATORS=tracecontext", NULL};
+	CHECK_EQ_U(parse(&c, chosen), 0);
+	CHECK_EQ_U(c.propagators, RS_PROPAGATE_TRACECONTEXT);
+	char *otlp[] = {"RINGSIDE_EXPORTER=otlp", NULL};
+	CHECK_EQ_U(parse(&c, otlp), 0);
+	CHECK_EQ_U(c.propagators, RS_PROPAGATE_TRACECONTEXT);
+	CHECK_EQ_U(c.exporter, RS_EXPORTER_OTLP);
+}
+
 int main(void)
 {
+	test_otlp_signal();
+	test_skywalking_propagation();
 	test_defaults();
 	test_valid();
 	test_otel_sdk_disabled();

@@ -69,13 +69,13 @@ static void test_requests(void)
 	/* A body by Content-Length, then a pipelined request without one. */
 	expect(RS_HP_REQUEST,
 	       "POST /p HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.0\r\n\r\n", false,
-	       "<2@39 s=0 f=2 b=0><3@44 s=0 f=0 b=5>[1:GET][2:/]<1@60 s=0 f=0 b=5>"
+	       "<2@39 s=0 f=2 b=0>{hello}<3@44 s=0 f=0 b=5>[1:GET][2:/]<1@60 s=0 f=0 b=5>"
 	       "<2@62 s=0 f=0 b=5><3@62 s=0 f=0 b=0><close 0>");
 	/* Chunked, with extensions and trailers. */
 	expect(RS_HP_REQUEST,
 	       "PUT /c HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
 	       "5;ext=1\r\nhello\r\n10\r\n0123456789abcdef\r\n0\r\nX-Trailer: t\r\n\r\n",
-	       false, "<2@53 s=0 f=1 b=0><3@110 s=0 f=0 b=21><close 0>");
+	       false, "<2@53 s=0 f=1 b=0>{hello0123456789abcdef}<3@110 s=0 f=0 b=21><close 0>");
 	/* Trace context headers, case-insensitive names, tracestate twice. */
 	expect(RS_HP_REQUEST,
 	       "GET / HTTP/1.1\r\nTRACEPARENT: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331"
@@ -94,15 +94,15 @@ static void test_requests(void)
 static void test_responses(void)
 {
 	expect(RS_HP_RESPONSE, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc", false,
-	       "<2@38 s=200 f=2 b=0><3@41 s=0 f=0 b=3><close 0>");
+	       "<2@38 s=200 f=2 b=0>{abc}<3@41 s=0 f=0 b=3><close 0>");
 	/* Chunked, then a second response on the same connection. */
 	expect(RS_HP_RESPONSE,
 	       "HTTP/1.1 404 Not Found\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
 	       "HTTP/1.1 204 No Content\r\n\r\n",
-	       false, "<2@54 s=404 f=1 b=0><3@67 s=0 f=0 b=3><2@94 s=204 f=0 b=3><3@94 s=0 f=0 b=0>");
+	       false, "<2@54 s=404 f=1 b=0>{abc}<3@67 s=0 f=0 b=3><2@94 s=204 f=0 b=3><3@94 s=0 f=0 b=0>");
 	/* No length: the body runs to the close. */
 	expect(RS_HP_RESPONSE, "HTTP/1.0 200 OK\r\nServer: x\r\n\r\nall of it", false,
-	       "<2@30 s=200 f=20 b=0><close 3>");
+	       "<2@30 s=200 f=20 b=0>{all of it}<close 3>");
 	/* 100 Continue first, then the real response. */
 	expect(RS_HP_RESPONSE,
 	       "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n",
