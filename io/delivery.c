@@ -64,10 +64,13 @@ void rs_delivery_done(struct rs_delivery *d, enum rs_outcome o, uint32_t retry_a
 		return;
 	switch (o) {
 	case RS_DELIVERED:
-		RS_STAT_ADD(spans_exported, b->spans - RS_MIN(rejected, (uint64_t)b->spans));
-		RS_STAT_ADD(batches, 1);
-		RS_STAT_ADD(bytes_written, b->data.len);
-		RS_STAT_ADD(export_ns, now - d->sent_at);
+		/* The counters describe span export; batches without spans (metrics) stay out. */
+		if (b->spans) {
+			RS_STAT_ADD(spans_exported, b->spans - RS_MIN(rejected, (uint64_t)b->spans));
+			RS_STAT_ADD(batches, 1);
+			RS_STAT_ADD(bytes_written, b->data.len);
+			RS_STAT_ADD(export_ns, now - d->sent_at);
+		}
 		if (rejected) {
 			RS_STAT_ADD(dropped_rejected, RS_MIN(rejected, (uint64_t)b->spans));
 			rs_log(RS_LOG_WARN, "%s accepted a batch but rejected %llu spans: %s", d->what,
@@ -84,10 +87,12 @@ void rs_delivery_done(struct rs_delivery *d, enum rs_outcome o, uint32_t retry_a
 		if (retry_after_ms)
 			wait = RS_MAX(wait, (uint64_t)RS_MIN(retry_after_ms, RETRY_AFTER_MAX_MS) * 1000000ull);
 		d->not_before = now + wait;
-		RS_STAT_ADD(retries, 1);
+		if (b->spans)
+			RS_STAT_ADD(retries, 1);
 		if (d->healthy)
-			rs_log(RS_LOG_WARN, "%s failed (%s); retrying with backoff, %u spans waiting",
-			       d->what, why ? why : "no answer", (unsigned)d->q.spans);
+			rs_log(RS_LOG_WARN, "%s failed (%s); retrying with backoff%s%.0u%s", d->what,
+			       why ? why : "no answer", d->q.spans ? ", " : "", (unsigned)d->q.spans,
+			       d->q.spans ? " spans waiting" : "");
 		d->healthy = false;
 		break;
 	}

@@ -22,6 +22,9 @@ struct rs_exporter {
 	/* Optional: each pass of the reporter's loop (retries fall due); nanoseconds until it next
 	 * needs a pass, or UINT64_MAX. */
 	uint64_t (*tick)(uint64_t now_ns);
+	/* Optional: the flush at exit begins (what is open is sealed next; idle() then decides
+	 * when everything has gone). */
+	void (*exit_flush)(void);
 	/* Nothing open, queued or in flight. */
 	bool (*idle)(void);
 	/* Spans accepted but not yet delivered (for the loss count when exit cuts a flush short). */

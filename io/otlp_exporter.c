@@ -1,11 +1,14 @@
-/* The OTLP exporter (RINGSIDE_EXPORTER=otlp): spans as ExportTraceServiceRequest, over HTTP
- * (protobuf or JSON) or gRPC as OTEL_EXPORTER_OTLP_PROTOCOL says, gzipped when
- * OTEL_EXPORTER_OTLP_COMPRESSION=gzip. The open batch keeps the span records as they came; sealing
- * encodes them at once, and the delivery queue retries what the collector may take later. */
+/* The OTLP exporter (RINGSIDE_EXPORTER=otlp): spans as ExportTraceServiceRequest and the shim's
+ * own counters as ExportMetricsServiceRequest, over HTTP (protobuf or JSON) or gRPC as
+ * OTEL_EXPORTER_OTLP_[SIGNAL_]PROTOCOL says, gzipped when asked. Each signal is a channel with its
+ * endpoint, headers, connection and delivery queue. The open span batch keeps the records as they
+ * came; sealing encodes them at once. */
+#include "../preload/clock.h"
 #include "../preload/config.h"
 #include "../preload/log.h"
 #include "../proto/gzip.h"
 #include "../proto/otlp_json.h"
+#include "../proto/otlp_metrics.h"
 #include "../proto/otlp_pb.h"
 #include "batch.h"
 #include "delivery.h"
@@ -13,6 +16,7 @@
 #include "header_list.h"
 #include "http_client.h"
 #include "otlp_answer.h"
+#include "self_metrics.h"
 #include "stats.h"
 
 #include <errno.h>
@@ -20,24 +24,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct {
-	struct rs_loop *loop;
+struct channel {
+	enum rs_otlp_signal_kind kind;
 	struct rs_otlp_signal sig;
 	struct rs_endpoint ep;
 	char what[900];
-	struct rs_buf headers; /* "name: value\r\n" lines from OTEL_EXPORTER_OTLP_HEADERS */
+	struct rs_buf headers; /* "name: value\r\n" lines, NUL-terminated */
 	struct rs_delivery d;
 	struct rs_http_client http;
-	/* the resource, encoded once */
+	bool ok;
+};
+
+static struct {
+	struct rs_loop *loop;
+	struct channel traces, metrics;
+	/* the resource, encoded once per encoding in use */
 	struct rs_arena res_arena;
 	Otlp__Resource *res_pb;
 	struct rs_buf res_json;
 	/* the open batch: whole span records, back to back */
 	struct rs_buf recs;
 	uint32_t nrecs;
-	struct rs_arena arena; /* messages of the batch being encoded */
-	const struct rs_rec_span **view; /* the open batch's records, for the encoder */
+	const struct rs_rec_span **view;
 	size_t view_cap;
+	struct rs_arena arena; /* messages of the batch being encoded */
+	/* self-telemetry */
+	uint64_t start_ns;	/* epoch: the metrics' start time */
+	uint64_t next_metrics;	/* monotonic */
+	bool exiting, final_sent;
 } O;
 
 static const char *protocol_name(int p)
@@ -45,72 +59,104 @@ static const char *protocol_name(int p)
 	return p == RS_OTLP_GRPC ? "grpc" : p == RS_OTLP_HTTP_JSON ? "http/json" : "http/protobuf";
 }
 
-/* The endpoint the specification's rules give: a signal-specific URL is used as it is; the
- * general one (or the default) gets /v1/traces appended for HTTP; gRPC ignores any path. */
-static bool resolve_endpoint(char *why, size_t whylen)
+static const char *signal_path(enum rs_otlp_signal_kind k)
 {
-	bool grpc = O.sig.protocol == RS_OTLP_GRPC;
-	const char *text = *O.sig.endpoint ? O.sig.endpoint
-					    : grpc ? "http://localhost:4317" : "http://localhost:4318";
-	if (!rs_endpoint_parse(text, 0, &O.ep, why, whylen))
-		return false;
+	return k == RS_SIGNAL_TRACES ? "/v1/traces" : "/v1/metrics";
+}
+
+/* The endpoint the specification's rules give: a signal-specific URL is used as it is; the
+ * general one (or the default) gets /v1/<signal> appended for HTTP; gRPC ignores any path. */
+static bool resolve_endpoint(struct channel *ch, char *why, size_t whylen)
+{
+	bool grpc = ch->sig.protocol == RS_OTLP_GRPC;
+	const char *text = *ch->sig.endpoint ? ch->sig.endpoint
+					     : grpc ? "http://localhost:4317" : "http://localhost:4318";
 	if (!strstr(text, "://")) {
 		snprintf(why, whylen, "has no http:// scheme");
 		return false;
 	}
-	if (O.ep.tls) {
+	if (!rs_endpoint_parse(text, 0, &ch->ep, why, whylen))
+		return false;
+	if (ch->ep.tls) {
 		snprintf(why, whylen, "is https://, and ringside speaks only cleartext HTTP so far "
 				      "(put a local collector or a TLS proxy in between)");
 		return false;
 	}
-	if (!grpc && !O.sig.endpoint_is_signal) {
-		size_t n = strcspn(O.ep.path, "?");
-		while (n && O.ep.path[n - 1] == '/')
+	if (!grpc && !ch->sig.endpoint_is_signal) {
+		const char *add = signal_path(ch->kind);
+		size_t n = strcspn(ch->ep.path, "?");
+		while (n && ch->ep.path[n - 1] == '/')
 			n--;
-		if (n + sizeof("/v1/traces") > sizeof(O.ep.path)) {
+		if (n + strlen(add) + 1 > sizeof(ch->ep.path)) {
 			snprintf(why, whylen, "has a path too long");
 			return false;
 		}
-		memcpy(O.ep.path + n, "/v1/traces", sizeof("/v1/traces"));
+		memcpy(ch->ep.path + n, add, strlen(add) + 1);
 	}
-	snprintf(O.what, sizeof(O.what), "OTLP %s export to http://%s:%u%s",
-		 protocol_name(O.sig.protocol), O.ep.host, O.ep.port, grpc ? "" : O.ep.path);
+	snprintf(ch->what, sizeof(ch->what), "OTLP %s %s export to http://%s:%u%s",
+		 protocol_name(ch->sig.protocol), ch->kind == RS_SIGNAL_TRACES ? "span" : "metric",
+		 ch->ep.host, ch->ep.port, grpc ? "" : ch->ep.path);
 	return true;
 }
 
 static void send_batch(void *transport, struct rs_batch *b);
 
+static bool channel_start(struct channel *ch, enum rs_otlp_signal_kind kind)
+{
+	ch->kind = kind;
+	rs_otlp_signal(&rs_cfg, kind, &ch->sig);
+	const char *var = kind == RS_SIGNAL_TRACES ? "TRACES" : "METRICS";
+	char why[200];
+	if (!resolve_endpoint(ch, why, sizeof(why))) {
+		rs_log(RS_LOG_ERROR, "OTLP %s endpoint \"%.200s\" %s; %s", var, ch->sig.endpoint,
+		       why, kind == RS_SIGNAL_TRACES ? "spans are dropped and counted"
+						     : "no metrics are sent");
+		return false;
+	}
+	if (!rs_header_list_parse(ch->sig.headers, &ch->headers, why, sizeof(why))) {
+		/* A collector that needs the headers refuses every batch: say so once, go on. */
+		rs_log(RS_LOG_ERROR, "OTEL_EXPORTER_OTLP_[%s_]HEADERS %s; sending no extra headers",
+		       var, why);
+		rs_buf_free(&ch->headers);
+	}
+	rs_buf_putc(&ch->headers, 0);
+	if (rs_buf_failed(&ch->headers))
+		return false;
+	if (ch->sig.protocol == RS_OTLP_GRPC) {
+		rs_log(RS_LOG_ERROR, "%s: gRPC is not available in this build", ch->what);
+		return false;
+	}
+	rs_http_client_init(&ch->http, O.loop, &ch->ep);
+	rs_delivery_init(&ch->d, ch->what, send_batch, ch);
+	rs_log(RS_LOG_INFO, "%s", ch->what);
+	ch->ok = true;
+	return true;
+}
+
+static bool resource_ready(const struct rs_resource *res)
+{
+	bool json = O.traces.sig.protocol == RS_OTLP_HTTP_JSON ||
+		    O.metrics.sig.protocol == RS_OTLP_HTTP_JSON;
+	bool pb = O.traces.sig.protocol != RS_OTLP_HTTP_JSON ||
+		  O.metrics.sig.protocol != RS_OTLP_HTTP_JSON;
+	if (json)
+		rs_otlp_json_resource(&O.res_json, res);
+	if (pb)
+		O.res_pb = rs_otlp_pb_resource(res, &O.res_arena);
+	return !rs_buf_failed(&O.res_json) && !rs_arena_failed(&O.res_arena);
+}
+
 static int otlp_start(struct rs_loop *loop, const struct rs_resource *res)
 {
 	O.loop = loop;
-	rs_otlp_signal(&rs_cfg, RS_SIGNAL_TRACES, &O.sig);
-	char why[200];
-	if (!resolve_endpoint(why, sizeof(why))) {
-		rs_log(RS_LOG_ERROR, "OTLP endpoint \"%.200s\" %s; spans are dropped and counted",
-		       O.sig.endpoint, why);
-		return -EINVAL;
-	}
-	if (!rs_header_list_parse(O.sig.headers, &O.headers, why, sizeof(why))) {
-		/* A collector that needs the headers would refuse every batch: say so once, go on. */
-		rs_log(RS_LOG_ERROR, "OTEL_EXPORTER_OTLP_HEADERS %s; sending no extra headers", why);
-		rs_buf_free(&O.headers);
-	}
-	rs_buf_putc(&O.headers, 0);
-	if (O.sig.protocol == RS_OTLP_GRPC) {
-		rs_log(RS_LOG_ERROR, "%s: gRPC is not available in this build; spans are dropped",
-		       O.what);
-		return -ENOTSUP;
-	}
-	if (O.sig.protocol == RS_OTLP_HTTP_JSON)
-		rs_otlp_json_resource(&O.res_json, res);
-	else
-		O.res_pb = rs_otlp_pb_resource(res, &O.res_arena);
-	if (rs_buf_failed(&O.res_json) || rs_buf_failed(&O.headers) || rs_arena_failed(&O.res_arena))
+	O.start_ns = rs_epoch_ns();
+	rs_otlp_signal(&rs_cfg, RS_SIGNAL_TRACES, &O.traces.sig);
+	rs_otlp_signal(&rs_cfg, RS_SIGNAL_METRICS, &O.metrics.sig);
+	if (!resource_ready(res))
 		return -ENOMEM;
-	rs_http_client_init(&O.http, loop, &O.ep);
-	rs_delivery_init(&O.d, O.what, send_batch, NULL);
-	rs_log(RS_LOG_INFO, "%s", O.what);
-	return 0;
+	if (rs_cfg.self_metrics && channel_start(&O.metrics, RS_SIGNAL_METRICS))
+		O.next_metrics = rs_mono_ns() + rs_cfg.metric_interval_ms * 1000000ull;
+	return channel_start(&O.traces, RS_SIGNAL_TRACES) ? 0 : -EINVAL;
 }
 
 static void otlp_add(const union rs_rec *rec)
@@ -150,11 +196,11 @@ static bool view_records(void)
 	return true;
 }
 
-static bool encode(struct rs_buf *out)
+static bool encode_spans(struct rs_buf *out)
 {
 	if (!view_records())
 		return false;
-	if (O.sig.protocol == RS_OTLP_HTTP_JSON) {
+	if (O.traces.sig.protocol == RS_OTLP_HTTP_JSON) {
 		rs_otlp_json_begin(out, O.res_json.p, O.res_json.len);
 		for (uint32_t i = 0; i < O.nrecs; i++)
 			rs_otlp_json_span(out, O.view[i], i == 0);
@@ -166,62 +212,131 @@ static bool encode(struct rs_buf *out)
 	return ok;
 }
 
+static const char *component_type(void)
+{
+	switch (O.traces.sig.protocol) {
+	case RS_OTLP_GRPC:
+		return "otlp_grpc_span_exporter";
+	case RS_OTLP_HTTP_JSON:
+		return "otlp_http_json_span_exporter";
+	default:
+		return "otlp_http_span_exporter";
+	}
+}
+
+static bool encode_metrics(struct rs_buf *out)
+{
+	struct rs_metric m[RS_SELF_METRICS_MAX];
+	size_t n = rs_self_metrics(m, component_type());
+	if (O.metrics.sig.protocol == RS_OTLP_HTTP_JSON) {
+		rs_otlp_json_metrics(out, O.res_json.p, O.res_json.len, m, n, O.start_ns,
+				     rs_epoch_ns());
+		return !rs_buf_failed(out);
+	}
+	bool ok = rs_otlp_pb_metrics(out, O.res_pb, m, n, O.start_ns, rs_epoch_ns(), &O.arena);
+	rs_arena_reset(&O.arena);
+	return ok;
+}
+
+/* A new batch holding what encode wrote, gzipped when the channel says so; NULL on failure. */
+static struct rs_batch *sealed(const struct channel *ch, bool (*encode)(struct rs_buf *))
+{
+	struct rs_batch *b = rs_batch_new();
+	struct rs_buf plain = {0};
+	bool ok = b && encode(ch->sig.gzip ? &plain : &b->data);
+	if (ok && ch->sig.gzip)
+		ok = rs_gzip(plain.p, plain.len, &b->data);
+	rs_buf_free(&plain);
+	if (!ok) {
+		rs_batch_free(b);
+		return NULL;
+	}
+	return b;
+}
+
 static void otlp_seal(void)
 {
 	if (!O.nrecs)
 		return;
-	struct rs_batch *b = rs_batch_new();
-	struct rs_buf plain = {0};
-	bool ok = b && encode(O.sig.gzip ? &plain : &b->data);
-	if (ok && O.sig.gzip)
-		ok = rs_gzip(plain.p, plain.len, &b->data);
-	rs_buf_free(&plain);
-	if (!ok) {
-		RS_STAT_ADD(dropped_encode, O.nrecs);
-		rs_batch_free(b);
-	} else {
+	struct rs_batch *b = sealed(&O.traces, encode_spans);
+	if (b)
 		b->spans = O.nrecs;
-	}
+	else
+		RS_STAT_ADD(dropped_encode, O.nrecs);
 	O.recs.len = 0;
 	O.nrecs = 0;
 	if (O.recs.cap > (1u << 20)) /* give back what a burst took */
 		rs_buf_free(&O.recs);
-	if (ok)
-		rs_delivery_push(&O.d, b);
+	if (b)
+		rs_delivery_push(&O.traces.d, b);
+}
+
+/* A snapshot of the counters, queued behind any earlier one (metrics batches carry no spans). */
+static void send_metrics(void)
+{
+	struct rs_batch *b = sealed(&O.metrics, encode_metrics);
+	if (b)
+		rs_delivery_push(&O.metrics.d, b);
 }
 
 static void http_done(void *arg, int status, uint32_t retry_after_ms, const char *body, size_t len)
 {
-	(void)arg;
+	struct channel *ch = arg;
 	struct rs_otlp_answer a;
-	rs_otlp_http_answer(status, O.sig.protocol == RS_OTLP_HTTP_JSON, body, len, &a);
-	rs_delivery_done(&O.d, a.outcome, retry_after_ms, a.rejected, a.why);
+	rs_otlp_http_answer(status, ch->sig.protocol == RS_OTLP_HTTP_JSON, body, len, &a);
+	rs_delivery_done(&ch->d, a.outcome, retry_after_ms, a.rejected, a.why);
 }
 
 static void send_batch(void *transport, struct rs_batch *b)
 {
-	(void)transport;
-	bool json = O.sig.protocol == RS_OTLP_HTTP_JSON;
-	int e = rs_http_client_post(&O.http, O.ep.path, json ? "application/json" : "application/x-protobuf",
-				    O.sig.gzip ? "gzip" : NULL, O.headers.p, b->data.p, b->data.len,
-				    O.sig.timeout_ms * 1000000ull, http_done, NULL);
+	struct channel *ch = transport;
+	bool json = ch->sig.protocol == RS_OTLP_HTTP_JSON;
+	int e = rs_http_client_post(&ch->http, ch->ep.path,
+				    json ? "application/json" : "application/x-protobuf",
+				    ch->sig.gzip ? "gzip" : NULL, ch->headers.p, b->data.p,
+				    b->data.len, ch->sig.timeout_ms * 1000000ull, http_done, ch);
 	if (e < 0)
-		rs_delivery_done(&O.d, RS_RETRY, 0, 0, strerror(-e));
+		rs_delivery_done(&ch->d, RS_RETRY, 0, 0, strerror(-e));
 }
 
 static uint64_t otlp_tick(uint64_t now)
 {
-	return rs_delivery_tick(&O.d, now);
+	uint64_t next = rs_delivery_tick(&O.traces.d, now);
+	if (O.metrics.ok) {
+		if (now >= O.next_metrics) {
+			/* One snapshot waiting is enough: a newer one supersedes it. */
+			if (rs_delivery_idle(&O.metrics.d))
+				send_metrics();
+			O.next_metrics = now + rs_cfg.metric_interval_ms * 1000000ull;
+		}
+		uint64_t m = rs_delivery_tick(&O.metrics.d, now);
+		next = RS_MIN(next, m);
+		next = RS_MIN(next, O.next_metrics - now);
+	}
+	return next;
+}
+
+static void otlp_exit_flush(void)
+{
+	O.exiting = true;
 }
 
 static bool otlp_idle(void)
 {
-	return !O.nrecs && rs_delivery_idle(&O.d);
+	bool spans_idle = !O.nrecs && rs_delivery_idle(&O.traces.d);
+	if (!O.metrics.ok)
+		return spans_idle;
+	/* At exit, the last snapshot goes once the spans are settled, so it counts them all. */
+	if (O.exiting && spans_idle && !O.final_sent) {
+		O.final_sent = true;
+		send_metrics();
+	}
+	return spans_idle && rs_delivery_idle(&O.metrics.d);
 }
 
 static size_t otlp_pending_spans(void)
 {
-	return O.nrecs + O.d.q.spans;
+	return O.nrecs + O.traces.d.q.spans;
 }
 
 static void otlp_forget(void)
@@ -236,6 +351,7 @@ const struct rs_exporter rs_otlp_exporter = {
 	.open_spans = otlp_open_spans,
 	.seal = otlp_seal,
 	.tick = otlp_tick,
+	.exit_flush = otlp_exit_flush,
 	.idle = otlp_idle,
 	.pending_spans = otlp_pending_spans,
 	.forget = otlp_forget,

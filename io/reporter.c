@@ -177,6 +177,8 @@ static void serve_flush(uint32_t want)
 	if (at_exit) /* requests still in flight end with the process */
 		rs_join_flush(rs_epoch_ns(), deliver);
 	if (R.exp_ok) {
+		if (at_exit && R.exp->exit_flush)
+			R.exp->exit_flush();
 		R.exp->seal();
 		idle = R.exp->idle();
 	}

@@ -9,6 +9,9 @@ spans and checks the curl -> python3 chain the exporter tests run.
         span's parent being one of the client spans, in the client's trace, N distinct traces
   peer_check.py lines FILE [--path P] [--rejected]  number of lines (messages) that match
   peer_check.py field FILE PATH.TO.FIELD [--path P]  prints that field of each matching line
+  peer_check.py self-metrics FILE COMPONENT_TYPE N
+        the last OTLP metrics export of each of N processes counts, as exported, exactly the spans
+        that arrived from that process, none rejected, and at least one answered request
 
 Spans of SkyWalking segments are flattened with their segment's trace id, the span's
 "<segment>-<spanId>" as id, and as parent the span in the same segment or, for an entry span
@@ -115,9 +118,50 @@ def chain(all_spans, n, client_exe, server_exe):
     return errs
 
 
+def res_attrs(r):
+    return {a["key"]: plain(a["value"]) for a in r.get("resource", {}).get("attributes", [])}
+
+
+def self_metrics(lines, component, nproc):
+    errs = []
+    arrived, final = {}, {}
+    for l in lines:
+        if l.get("rejected") or not l.get("msg"):
+            continue
+        for rs in l["msg"].get("resourceSpans", []):
+            pid = res_attrs(rs)["process.pid"]
+            arrived[pid] = arrived.get(pid, 0) + sum(len(ss.get("spans", [])) for ss in rs.get("scopeSpans", []))
+        for rm in l["msg"].get("resourceMetrics", []):
+            final[res_attrs(rm)["process.pid"]] = rm  # the last of each process wins
+    if len(final) != nproc or set(final) != set(arrived):
+        return [f"metrics from {sorted(final)}, spans from {sorted(arrived)}, expected {nproc} processes"]
+    ct = ("otel.component.type", component)
+    for pid, rm in final.items():
+        metrics = {m["name"]: m for sm in rm.get("scopeMetrics", []) for m in sm.get("metrics", [])}
+
+        def points(name):
+            m = metrics[name]["sum"]
+            if m.get("aggregationTemporality") != 2 or not m.get("isMonotonic"):
+                errs.append(f"{name} is not a cumulative monotonic sum")
+            return {tuple(sorted((a["key"], a["value"]["stringValue"]) for a in p.get("attributes", []))):
+                    float(p.get("asInt", p.get("asDouble", 0))) for p in m.get("dataPoints", [])}
+        exp = points("otel.sdk.exporter.span.exported")
+        if exp.get((ct,)) != arrived[pid]:
+            errs.append(f"pid {pid}: exported {exp.get((ct,))}, arrived {arrived[pid]}")
+        if exp.get((("error.type", "rejected"), ct)) != 0:
+            errs.append(f"pid {pid}: rejected spans {exp}")
+        if points("otel.sdk.span.started").get(()) != arrived[pid]:
+            errs.append(f"pid {pid}: started {points('otel.sdk.span.started')}")
+        if not points("ringside.exporter.requests").get((ct,), 0) >= 1:
+            errs.append(f"pid {pid}: no requests counted")
+        if not points("ringside.exporter.request.time").get((ct,), 0) > 0:
+            errs.append(f"pid {pid}: no request time")
+    return errs
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("cmd", choices=["dump", "chain", "lines", "field"])
+    p.add_argument("cmd", choices=["dump", "chain", "lines", "field", "self-metrics"])
     p.add_argument("file")
     p.add_argument("args", nargs="*")
     p.add_argument("--path")
@@ -134,6 +178,11 @@ def main():
                 v = v.get(k) if isinstance(v, dict) else (v[int(k)] if isinstance(v, list) and k.isdigit() and int(k) < len(v) else None)
             print(json.dumps(v))
         return 0
+    if a.cmd == "self-metrics":
+        errs = self_metrics(lines, a.args[0], int(a.args[1]))
+        for e in errs:
+            print(e, file=sys.stderr)
+        return 1 if errs else 0
     all_spans = list(spans(lines))
     if a.cmd == "dump":
         for s in all_spans:

@@ -9,7 +9,9 @@ need_peers
 
 make_site
 py=$(python_exe)
-COMMON=(RINGSIDE_EXPORTER=otlp OTEL_BSP_SCHEDULE_DELAY=50 RINGSIDE_CONN_SPANS=0 RINGSIDE_LOG_LEVEL=info)
+# Self-telemetry off: the peers count requests across paths, and these checks count span batches.
+COMMON=(RINGSIDE_EXPORTER=otlp OTEL_BSP_SCHEDULE_DELAY=50 RINGSIDE_CONN_SPANS=0 RINGSIDE_LOG_LEVEL=info
+	RINGSIDE_SELF_METRICS=0)
 
 # serve NAME ENDPOINT [VAR=value...]: python3 -m http.server under the shim exporting to ENDPOINT.
 serve() {

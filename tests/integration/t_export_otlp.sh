@@ -38,7 +38,7 @@ stop_peer pb
 "${PEER_CHECK[@]}" chain "$WORK/pb.jsonl" 3 curl "$py" || fail "http/protobuf: the chain is broken"
 [[ $("${PEER_CHECK[@]}" field "$WORK/pb.jsonl" transport | sort -u) == '"http-protobuf"' ]] ||
 	fail "http/protobuf: not every export was protobuf"
-[[ $("${PEER_CHECK[@]}" field "$WORK/pb.jsonl" path | sort -u) == '"/v1/traces"' ]] ||
+[[ $("${PEER_CHECK[@]}" field "$WORK/pb.jsonl" path | sort -u | tr "\n" " ") == '"/v1/metrics" "/v1/traces" ' ]] ||
 	fail "http/protobuf: wrong path"
 [[ $("${PEER_CHECK[@]}" field "$WORK/pb.jsonl" headers.x-tenant | sort -u) == '"blue team"' ]] ||
 	fail "http/protobuf: OTEL_EXPORTER_OTLP_HEADERS did not arrive"
@@ -57,16 +57,24 @@ srv = [s for s in http if s["kind"] == 2]
 assert all(s["attrs"]["http.response.status_code"] == 200 for s in srv)
 assert all(s["attrs"]["url.path"] == "/index.html" for s in srv)
 ' || fail "http/protobuf: span content"
+# The shim's own counters, as OTLP metrics at exit: per process, what it exported is what arrived.
+"${PEER_CHECK[@]}" self-metrics "$WORK/pb.jsonl" otlp_http_span_exporter 2 ||
+	fail "http/protobuf: self-telemetry metrics"
+[[ $("${PEER_CHECK[@]}" field "$WORK/pb.jsonl" transport --path /v1/metrics | sort -u) == '"http-protobuf"' ]] ||
+	fail "http/protobuf: metrics in another encoding"
 
 # --- http/json with gzip, a signal-specific endpoint used as it is --------------------------------
 start_peer json otlp_peer.js
 run_chain json OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json OTEL_EXPORTER_OTLP_COMPRESSION=gzip \
-	OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="http://127.0.0.1:$HTTP/v1/traces"
+	OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="http://127.0.0.1:$HTTP/v1/traces" \
+	OTEL_EXPORTER_OTLP_METRICS_ENDPOINT="http://127.0.0.1:$HTTP/v1/metrics"
 stop_peer json
 "${PEER_CHECK[@]}" chain "$WORK/json.jsonl" 3 curl "$py" || fail "http/json: the chain is broken"
-[[ $("${PEER_CHECK[@]}" field "$WORK/json.jsonl" transport | sort -u) == '"http-json"' ]] ||
+"${PEER_CHECK[@]}" self-metrics "$WORK/json.jsonl" otlp_http_json_span_exporter 2 ||
+	fail "http/json: self-telemetry metrics (sent as http/protobuf)"
+[[ $("${PEER_CHECK[@]}" field "$WORK/json.jsonl" transport --path /v1/traces | sort -u) == '"http-json"' ]] ||
 	fail "http/json: not every export was JSON"
-[[ $("${PEER_CHECK[@]}" field "$WORK/json.jsonl" encoding | sort -u) == '"gzip"' ]] ||
+[[ $("${PEER_CHECK[@]}" field "$WORK/json.jsonl" encoding --path /v1/traces | sort -u) == '"gzip"' ]] ||
 	fail "http/json: OTEL_EXPORTER_OTLP_COMPRESSION=gzip was not used"
 # Span.flags is newer than otlp-transformer 0.52: listed as ignored, nothing else may be.
 "${PEER_CHECK[@]}" field "$WORK/json.jsonl" ignored | "$PYTHON" -c '
