@@ -3,9 +3,11 @@
 
     prof_check.py cpu TRACES TRUTH    the prof_cpu program: split, per-thread shares, whole stacks
     prof_check.py wait TRACES TRUTH   the prof_mutex program: where the waits are, and how long
+    prof_check.py spans TRACES TRUTH SPANS  burn_server.py: CPU samples carry the served span
 
 TRACES is pprof's -traces output, TRUTH the program's own measurement line. Exits 1 with the
 reason on the first failed check."""
+import json
 import re
 import sys
 
@@ -102,10 +104,36 @@ def check_wait(samples, t):
     need(all("waiter_main" in s["frames"] for s in at_site), "wait stacks do not reach waiter_main")
 
 
+def check_spans(samples, truth_path, spans_path):
+    """Each request's CPU (burn_server.py's TRUTH lines) against the samples labelled with its
+    server span (otlp_check.py dump lines, matched by url.path)."""
+    spans = [json.loads(l) for l in open(spans_path, encoding="utf-8")]
+    need(len(spans) == 3, "expected 3 server spans, got %d" % len(spans))
+    by_path = {s["attrs"].get("url.path", ""): s for s in spans}
+    labelled = {}
+    for s in samples:
+        sid = s["labels"].get("span_id")
+        if sid:
+            labelled.setdefault(sid, []).append(s)
+    known = {s["span"] for s in spans}
+    need(set(labelled) <= known, "samples carry span ids of no server span: %s" % (set(labelled) - known))
+    for line in open(truth_path, encoding="utf-8"):
+        path, used = line.split()
+        span = by_path.get(path.split("?", 1)[0])
+        need(span, "no server span for %s (spans: %s)" % (path, sorted(by_path)))
+        mine = labelled.get(span["span"], [])
+        need(all(s["labels"].get("trace_id") == span["trace"] for s in mine),
+             "a sample of span %s carries another trace id" % span["span"])
+        close(sum(s["value"] for s in mine) / float(used), 1.0, 0.25, "CPU labelled with " + path)
+
+
 def main():
-    kind, traces, truth_path = sys.argv[1:4]
-    samples = parse(traces)
-    {"cpu": check_cpu, "wait": check_wait}[kind](samples, truth(truth_path))
+    kind = sys.argv[1]
+    samples = parse(sys.argv[2])
+    if kind == "spans":
+        check_spans(samples, sys.argv[3], sys.argv[4])
+    else:
+        {"cpu": check_cpu, "wait": check_wait}[kind](samples, truth(sys.argv[3]))
     print("ok")
 
 
