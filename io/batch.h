@@ -14,6 +14,9 @@ struct rs_batch {
 	size_t done;	/* bytes already delivered */
 	uint32_t spans;
 	bool inflight;
+	/* What a batch without spans carries: profile samples, and the time they cover. */
+	uint64_t items;
+	uint64_t from_ns, until_ns;
 };
 
 struct rs_batchq {

@@ -12,6 +12,7 @@
 #include "../proto/hmap.h"
 #include "../proto/pprof.h"
 #include "outdir.h"
+#include "profile_push.h"
 #include "sink.h"
 #include "symbolize.h"
 
@@ -85,6 +86,7 @@ static void prof_start(struct rs_loop *loop, const struct rs_resource *res)
 	S.res = res;
 	S.start_ns = rs_epoch_ns();
 	S.due_mono = rs_mono_ns() + interval_ns();
+	rs_profile_push_start(loop, res);
 }
 
 static struct tname *name_slot(uint32_t tid)
@@ -336,6 +338,8 @@ static void seal(void)
 		bool ok = p && w && build(p, &raw, now) && rs_gzip(raw.p, raw.len, &w->data);
 		rs_pprof_free(p);
 		rs_buf_free(&raw);
+		if (ok) /* pushed whether or not the file can be written */
+			rs_profile_push(w->data.p, w->data.len, S.start_ns, now, samples);
 		char suffix[32];
 		snprintf(suffix, sizeof(suffix), "%u.pb.gz", S.seq++);
 		int h = ok ? rs_outdir_create(S.loop, S.res, suffix, "profiles", w->path,
@@ -379,7 +383,8 @@ static uint64_t prof_tick(uint64_t now)
 		rs_objtab_rebuild(dl_iterate_phdr);
 	if (now >= S.due_mono)
 		seal();
-	return S.due_mono - now;
+	uint64_t push = rs_profile_push_tick(now);
+	return RS_MIN(S.due_mono - now, push);
 }
 
 static void prof_flush(bool at_exit)
@@ -390,13 +395,14 @@ static void prof_flush(bool at_exit)
 
 static bool prof_idle(void)
 {
-	return S.head == NULL;
+	return S.head == NULL && rs_profile_push_idle();
 }
 
 static void prof_forget(void)
 {
 	memset(&S, 0, sizeof(S));
 	rs_sym_forget();
+	rs_profile_push_forget();
 }
 
 static uint64_t prof_report_losses(bool complete)
@@ -427,6 +433,13 @@ static uint64_t prof_report_losses(bool complete)
 		       (unsigned long long)busy, (unsigned long long)ending,
 		       (unsigned long long)S.lost_overflow, (unsigned long long)S.lost_encode,
 		       (unsigned long long)S.lost_write, (unsigned long long)pending);
+	uint64_t queued, unpushed = rs_profile_push_lost(&queued);
+	if (unpushed + queued)
+		rs_log(RS_LOG_WARN, "%llu profile samples not pushed to RINGSIDE_PROFILE_ENDPOINT: %llu "
+				    "refused or over the queue's bound, %llu not sent before exit "
+				    "(they are in the profile files)",
+		       (unsigned long long)(unpushed + queued), (unsigned long long)unpushed,
+		       (unsigned long long)queued);
 	return ring;
 }
 

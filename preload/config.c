@@ -46,6 +46,8 @@ static const struct opt opts[] = {
 	{"RINGSIDE_PROFILE_HZ", OPT_UINT, U(profile_hz, 1, 1000)},
 	{"RINGSIDE_WAIT_THRESHOLD_US", OPT_UINT, U(wait_threshold_us, 1, 60000000)},
 	{"RINGSIDE_PROFILE_INTERVAL_S", OPT_UINT, U(profile_interval_s, 1, 86400)},
+	{"RINGSIDE_PROFILE_ENDPOINT", OPT_STR, F(profile_endpoint)},
+	{"RINGSIDE_PROFILE_HEADERS", OPT_STR, F(profile_headers)},
 	{"OTEL_SERVICE_NAME", OPT_STR, F(service_name)},
 #define OTLP_PROTOCOLS "http/protobuf|http/json|grpc"
 	{"OTEL_EXPORTER_OTLP_PROTOCOL", OPT_ENUM, E(otlp_protocol, OTLP_PROTOCOLS)},

@@ -48,6 +48,8 @@ struct rs_config {
 	uint32_t profile_hz;
 	uint32_t wait_threshold_us;
 	uint32_t profile_interval_s;
+	char profile_endpoint[RS_CFG_PATH_MAX]; /* RINGSIDE_PROFILE_ENDPOINT: Pyroscope push */
+	char profile_headers[RS_CFG_ATTRS_MAX]; /* RINGSIDE_PROFILE_HEADERS */
 	char service_name[RS_CFG_NAME_MAX];
 	char resource_attrs[RS_CFG_ATTRS_MAX]; /* OTEL_RESOURCE_ATTRIBUTES, unparsed */
 	char sw_service[RS_CFG_NAME_MAX];      /* SW_AGENT_NAME */
