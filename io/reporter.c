@@ -41,7 +41,7 @@ static struct {
 	uint64_t fill_rate;
 	uint64_t next_housekeep_ns;
 	uint64_t drop_seen[RS_MAX_RINGS];
-	uint64_t no_ring_seen;
+	_Atomic uint64_t no_ring_seen; /* also read by the exiting thread's loss report */
 	union rs_rec wrap_buf[RS_REC_MAX_SLOTS]; /* a record that wraps around its ring's end */
 	struct rs_resource resource;
 } R;
@@ -258,8 +258,8 @@ static void *reporter_main(void *arg)
 			rs_clock_sync();
 			rs_ring_trim_idle(8);
 			uint64_t lost = rs_load_relaxed(&rs_rings.no_ring_drops);
-			RS_STAT_ADD(dropped_ring_full, lost - R.no_ring_seen);
-			R.no_ring_seen = lost;
+			RS_STAT_ADD(dropped_ring_full, lost - rs_load_relaxed(&R.no_ring_seen));
+			atomic_store_explicit(&R.no_ring_seen, lost, memory_order_relaxed);
 			rs_loop_check(&R.loop);
 			R.next_housekeep_ns = now + HOUSEKEEP_NS;
 		}
@@ -315,7 +315,7 @@ static void report_losses(bool complete)
 	}
 	uint64_t unflushed = in_rings + pending;
 	uint64_t ring = rs_load_relaxed(&rs_io_stats.dropped_ring_full) +
-			rs_load_relaxed(&rs_rings.no_ring_drops) - R.no_ring_seen;
+			rs_load_relaxed(&rs_rings.no_ring_drops) - rs_load_relaxed(&R.no_ring_seen);
 	/* The rings hold the sinks' records too: theirs are reported by the sinks. */
 	for (int i = 0; R.sinks_started && i < n_sinks; i++) {
 		if (sinks[i]->report_losses) {
