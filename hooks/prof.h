@@ -12,6 +12,7 @@
 struct rs_prof_thread {
 	bool in_handler; /* the CPU handler is unwinding: dl_iterate_phdr must use the table */
 	bool armed;	 /* this thread's timer exists */
+	bool warm;	 /* libunwind's per-thread setup is done: the handler may unwind */
 	int timer;	 /* kernel timer id */
 	int slot;	 /* its entry in the timer registry + 1 */
 };

@@ -4,6 +4,8 @@
  * the handler off the loader's lock: each thread unwinds once before its timer is armed (libunwind
  * creates its per-thread caches then), and when libunwind meets an address it has not cached it
  * calls dl_iterate_phdr, which inside the handler walks the shim's own table (hooks/dl.c).
+ * The same handler answers the reporter's requests for a thread's stack (preload/snapshot.h), for
+ * SkyWalking's profile tasks; that needs the handler but no timers.
  * If the program installs its own handler for the signal, the program wins: every timer is
  * deleted, profiling stops, and one line says so. */
 #define UNW_LOCAL_ONLY
@@ -13,6 +15,7 @@
 #include "../preload/objtab.h"
 #include "../preload/process.h"
 #include "../preload/prof_stats.h"
+#include "../preload/snapshot.h"
 #include "../preload/sys.h"
 
 #include <errno.h>
@@ -28,6 +31,8 @@ struct rs_prof_stats rs_prof_stats;
 
 static int prof_sig;	       /* SIGRTMAX - 3: real-time signals near the top are rarely taken */
 static _Atomic bool prof_on;   /* the handler is installed and timers may run */
+static bool timers_on;	       /* RINGSIDE_PROFILE has cpu: every thread gets a timer */
+_Atomic bool rs_snapshots_ready;
 static uint64_t period_ns;
 static pthread_key_t timer_key;
 
@@ -52,24 +57,32 @@ static void on_tick(int sig, siginfo_t *si, void *ucv)
 {
 	(void)sig;
 	int saved = errno;
-	/* Ours only: a timer of this thread that still exists (a kill() of the signal is ignored). */
-	if (si->si_code != SI_TIMER || !rs_prof_t.armed)
+	/* Ours only: a timer of this thread that still exists, or the reporter's request for a
+	 * snapshot (any other sender of the signal is ignored). */
+	uint32_t tag = 0;
+	bool snap = rs_snapshot_is_request(si, &tag);
+	if (snap ? !rs_prof_t.warm : (si->si_code != SI_TIMER || !rs_prof_t.armed)) {
+		if (snap)
+			rs_add_relaxed(&rs_prof_stats.snapshots_lost, 1);
 		goto out;
+	}
+	_Atomic uint64_t *lost = snap ? &rs_prof_stats.snapshots_lost : NULL;
 	if (!rs_t.ring) { /* the thread is ending: its ring went back before its timer */
-		rs_add_relaxed(&rs_prof_stats.dropped_no_ring, 1);
+		rs_add_relaxed(lost ? lost : &rs_prof_stats.dropped_no_ring, 1);
 		goto out;
 	}
 	if (rs_t.emitting) { /* one producer per ring: the thread was writing a record */
-		rs_add_relaxed(&rs_prof_stats.dropped_busy, 1);
+		rs_add_relaxed(lost ? lost : &rs_prof_stats.dropped_busy, 1);
 		goto out;
 	}
 	union rs_rec *rec = rs_emit_build();
 	if (!rec)
 		goto out;
 	struct rs_rec_sample *s = &rec->sample;
-	s->h.type = RS_REC_SAMPLE;
+	s->h.type = snap ? RS_REC_SNAPSHOT : RS_REC_SAMPLE;
 	s->kind = RS_SAMPLE_CPU;
-	s->value_ns = period_ns * (1 + (uint64_t)(si->si_overrun > 0 ? si->si_overrun : 0));
+	s->tag = tag;
+	s->value_ns = snap ? 0 : period_ns * (1 + (uint64_t)(si->si_overrun > 0 ? si->si_overrun : 0));
 	s->time_ns = rs_epoch_ns();
 	rs_prof_fill_span(s);
 
@@ -99,10 +112,11 @@ static void on_tick(int sig, siginfo_t *si, void *ucv)
 	}
 	s->nframes = (uint16_t)n;
 	s->h.len = (uint16_t)(RS_SAMPLE_FIXED + (size_t)n * sizeof(s->frames[0]));
-	if (rs_emit_push())
-		rs_add_relaxed(&rs_prof_stats.taken, 1);
+	bool pushed = rs_emit_push();
+	if (snap)
+		rs_add_relaxed(pushed ? &rs_prof_stats.snapshots : &rs_prof_stats.snapshots_lost, 1);
 	else
-		rs_add_relaxed(&rs_prof_stats.dropped_ring, 1);
+		rs_add_relaxed(pushed ? &rs_prof_stats.taken : &rs_prof_stats.dropped_ring, 1);
 out:
 	errno = saved;
 }
@@ -148,11 +162,16 @@ static void arm_this_thread(void)
 	if (!atomic_load(&prof_on) || rs_prof_t.armed || rs_t.internal)
 		return;
 	int saved = errno;
-	/* The handler never claims a ring, and libunwind sets up this thread's caches now. */
-	if (!rs_thread_attach_ring())
+	/* The handler never claims a ring, and libunwind sets up this thread's caches now. A
+	 * thread asked only for snapshots has a ring once it serves a span, or the snapshot is
+	 * counted as lost. */
+	if (timers_on && !rs_thread_attach_ring())
 		goto out;
 	uint64_t warm[8];
 	rs_prof_unwind(warm, 8);
+	rs_prof_t.warm = true;
+	if (!timers_on)
+		goto out; /* snapshots only */
 	emit_thread_name();
 
 	int slot = -1;
@@ -199,11 +218,12 @@ static void give_up_signal(void)
 {
 	if (!atomic_exchange(&prof_on, false))
 		return;
+	atomic_store(&rs_snapshots_ready, false);
 	for (int i = 0; i < RS_MAX_RINGS; i++)
 		delete_slot(i);
 	rs_prof_t.armed = false;
 	rs_log(RS_LOG_WARN, "the program installs its own handler for signal %d (SIGRTMAX-3), which "
-			    "the CPU profiler uses; CPU profiling of this process stops",
+			    "the profiler uses; CPU profiling and stack snapshots of this process stop",
 	       prof_sig);
 }
 
@@ -293,14 +313,18 @@ static void after_fork_child(void)
  * sinks it has then. */
 __attribute__((constructor(105))) static void rs_profile_init(void)
 {
-	if (!rs_load_relaxed(&rs_active) || !rs_profile_cpu(&rs_cfg))
+	/* SkyWalking's profile tasks come over gRPC, and need the handler for their snapshots. */
+	bool snapshots = rs_cfg.exporter == RS_EXPORTER_SKYWALKING && rs_cfg.sw_profile_active &&
+			 rs_cfg.sw_protocol == RS_SW_GRPC;
+	if (!rs_load_relaxed(&rs_active) || !(rs_profile_cpu(&rs_cfg) || snapshots))
 		return;
-	prof_sig = SIGRTMAX - 3;
+	timers_on = rs_profile_cpu(&rs_cfg);
+	prof_sig = RS_PROF_SIGNAL;
 	period_ns = 1000000000ull / rs_cfg.profile_hz;
 	struct sigaction cur;
 	if (REAL(sigaction)(prof_sig, NULL, &cur) != 0 || cur.sa_handler != SIG_DFL) {
-		rs_log(RS_LOG_WARN, "signal %d (SIGRTMAX-3) is already taken; no CPU profiling",
-		       prof_sig);
+		rs_log(RS_LOG_WARN, "signal %d (SIGRTMAX-3) is already taken; no CPU profiling and no "
+				    "stack snapshots", prof_sig);
 		return;
 	}
 	if (pthread_key_create(&timer_key, on_thread_exit) != 0)
@@ -315,6 +339,7 @@ __attribute__((constructor(105))) static void rs_profile_init(void)
 	if (REAL(sigaction)(prof_sig, &act, NULL) != 0)
 		return;
 	atomic_store(&prof_on, true);
+	atomic_store(&rs_snapshots_ready, true);
 	rs_thread_at_start(arm_this_thread);
 	rs_process_at_fork_child(after_fork_child);
 	arm_this_thread();

@@ -71,6 +71,7 @@ static const struct opt opts[] = {
 	{"SW_AGENT_COLLECTOR_BACKEND_SERVICES", OPT_STR, F(sw_backend)},
 	{"SW_AGENT_AUTHENTICATION", OPT_STR, F(sw_auth)},
 	{"SW_AGENT_COLLECTOR_HEARTBEAT_PERIOD", OPT_UINT, U(sw_heartbeat_s, 1, 86400)},
+	{"SW_AGENT_PROFILE_ACTIVE", OPT_BOOL, F(sw_profile_active)},
 	{"SW_KAFKA_BOOTSTRAP_SERVERS", OPT_STR, F(sw_kafka_servers)},
 	{"SW_KAFKA_NAMESPACE", OPT_STR, F(sw_kafka_namespace)},
 	{"RINGSIDE_KAFKA_BROKERS", OPT_STR, F(kafka_brokers)},
@@ -110,6 +111,7 @@ static void set_defaults(struct rs_config *c)
 	c->self_metrics = true;
 	c->sw_protocol = RS_SW_GRPC;
 	c->sw_heartbeat_s = 30;
+	c->sw_profile_active = true; /* as SkyWalking's agents */
 	strcpy(c->sw_kafka_servers, "localhost:9092");
 	strcpy(c->kafka_brokers, "localhost:9092");
 	strcpy(c->kafka_traces_topic, "otlp_spans"); /* the Collector's Kafka receiver defaults */

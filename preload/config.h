@@ -72,6 +72,7 @@ struct rs_config {
 	char sw_backend[RS_CFG_PATH_MAX]; /* SW_AGENT_COLLECTOR_BACKEND_SERVICES; "" = by protocol */
 	char sw_auth[RS_CFG_NAME_MAX];	  /* SW_AGENT_AUTHENTICATION */
 	uint32_t sw_heartbeat_s;	  /* SW_AGENT_COLLECTOR_HEARTBEAT_PERIOD */
+	bool sw_profile_active;		  /* SW_AGENT_PROFILE_ACTIVE: serve profile tasks */
 	char sw_kafka_servers[RS_CFG_PATH_MAX]; /* SW_KAFKA_BOOTSTRAP_SERVERS */
 	char sw_kafka_namespace[RS_CFG_NAME_MAX]; /* SW_KAFKA_NAMESPACE: topics become <ns>-<topic> */
 	/* OTLP over Kafka */

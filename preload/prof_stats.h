@@ -11,6 +11,8 @@ struct rs_prof_stats {
 	_Atomic uint64_t dropped_busy;	/* the signal came while the thread was writing a record */
 	_Atomic uint64_t dropped_no_ring; /* the thread had no ring (it was ending) */
 	_Atomic uint64_t handler_walks;	/* unwinds in the handler that needed the object table */
+	_Atomic uint64_t snapshots;	/* stacks taken at the reporter's request */
+	_Atomic uint64_t snapshots_lost; /* ... that could not be taken or stored */
 };
 
 extern struct rs_prof_stats rs_prof_stats;

@@ -16,6 +16,8 @@ enum rs_rec_type {
 	/* 2..15 are kept for the profiler: */
 	RS_REC_SAMPLE = 2, /* a CPU or wait sample with its stack (struct rs_rec_sample) */
 	RS_REC_THREAD = 3, /* a profiled thread's name (struct rs_rec_thread) */
+	RS_REC_SNAPSHOT = 4, /* a stack asked for by the reporter (struct rs_rec_sample; see
+			      * preload/snapshot.h): SkyWalking's profile tasks */
 	RS_REC_SPAN_BEGIN = 16, /* an HTTP span's request part (struct rs_rec_span + TLVs) */
 	RS_REC_SPAN_END = 17,	/* its end, matched by span id (struct rs_rec_end) */
 };
@@ -187,7 +189,7 @@ struct rs_rec_sample {
 	uint8_t kind;	     /* enum rs_sample_kind */
 	uint8_t flags;	     /* enum rs_sample_flags */
 	uint16_t nframes;
-	uint32_t pad;
+	uint32_t tag; /* RS_REC_SNAPSHOT: the request's tag; 0 otherwise */
 	uint64_t time_ns;  /* epoch nanoseconds */
 	uint64_t value_ns; /* CPU time the sample stands for, or time waited */
 	uint8_t trace_id[16];
