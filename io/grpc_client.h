@@ -1,0 +1,53 @@
+/* A gRPC client for the reporter: one HTTP/2 cleartext (h2c, prior knowledge) connection to one
+ * collector, nghttp2 doing the framing (nghttp2_session_mem_send/mem_recv) while the bytes move
+ * through the reporter's loop (io_uring or poll). Several calls may be open at once, each its own
+ * stream; a call carries one or more length-prefixed messages (unary or client streaming) and
+ * ends with the server's grpc-status. Reporter thread only. */
+#ifndef RS_IO_GRPC_CLIENT_H
+#define RS_IO_GRPC_CLIENT_H
+
+#include "../proto/buf.h"
+#include "header_list.h"
+#include "http_client.h" /* struct rs_endpoint, rs_resolve */
+#include "loop.h"
+
+/* How a call ended. status: the grpc-status (0 OK, 1..16), or -errno when no status arrived
+ * (-ECONNREFUSED, -ECONNRESET, -ETIMEDOUT for the call's deadline, -EPROTO for a malformed
+ * answer, -EMSGSIZE for an answer over the 4 MiB bound). message: grpc-message, percent-decoded
+ * (NUL-terminated, may be empty). reply/len: the first response message, unprefixed and
+ * decompressed (NULL/0 when none). All pointers are valid only during the callback. */
+typedef void (*rs_grpc_done_fn)(void *arg, int status, const char *message, const void *reply,
+				size_t len);
+
+struct rs_grpc_client; /* opaque */
+
+/* A client for ep (host and port; ep->path is ignored). metadata: extra headers sent on every
+ * call (OTEL_EXPORTER_OTLP_HEADERS, SkyWalking's "authentication"), as rs_header_list_parse
+ * writes them ("name: value\r\n" lines, names lowercase), or NULL; copied. Connects lazily on
+ * the first call. NULL on ENOMEM. */
+struct rs_grpc_client *rs_grpc_client_new(struct rs_loop *loop, const struct rs_endpoint *ep,
+					  const char *metadata_lines);
+
+/* Starts a call of method path ("/pkg.Service/Method") carrying body: one or more messages,
+ * each already framed by rs_grpc_frame (so a client stream of N messages is N frames end to
+ * end). body stays valid until done runs. gzip: the messages were compressed by rs_grpc_frame
+ * and the call announces grpc-encoding: gzip. timeout_ns: the call's deadline, also sent as
+ * grpc-timeout. done runs exactly once, always later, from the loop (never inside this call).
+ * Returns a call id > 0, or -errno (-ENOMEM, -EBUSY when too many calls are open). */
+long rs_grpc_call(struct rs_grpc_client *c, const char *path, const void *body, size_t len,
+		  bool gzip, uint64_t timeout_ns, rs_grpc_done_fn done, void *arg);
+
+/* Appends one message to out with its 5-byte prefix (compressed flag, big-endian length),
+ * gzip-compressing it first when gzip is set. 0 or -ENOMEM. */
+int rs_grpc_frame(struct rs_buf *out, const void *msg, size_t len, bool gzip);
+
+/* Calls open (sent and not yet answered). */
+unsigned rs_grpc_open_calls(const struct rs_grpc_client *c);
+
+/* Drops the connection: open calls end with -ECONNABORTED; the next call reconnects. */
+void rs_grpc_client_close(struct rs_grpc_client *c);
+
+/* In a fork child: forget the parent's connection without touching it. */
+void rs_grpc_client_forget(struct rs_grpc_client *c);
+
+#endif

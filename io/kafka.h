@@ -1,0 +1,44 @@
+/* A Kafka producer for the reporter, on librdkafka (loaded with dlopen when first needed, so a
+ * process that never exports to Kafka never maps it). librdkafka's own threads and sockets are
+ * the shim's: they are marked internal and never traced. Delivery reports come back on the
+ * reporter thread, from rs_kafka_poll. */
+#ifndef RS_IO_KAFKA_H
+#define RS_IO_KAFKA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* How one record ended: 0 when the broker acknowledged it, else -errno-like (-ETIMEDOUT when
+ * message.timeout.ms passed, -EMSGSIZE, -EIO for other broker errors); why names librdkafka's
+ * error. retryable: librdkafka says a later attempt may succeed. */
+typedef void (*rs_kafka_done_fn)(void *arg, int err, bool retryable, const char *why);
+
+struct rs_kafka; /* opaque */
+
+/* A producer for brokers ("host:port,host:port"). what names it in stderr lines ("Kafka
+ * exporter"). NULL after one stderr line saying why (librdkafka missing, bad brokers). */
+struct rs_kafka *rs_kafka_new(const char *brokers, const char *what);
+
+/* Queues one record (value copied by librdkafka); key may be NULL. 0, or -errno when librdkafka
+ * refuses it at once (its queue is full: -ENOBUFS); then done is not called. */
+int rs_kafka_produce(struct rs_kafka *k, const char *topic, const void *key, size_t keylen,
+		     const void *value, size_t len, rs_kafka_done_fn done, void *arg);
+
+/* Serves delivery reports (runs the done callbacks) without blocking. Returns the records still
+ * waiting for theirs. */
+size_t rs_kafka_poll(struct rs_kafka *k);
+
+/* At exit: waits up to timeout_ms for outstanding records (rd_kafka_flush); returns those left. */
+size_t rs_kafka_flush(struct rs_kafka *k, unsigned timeout_ms);
+
+/* Nanoseconds until rs_kafka_poll should next run while records are outstanding (librdkafka
+ * has no fd to wait on here: the reporter polls on a short timer), UINT64_MAX when none are. */
+uint64_t rs_kafka_next_poll_ns(const struct rs_kafka *k);
+
+void rs_kafka_destroy(struct rs_kafka *k);
+
+/* In a fork child: librdkafka's threads did not survive; forget the handle without touching it. */
+void rs_kafka_forget(struct rs_kafka *k);
+
+#endif
