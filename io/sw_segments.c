@@ -302,3 +302,16 @@ void rs_sw_asm_forget(void)
 {
 	memset(&A, 0, sizeof(A));
 }
+
+void rs_sw_asm_free(void)
+{
+	for (struct seg *s = A.oldest, *n; s; s = n) {
+		n = s->next;
+		for (uint32_t k = 0; k < s->n; k++)
+			free((void *)s->spans[k]);
+		free(s->spans);
+		free(s);
+	}
+	free(A.cache);
+	memset(&A, 0, sizeof(A));
+}

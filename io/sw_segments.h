@@ -35,4 +35,7 @@ size_t rs_sw_asm_spans(void);
 /* In a fork child: drop the parent's state without freeing it. */
 void rs_sw_asm_forget(void);
 
+/* Frees everything, open segments unsent (tests). */
+void rs_sw_asm_free(void);
+
 #endif

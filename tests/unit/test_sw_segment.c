@@ -218,7 +218,7 @@ static void test_entry_segment(void)
 static void test_wait_and_parts(void)
 {
 	reset();
-	rs_sw_asm_forget();
+	rs_sw_asm_free();
 	CHECK(rs_sw_asm_init(WAIT, "svc", "inst", emit, NULL));
 	uint8_t seg[8] = {1, 1, 1, 1, 2, 2, 2, 2};
 	uint8_t entry_id[8];
@@ -251,7 +251,7 @@ static void test_wait_and_parts(void)
 static void test_cross_thread(void)
 {
 	reset();
-	rs_sw_asm_forget();
+	rs_sw_asm_free();
 	CHECK(rs_sw_asm_init(WAIT, "svc", "inst", emit, NULL));
 	uint8_t a[8] = {0xa, 0, 0, 0, 0, 0, 0, 1}, b[8] = {0xb, 0, 0, 0, 0, 0, 0, 2};
 	uint8_t a_entry[8];
@@ -293,7 +293,7 @@ static void test_cross_thread(void)
 static void test_bounds(void)
 {
 	reset();
-	rs_sw_asm_forget();
+	rs_sw_asm_free();
 	CHECK(rs_sw_asm_init(WAIT, "svc", "inst", emit, NULL));
 	uint8_t seg[8] = {9, 9, 9, 9, 9, 9, 9, 9};
 	struct spec x = {RS_KIND_CLIENT, {0}, 0, -1, "GET /", "/", NULL, NULL, NULL, false, 200};
@@ -353,6 +353,7 @@ int main(void)
 	test_cross_thread();
 	test_bounds();
 	test_management();
+	rs_sw_asm_free();
 	reset();
 	return check_result();
 }
