@@ -1,9 +1,8 @@
 /* The SkyWalking exporter (RINGSIDE_EXPORTER=skywalking): HTTP spans assembled into segments
  * (sw_segments.c), sent as SkyWalking's agents send them, and the instance kept alive through
  * the ManagementService (properties once, keepAlive every SW_AGENT_COLLECTOR_HEARTBEAT_PERIOD).
- * What differs per SW_AGENT_PROTOCOL sits behind struct transport: how a segment joins the open
- * batch, how a batch and a management message travel. HTTP (the OAP's REST receivers on 12800:
- * POST /v3/segments with a JSON array, /v3/management/...) is the one built so far. */
+ * What differs per SW_AGENT_PROTOCOL sits behind struct rs_sw_transport (sw_transport.h); HTTP
+ * (sw_http.c) is the one built so far. */
 #include "../preload/clock.h"
 #include "../preload/config.h"
 #include "../preload/log.h"
@@ -12,9 +11,9 @@
 #include "batch.h"
 #include "delivery.h"
 #include "exporter.h"
-#include "http_client.h"
 #include "stats.h"
 #include "sw_segments.h"
+#include "sw_transport.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,31 +24,14 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#define TIMEOUT_NS 10000000000ull /* per request, as OTEL_EXPORTER_OTLP_TIMEOUT's default */
 #define MAX_PROPS 24
 
-enum mgmt_kind { MGMT_PROPERTIES, MGMT_PING };
-
-struct transport {
-	const char *name;
-	uint16_t default_port;
-	bool (*start)(void);
-	/* Appends one segment to the open batch (its first when first). */
-	void (*add)(struct rs_buf *batch, const struct rs_sw_seg *seg, bool first);
-	/* Completes the open batch before it is queued. */
-	void (*finish)(struct rs_buf *batch);
-	rs_delivery_send_fn send;
-	/* Starts one management call; false when it cannot go now. */
-	bool (*manage)(enum mgmt_kind kind);
-};
-
 static struct {
-	const struct transport *t;
-	struct rs_loop *loop;
-	struct rs_endpoint ep;
+	const struct rs_sw_transport *t;
+	struct rs_sw_ctx ctx;
 	char what[700];
 	char instance[RS_CFG_NAME_MAX];
-	char headers[RS_CFG_NAME_MAX + 32]; /* "Authentication: token\r\n" or "" */
+	char auth[RS_CFG_NAME_MAX];
 	/* the open batch: encoded segments */
 	struct rs_buf open;
 	uint32_t open_spans, open_segs;
@@ -61,121 +43,17 @@ static struct {
 	bool props_done, mgmt_healthy;
 	uint64_t next_beat;
 	bool exiting;
-	/* HTTP */
-	struct rs_http_client http, mgmt_http;
-	struct rs_buf mgmt_body;
-	enum mgmt_kind mgmt_kind;
 } S;
 
-/* --- HTTP: the OAP's REST receivers ------------------------------------------------------------ */
-
-static void http_add(struct rs_buf *b, const struct rs_sw_seg *seg, bool first)
+static void mgmt_done(bool properties, bool ok, const char *why)
 {
-	rs_buf_putc(b, first ? '[' : ',');
-	rs_sw_json_segment(b, seg);
-}
-
-static void http_finish(struct rs_buf *b)
-{
-	rs_buf_putc(b, ']');
-}
-
-/* SkyWalking has no rule of its own: the OTLP rules (429, 502, 503, 504 and no answer are worth
- * another try) are what its agents' HTTP reporters amount to as well. */
-static enum rs_outcome http_outcome(int status, char *why, size_t n)
-{
-	if (status < 0) {
-		snprintf(why, n, "%s", strerror(-status));
-		return RS_RETRY;
-	}
-	snprintf(why, n, "HTTP %d", status);
-	if (status >= 200 && status < 300)
-		return RS_DELIVERED;
-	if (status == 429 || status == 502 || status == 503 || status == 504)
-		return RS_RETRY;
-	return RS_REJECTED;
-}
-
-static void path_for(const char *rel, char *out, size_t cap)
-{
-	size_t n = strcspn(S.ep.path, "?");
-	while (n && S.ep.path[n - 1] == '/')
-		n--;
-	snprintf(out, cap, "%.*s%s", (int)n, S.ep.path, rel);
-}
-
-static void http_done(void *arg, int status, uint32_t retry_after_ms, const char *body, size_t len)
-{
-	(void)arg, (void)body, (void)len;
-	char why[64];
-	enum rs_outcome o = http_outcome(status, why, sizeof(why));
-	rs_delivery_done(&S.d, o, retry_after_ms, 0, why);
-}
-
-static void http_send(void *transport, struct rs_batch *b)
-{
-	(void)transport;
-	char path[600];
-	path_for("/v3/segments", path, sizeof(path));
-	int e = rs_http_client_post(&S.http, path, "application/json", NULL, S.headers, b->data.p,
-				    b->data.len, TIMEOUT_NS, http_done, NULL);
-	if (e < 0)
-		rs_delivery_done(&S.d, RS_RETRY, 0, 0, strerror(-e));
-}
-
-static void mgmt_done(void *arg, int status, uint32_t retry_after_ms, const char *body, size_t len)
-{
-	(void)arg, (void)retry_after_ms, (void)body, (void)len;
-	char why[64];
-	bool ok = http_outcome(status, why, sizeof(why)) == RS_DELIVERED;
-	if (ok && S.mgmt_kind == MGMT_PROPERTIES)
+	if (ok && properties)
 		S.props_done = true;
 	if (!ok && S.mgmt_healthy)
 		rs_log(RS_LOG_WARN, "%s: %s failed (%s); trying again every heartbeat", S.what,
-		       S.mgmt_kind == MGMT_PROPERTIES ? "reportInstanceProperties" : "keepAlive", why);
+		       properties ? "reportInstanceProperties" : "keepAlive", why);
 	S.mgmt_healthy = ok;
 }
-
-static bool http_manage(enum mgmt_kind kind)
-{
-	if (rs_http_client_busy(&S.mgmt_http))
-		return false;
-	S.mgmt_body.len = 0;
-	if (kind == MGMT_PROPERTIES)
-		rs_sw_json_properties(&S.mgmt_body, rs_sw_service(), S.instance, S.props, S.nprops);
-	else
-		rs_sw_json_ping(&S.mgmt_body, rs_sw_service(), S.instance);
-	if (rs_buf_failed(&S.mgmt_body)) {
-		rs_buf_free(&S.mgmt_body);
-		return false;
-	}
-	char path[600];
-	path_for(kind == MGMT_PROPERTIES ? "/v3/management/reportProperties"
-					 : "/v3/management/keepAlive",
-		 path, sizeof(path));
-	S.mgmt_kind = kind;
-	return rs_http_client_post(&S.mgmt_http, path, "application/json", NULL, S.headers,
-				   S.mgmt_body.p, S.mgmt_body.len, TIMEOUT_NS, mgmt_done, NULL) == 0;
-}
-
-static bool http_start(void)
-{
-	rs_http_client_init(&S.http, S.loop, &S.ep);
-	rs_http_client_init(&S.mgmt_http, S.loop, &S.ep);
-	return true;
-}
-
-static const struct transport http_transport = {
-	.name = "http",
-	.default_port = 12800,
-	.start = http_start,
-	.add = http_add,
-	.finish = http_finish,
-	.send = http_send,
-	.manage = http_manage,
-};
-
-/* --- the exporter ------------------------------------------------------------------------------ */
 
 static void prop(const char *key, const char *value)
 {
@@ -223,7 +101,8 @@ static void seal_open(void)
 {
 	if (!S.open_segs)
 		return;
-	S.t->finish(&S.open);
+	if (S.t->finish)
+		S.t->finish(&S.open);
 	struct rs_batch *b = rs_batch_new();
 	if (!b || rs_buf_failed(&S.open)) {
 		RS_STAT_ADD(dropped_encode, S.open_spans);
@@ -249,30 +128,27 @@ static void take_segment(const struct rs_sw_seg *seg, void *arg)
 		seal_open();
 }
 
-static const struct transport *transport_for(int protocol)
+static const struct rs_sw_transport *transport_for(int protocol)
 {
 	switch (protocol) {
 	case RS_SW_HTTP:
-		return &http_transport;
+		return &rs_sw_http;
 	default:
 		return NULL;
 	}
 }
 
-static bool auth_header(void)
+/* The token goes into a header or metadata line: no control characters. */
+static void auth_token(void)
 {
 	const char *a = rs_cfg.sw_auth;
-	if (!a[0])
-		return true;
 	for (const char *p = a; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
 			rs_log(RS_LOG_ERROR, "SW_AGENT_AUTHENTICATION holds a control character; "
 					     "sending no authentication");
-			return false;
+			return;
 		}
-	/* The OAP's AuthenticationInterceptor reads the "Authentication" header/metadata. */
-	snprintf(S.headers, sizeof(S.headers), "Authentication: %s\r\n", a);
-	return true;
+	snprintf(S.auth, sizeof(S.auth), "%s", a);
 }
 
 static int sw_start(struct rs_loop *loop, const struct rs_resource *res)
@@ -280,7 +156,7 @@ static int sw_start(struct rs_loop *loop, const struct rs_resource *res)
 	(void)res;
 	static const char *const names[] = {[RS_SW_GRPC] = "grpc", [RS_SW_HTTP] = "http",
 					    [RS_SW_KAFKA] = "kafka"};
-	S.loop = loop;
+	S.ctx.loop = loop;
 	S.t = transport_for(rs_cfg.sw_protocol);
 	if (!S.t) {
 		rs_log(RS_LOG_ERROR, "SkyWalking export: SW_AGENT_PROTOCOL=%s is not available in this "
@@ -288,28 +164,42 @@ static int sw_start(struct rs_loop *loop, const struct rs_resource *res)
 		       names[rs_cfg.sw_protocol]);
 		return -ENOTSUP;
 	}
-	char backend[RS_CFG_PATH_MAX], why[200];
-	/* A list of OAP addresses: the first is used. */
-	snprintf(backend, sizeof(backend), "%.*s", (int)strcspn(rs_cfg.sw_backend, ","),
-		 rs_cfg.sw_backend);
-	if (!backend[0])
-		snprintf(backend, sizeof(backend), "127.0.0.1:%u", S.t->default_port);
-	if (!rs_endpoint_parse(backend, S.t->default_port, &S.ep, why, sizeof(why)) || S.ep.tls) {
-		rs_log(RS_LOG_ERROR, "SW_AGENT_COLLECTOR_BACKEND_SERVICES=\"%.200s\" %s; spans are "
-				     "dropped and counted",
-		       backend, S.ep.tls ? "is https://, and ringside speaks only cleartext so far" : why);
-		return -EINVAL;
+	if (S.t->default_port) {
+		char backend[RS_CFG_PATH_MAX], why[200];
+		/* A list of OAP addresses: the first is used. */
+		snprintf(backend, sizeof(backend), "%.*s", (int)strcspn(rs_cfg.sw_backend, ","),
+			 rs_cfg.sw_backend);
+		if (!backend[0])
+			snprintf(backend, sizeof(backend), "127.0.0.1:%u", S.t->default_port);
+		struct rs_endpoint *ep = &S.ctx.ep;
+		if (!rs_endpoint_parse(backend, S.t->default_port, ep, why, sizeof(why)) || ep->tls) {
+			rs_log(RS_LOG_ERROR,
+			       "SW_AGENT_COLLECTOR_BACKEND_SERVICES=\"%.200s\" %s; spans are dropped and "
+			       "counted",
+			       backend, ep->tls ? "is https://, and ringside speaks only cleartext so far"
+						: why);
+			return -EINVAL;
+		}
+		snprintf(S.what, sizeof(S.what), "SkyWalking %s export to %s:%u", S.t->name, ep->host,
+			 ep->port);
+	} else {
+		snprintf(S.what, sizeof(S.what), "SkyWalking %s export", S.t->name);
 	}
 	rs_sw_instance(S.instance, sizeof(S.instance));
-	snprintf(S.what, sizeof(S.what), "SkyWalking %s export to %s:%u", S.t->name, S.ep.host,
-		 S.ep.port);
-	auth_header();
+	auth_token();
 	collect_properties();
 	if (!rs_sw_asm_init(rs_cfg.bsp_schedule_delay_ms * 1000000ull, rs_sw_service(), S.instance,
 			    take_segment, NULL))
 		return -ENOMEM;
 	rs_delivery_init(&S.d, S.what, S.t->send, NULL);
-	if (!S.t->start())
+	S.ctx.auth = S.auth;
+	S.ctx.service = rs_sw_service();
+	S.ctx.instance = S.instance;
+	S.ctx.props = S.props;
+	S.ctx.nprops = S.nprops;
+	S.ctx.d = &S.d;
+	S.ctx.mgmt_done = mgmt_done;
+	if (!S.t->start(&S.ctx))
 		return -EINVAL;
 	rs_log(RS_LOG_INFO, "%s as service \"%s\", instance \"%s\"", S.what, rs_sw_service(),
 	       S.instance);
@@ -338,14 +228,19 @@ static uint64_t sw_tick(uint64_t now)
 	uint64_t next = rs_sw_asm_tick(now);
 	if (!S.exiting && now >= S.next_beat) {
 		/* Properties until the OAP took them, then keepAlive. */
-		if (S.t->manage(S.props_done ? MGMT_PING : MGMT_PROPERTIES))
+		if (S.t->manage(!S.props_done))
 			S.next_beat = now + rs_cfg.sw_heartbeat_s * 1000000000ull;
 		else
 			S.next_beat = now + 100000000ull; /* the last one is still going */
 	}
 	next = RS_MIN(next, S.exiting ? UINT64_MAX : S.next_beat - RS_MIN(S.next_beat, now));
 	uint64_t d = rs_delivery_tick(&S.d, now);
-	return RS_MIN(next, d);
+	next = RS_MIN(next, d);
+	if (S.t->tick) {
+		uint64_t t = S.t->tick(now);
+		next = RS_MIN(next, t);
+	}
+	return next;
 }
 
 static void sw_exit_flush(void)
@@ -372,6 +267,8 @@ static size_t sw_pending_spans(void)
 static void sw_forget(void)
 {
 	rs_sw_asm_forget();
+	if (S.t && S.t->forget)
+		S.t->forget();
 	memset(&S, 0, sizeof(S));
 }
 

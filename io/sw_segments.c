@@ -1,6 +1,6 @@
 /* The segment assembler (see sw_segments.h): open segments in a chained hash table and on a list
  * in opening order; a direct-mapped cache of recent spans answers "which segment and index is
- * span X" for CrossThread refs; a ring of recently sealed segment ids numbers late parts. */
+ * span X" for CrossThread refs; a table of recently sealed segment ids numbers late parts. */
 #include "sw_segments.h"
 #include "../proto/hmap.h"
 #include "../proto/span_view.h"
@@ -15,7 +15,7 @@
 #define MAX_BYTES (8u << 20)
 #define BUCKETS 4096
 #define CACHE 4096
-#define SEALED 1024
+#define SEALED 8192 /* recently sealed ids, direct-mapped */
 
 struct seg {
 	uint64_t key; /* the segment id's 8 bytes */
@@ -52,7 +52,6 @@ static struct {
 		uint64_t key;
 		unsigned parts;
 	} sealed[SEALED];
-	unsigned sealed_pos;
 	uint64_t next_due; /* no open segment is due before this (0: look) */
 } A;
 
@@ -152,11 +151,8 @@ static void seal(struct seg *s)
 				.n = s->n, .part = s->part, .parent = find_parent};
 	A.emit(&out, A.arg);
 	/* Remember the id, so spans that come after are numbered as a later part. */
-	unsigned i;
-	for (i = 0; i < SEALED && A.sealed[i].key != s->key; i++)
-		;
-	if (i == SEALED) {
-		i = A.sealed_pos++ % SEALED;
+	size_t i = rs_hash_u64(s->key) & (SEALED - 1);
+	if (A.sealed[i].key != s->key) {
 		A.sealed[i].key = s->key;
 		A.sealed[i].parts = 0;
 	}
@@ -176,9 +172,9 @@ static struct seg *open_seg(const struct rs_rec_span *sp, uint64_t key)
 		return NULL;
 	s->key = key;
 	s->max_index = -1;
-	for (unsigned i = 0; i < SEALED; i++)
-		if (A.sealed[i].key == key)
-			s->part = A.sealed[i].parts;
+	size_t si = rs_hash_u64(key) & (SEALED - 1);
+	if (A.sealed[si].key == key)
+		s->part = A.sealed[si].parts;
 	hex_id(key, s->base);
 	part_id(key, s->part, s->id, sizeof(s->id));
 	rs_hex(sp->trace_id, 16, s->trace);
