@@ -133,6 +133,14 @@ static const struct rs_sw_transport *transport_for(int protocol)
 	switch (protocol) {
 	case RS_SW_HTTP:
 		return &rs_sw_http;
+#ifdef RS_SW_GRPC_BUILT
+	case RS_SW_GRPC:
+		return &rs_sw_grpc;
+#endif
+#ifdef RS_SW_KAFKA_BUILT
+	case RS_SW_KAFKA:
+		return &rs_sw_kafka;
+#endif
 	default:
 		return NULL;
 	}

@@ -43,6 +43,10 @@ struct rs_sw_transport {
 };
 
 extern const struct rs_sw_transport rs_sw_http;
+/* Built (RS_SW_GRPC_BUILT, RS_SW_KAFKA_BUILT) once the gRPC client and the Kafka producer they
+ * run on are. */
+extern const struct rs_sw_transport rs_sw_grpc;
+extern const struct rs_sw_transport rs_sw_kafka;
 
 /* SkyWalking has no retry rule of its own: the OTLP specification's (HTTP 429, 502, 503, 504 and
  * no answer are worth another try) is what its agents' reporters amount to as well. why gets the
