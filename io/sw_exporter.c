@@ -162,13 +162,14 @@ static void auth_token(void)
 static int sw_start(struct rs_loop *loop, const struct rs_resource *res)
 {
 	(void)res;
-	static const char *const names[] = {[RS_SW_GRPC] = "grpc", [RS_SW_HTTP] = "http",
-					    [RS_SW_KAFKA] = "kafka"};
+	static const char *const names[] = {
+	    [RS_SW_GRPC] = "grpc", [RS_SW_HTTP] = "http", [RS_SW_KAFKA] = "kafka"};
 	S.ctx.loop = loop;
 	S.t = transport_for(rs_cfg.sw_protocol);
 	if (!S.t) {
-		rs_log(RS_LOG_ERROR, "SkyWalking export: SW_AGENT_PROTOCOL=%s is not available in this "
-				     "build (use http); spans are dropped and counted",
+		rs_log(RS_LOG_ERROR,
+		       "SkyWalking export: SW_AGENT_PROTOCOL=%s is not available in this "
+		       "build (use http); spans are dropped and counted",
 		       names[rs_cfg.sw_protocol]);
 		return -ENOTSUP;
 	}
@@ -180,16 +181,19 @@ static int sw_start(struct rs_loop *loop, const struct rs_resource *res)
 		if (!backend[0])
 			snprintf(backend, sizeof(backend), "127.0.0.1:%u", S.t->default_port);
 		struct rs_endpoint *ep = &S.ctx.ep;
-		if (!rs_endpoint_parse(backend, S.t->default_port, ep, why, sizeof(why)) || ep->tls) {
+		if (!rs_endpoint_parse(backend, S.t->default_port, ep, why, sizeof(why)) ||
+		    ep->tls) {
 			rs_log(RS_LOG_ERROR,
-			       "SW_AGENT_COLLECTOR_BACKEND_SERVICES=\"%.200s\" %s; spans are dropped and "
+			       "SW_AGENT_COLLECTOR_BACKEND_SERVICES=\"%.200s\" %s; spans are "
+			       "dropped and "
 			       "counted",
-			       backend, ep->tls ? "is https://, and ringside speaks only cleartext so far"
-						: why);
+			       backend,
+			       ep->tls ? "is https://, and ringside speaks only cleartext so far"
+				       : why);
 			return -EINVAL;
 		}
-		snprintf(S.what, sizeof(S.what), "SkyWalking %s export to %s:%u", S.t->name, ep->host,
-			 ep->port);
+		snprintf(S.what, sizeof(S.what), "SkyWalking %s export to %s:%u", S.t->name,
+			 ep->host, ep->port);
 	} else {
 		snprintf(S.what, sizeof(S.what), "SkyWalking %s export", S.t->name);
 	}
@@ -281,14 +285,14 @@ static void sw_forget(void)
 }
 
 const struct rs_exporter rs_sw_exporter = {
-	.name = "skywalking",
-	.start = sw_start,
-	.add = sw_add,
-	.open_spans = sw_open_spans,
-	.seal = sw_seal,
-	.tick = sw_tick,
-	.exit_flush = sw_exit_flush,
-	.idle = sw_idle,
-	.pending_spans = sw_pending_spans,
-	.forget = sw_forget,
+    .name = "skywalking",
+    .start = sw_start,
+    .add = sw_add,
+    .open_spans = sw_open_spans,
+    .seal = sw_seal,
+    .tick = sw_tick,
+    .exit_flush = sw_exit_flush,
+    .idle = sw_idle,
+    .pending_spans = sw_pending_spans,
+    .forget = sw_forget,
 };

@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define COLLECT "/skywalking.v3.TraceSegmentReportService/collect"
+#define COLLECT	   "/skywalking.v3.TraceSegmentReportService/collect"
 #define PROPERTIES "/skywalking.v3.ManagementService/reportInstanceProperties"
-#define KEEPALIVE "/skywalking.v3.ManagementService/keepAlive"
+#define KEEPALIVE  "/skywalking.v3.ManagementService/keepAlive"
 
 static struct {
 	const struct rs_sw_ctx *ctx;
@@ -92,9 +92,9 @@ static bool manage(bool properties)
 		return false;
 	G.msg.len = 0;
 	G.mgmt_body.len = 0;
-	bool ok = properties ? rs_sw_pb_properties(&G.msg, c->service, c->instance, c->props,
-						   c->nprops)
-			     : rs_sw_pb_ping(&G.msg, c->service, c->instance);
+	bool ok = properties
+		      ? rs_sw_pb_properties(&G.msg, c->service, c->instance, c->props, c->nprops)
+		      : rs_sw_pb_ping(&G.msg, c->service, c->instance);
 	if (!ok || rs_grpc_frame(&G.mgmt_body, G.msg.p, G.msg.len, false) < 0) {
 		rs_buf_free(&G.msg);
 		rs_buf_free(&G.mgmt_body);
@@ -126,11 +126,11 @@ static void forget(void)
 }
 
 const struct rs_sw_transport rs_sw_grpc = {
-	.name = "grpc",
-	.default_port = 11800,
-	.start = start,
-	.add = add,
-	.send = send_batch,
-	.manage = manage,
-	.forget = forget,
+    .name = "grpc",
+    .default_port = 11800,
+    .start = start,
+    .add = add,
+    .send = send_batch,
+    .manage = manage,
+    .forget = forget,
 };

@@ -52,7 +52,8 @@ static void path_for(const char *rel, char *out, size_t cap)
 
 static void segs_done(void *arg, int status, uint32_t retry_after_ms, const char *body, size_t len)
 {
-	(void)arg, (void)body, (void)len; /* the answer is Commands, which ringside does not serve */
+	(void)arg, (void)body,
+	    (void)len; /* the answer is Commands, which ringside does not serve */
 	char why[64];
 	enum rs_outcome o = rs_sw_http_outcome(status, why, sizeof(why));
 	rs_delivery_done(H.ctx->d, o, retry_after_ms, 0, why);
@@ -117,12 +118,12 @@ static void forget(void)
 }
 
 const struct rs_sw_transport rs_sw_http = {
-	.name = "http",
-	.default_port = 12800,
-	.start = start,
-	.add = add,
-	.finish = finish,
-	.send = send_batch,
-	.manage = manage,
-	.forget = forget,
+    .name = "http",
+    .default_port = 12800,
+    .start = start,
+    .add = add,
+    .finish = finish,
+    .send = send_batch,
+    .manage = manage,
+    .forget = forget,
 };

@@ -113,9 +113,9 @@ static bool manage(bool properties)
 	if (K.mgmt_busy)
 		return false;
 	K.msg.len = 0;
-	bool ok = properties ? rs_sw_pb_properties(&K.msg, c->service, c->instance, c->props,
-						   c->nprops)
-			     : rs_sw_pb_ping(&K.msg, c->service, c->instance);
+	bool ok = properties
+		      ? rs_sw_pb_properties(&K.msg, c->service, c->instance, c->props, c->nprops)
+		      : rs_sw_pb_ping(&K.msg, c->service, c->instance);
 	if (!ok)
 		return false;
 	char key[RS_CFG_NAME_MAX + 16];
@@ -155,12 +155,12 @@ static void forget(void)
 }
 
 const struct rs_sw_transport rs_sw_kafka = {
-	.name = "kafka",
-	.default_port = 0, /* SW_KAFKA_BOOTSTRAP_SERVERS, not the OAP's address */
-	.start = start,
-	.add = add,
-	.send = send_batch,
-	.manage = manage,
-	.tick = tick,
-	.forget = forget,
+    .name = "kafka",
+    .default_port = 0, /* SW_KAFKA_BOOTSTRAP_SERVERS, not the OAP's address */
+    .start = start,
+    .add = add,
+    .send = send_batch,
+    .manage = manage,
+    .tick = tick,
+    .forget = forget,
 };

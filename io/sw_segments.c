@@ -10,12 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_OPEN 4096
+#define MAX_OPEN  4096
 #define MAX_SPANS 300 /* the Java agent's default span limit per segment */
 #define MAX_BYTES (8u << 20)
-#define BUCKETS 4096
-#define CACHE 4096
-#define SEALED 8192 /* recently sealed ids, direct-mapped */
+#define BUCKETS	  4096
+#define CACHE	  4096
+#define SEALED	  8192 /* recently sealed ids, direct-mapped */
 
 struct seg {
 	uint64_t key; /* the segment id's 8 bytes */
@@ -141,14 +141,21 @@ static void seal(struct seg *s)
 	A.bytes -= s->bytes;
 	/* Spans in index order, as SkyWalking's agents list them. */
 	for (uint32_t i = 1; i < s->n; i++)
-		for (uint32_t j = i; j && s->spans[j - 1]->u.http.seg_index > s->spans[j]->u.http.seg_index; j--) {
+		for (uint32_t j = i;
+		     j && s->spans[j - 1]->u.http.seg_index > s->spans[j]->u.http.seg_index; j--) {
 			const struct rs_rec_span *t = s->spans[j];
 			s->spans[j] = s->spans[j - 1];
 			s->spans[j - 1] = t;
 		}
-	struct rs_sw_seg out = {.trace_id = s->trace, .id = s->id, .base_id = s->base,
-				.service = A.service, .instance = A.instance, .spans = s->spans,
-				.n = s->n, .part = s->part, .parent = find_parent};
+	struct rs_sw_seg out = {.trace_id = s->trace,
+				.id = s->id,
+				.base_id = s->base,
+				.service = A.service,
+				.instance = A.instance,
+				.spans = s->spans,
+				.n = s->n,
+				.part = s->part,
+				.parent = find_parent};
 	A.emit(&out, A.arg);
 	/* Remember the id, so spans that come after are numbered as a later part. */
 	size_t i = rs_hash_u64(s->key) & (SEALED - 1);
@@ -192,8 +199,8 @@ static struct seg *open_seg(const struct rs_rec_span *sp, uint64_t key)
 	return s;
 }
 
-bool rs_sw_asm_init(uint64_t wait_ns, const char *service, const char *instance,
-		    rs_sw_emit_fn emit, void *arg)
+bool rs_sw_asm_init(uint64_t wait_ns, const char *service, const char *instance, rs_sw_emit_fn emit,
+		    void *arg)
 {
 	A.wait_ns = wait_ns;
 	A.service = service;
@@ -252,12 +259,13 @@ bool rs_sw_asm_add(const union rs_rec *rec, uint64_t now)
 	}
 	uint64_t sk = key8(sp->span_id);
 	struct cached *c = cache_slot(sk);
-	*c = (struct cached){.span = sk, .seg = key, .part = s->part, .index = h->seg_index,
-			     .entry = entry};
+	*c = (struct cached){
+	    .span = sk, .seg = key, .part = s->part, .index = h->seg_index, .entry = entry};
 	if (entry)
 		rs_span_name(sp, c->name, sizeof(c->name));
 
-	if ((s->has_entry && s->part == 0 && s->n == (uint32_t)s->max_index + 1) || s->n >= MAX_SPANS)
+	if ((s->has_entry && s->part == 0 && s->n == (uint32_t)s->max_index + 1) ||
+	    s->n >= MAX_SPANS)
 		seal(s);
 	while (A.bytes > MAX_BYTES && A.oldest)
 		seal(A.oldest);

@@ -15,8 +15,8 @@ typedef void (*rs_sw_emit_fn)(const struct rs_sw_seg *seg, void *arg);
 
 /* wait_ns: the bounded wait; service and instance name every segment; emit receives each
  * sealed segment (valid only during the call). False when memory ran out. */
-bool rs_sw_asm_init(uint64_t wait_ns, const char *service, const char *instance,
-		    rs_sw_emit_fn emit, void *arg);
+bool rs_sw_asm_init(uint64_t wait_ns, const char *service, const char *instance, rs_sw_emit_fn emit,
+		    void *arg);
 
 /* Takes a whole span (copied). False when it is not an HTTP span (SkyWalking has no segment for
  * a bare TCP connection) or memory ran out (counted as dropped_encode). now: monotonic ns. */

@@ -15,8 +15,8 @@ bool rs_sw_entry_sw8(const struct rs_rec_span *s, struct rs_sw8 *out)
 {
 	const char *v;
 	size_t n;
-	if (s->what != RS_SPAN_HTTP || s->kind != RS_KIND_SERVER || !rs_span_tlv(s, RS_T_SW8, &v, &n) ||
-	    !rs_sw8_parse(v, n, out))
+	if (s->what != RS_SPAN_HTTP || s->kind != RS_KIND_SERVER ||
+	    !rs_span_tlv(s, RS_T_SW8, &v, &n) || !rs_sw8_parse(v, n, out))
 		return false;
 	uint8_t t[16];
 	rs_trace_id_from_text(out->trace_id, out->trace_id_len, t);
@@ -92,15 +92,16 @@ static void http_tags(const struct rs_rec_span *s, struct rs_sw_span *o)
 	if (b.full[0]) {
 		snprintf(u, cap, "%s", b.full);
 	} else {
-		/* url.full's shape from the server's side: the Host header (else the address), path and
-		 * the query with its values redacted. */
+		/* url.full's shape from the server's side: the Host header (else the address), path
+		 * and the query with its values redacted. */
 		char port[16] = "";
 		if (b.port && b.port != 80)
 			snprintf(port, sizeof(port), ":%lld", (long long)b.port);
 		bool v6 = strchr(b.host, ':') != NULL;
 		size_t at = 0;
-		const char *parts[] = {"http://", v6 ? "[" : "", b.host, v6 ? "]" : "", port,
-				       b.path, b.query[0] ? "?" : "", b.query};
+		const char *parts[] = {
+		    "http://", v6 ? "[" : "",	      b.host, v6 ? "]" : "", port,
+		    b.path,    b.query[0] ? "?" : "", b.query};
 		for (size_t k = 0; k < RS_ARRAY_LEN(parts); k++) {
 			size_t n = RS_MIN(strlen(parts[k]), cap - 1 - at);
 			memcpy(u + at, parts[k], n);
@@ -160,7 +161,7 @@ void rs_sw_span_read(const struct rs_sw_seg *seg, size_t i, struct rs_sw_span *o
 	o->parent = h->seg_parent_index;
 	o->start_ms = (int64_t)(s->start_ns / 1000000u);
 	o->end_ms = (int64_t)(RS_MAX(s->end_ns, s->start_ns) / 1000000u);
-	o->type = s->kind == RS_KIND_SERVER ? RS_SW_ENTRY
+	o->type = s->kind == RS_KIND_SERVER   ? RS_SW_ENTRY
 		  : s->kind == RS_KIND_CLIENT ? RS_SW_EXIT
 					      : RS_SW_LOCAL;
 	o->layer = RS_SW_LAYER_HTTP;
@@ -229,7 +230,8 @@ static void json_span(struct rs_buf *b, const struct rs_sw_span *o)
 		const struct rs_sw_ref *r = &o->ref;
 		jkey(b, "refs", false);
 		rs_buf_puts(b, "[{");
-		jstr(b, "refType", r->type == RS_SW_CROSS_THREAD ? "CrossThread" : "CrossProcess", true);
+		jstr(b, "refType", r->type == RS_SW_CROSS_THREAD ? "CrossThread" : "CrossProcess",
+		     true);
 		jstr(b, "traceId", r->trace_id, false);
 		jstr(b, "parentTraceSegmentId", r->segment, false);
 		jnum(b, "parentSpanId", r->span);

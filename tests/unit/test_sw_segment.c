@@ -17,7 +17,8 @@
 
 struct rs_io_stats rs_io_stats;
 
-static const uint8_t TRACE[16] = {0xa1, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+static const uint8_t TRACE[16] = {0xa1, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6, 7,  8,
+				  9,	10,   11,   12,	  13,	14,   15, 16};
 
 /* The OpenTelemetry span id the hooks give span index of segment seg (8 bytes). */
 static void span_id_of(const uint8_t seg[8], int32_t index, uint8_t out[8])
@@ -110,14 +111,16 @@ static void reset(void)
 
 static Skywalking__V3__SegmentObject *decode(int i)
 {
-	return skywalking__v3__segment_object__unpack(NULL, E.pb[i].len, (const uint8_t *)E.pb[i].p);
+	return skywalking__v3__segment_object__unpack(NULL, E.pb[i].len,
+						      (const uint8_t *)E.pb[i].p);
 }
 
 static bool has(int i, const char *text)
 {
 	bool ok = i < E.n && strstr(E.json[i].p, text) != NULL;
 	if (!ok)
-		fprintf(stderr, "segment %d JSON lacks %s: %s\n", i, text, i < E.n ? E.json[i].p : "-");
+		fprintf(stderr, "segment %d JSON lacks %s: %s\n", i, text,
+			i < E.n ? E.json[i].p : "-");
 	return ok;
 }
 
@@ -129,7 +132,7 @@ static const char *tag(const Skywalking__V3__SpanObject *s, const char *key)
 	return NULL;
 }
 
-#define MS 1000000ull
+#define MS   1000000ull
 #define WAIT (100 * MS)
 
 /* An upstream's exit span sent sw8; the server's entry and its own exit make one segment, sent
@@ -156,21 +159,33 @@ static void test_entry_segment(void)
 	uint8_t seg[8] = {0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00, 0x11};
 	uint8_t entry_id[8];
 	span_id_of(seg, 0, entry_id);
-	struct spec exitp = {RS_KIND_CLIENT, {0}, 1, 0, "GET /db/{id}", "/db/7?q=secret", "db:8080",
-			     NULL, entry_id, false, 503};
+	struct spec exitp = {
+	    RS_KIND_CLIENT, {0},      1,     0,	 "GET /db/{id}", "/db/7?q=secret", "db:8080",
+	    NULL,	    entry_id, false, 503};
 	memcpy(exitp.seg, seg, 8);
 	CHECK(rs_sw_asm_add(make(&exitp), 10 * MS));
 	CHECK(E.n == 0 && rs_sw_asm_spans() == 1); /* waits for its entry */
-	struct spec entryp = {RS_KIND_SERVER, {0}, 0, -1, "GET /items/{id}", "/items/5?a=1&b=2",
-			      "shop.example:8000", sw8, NULL, true, 200};
+	struct spec entryp = {RS_KIND_SERVER,
+			      {0},
+			      0,
+			      -1,
+			      "GET /items/{id}",
+			      "/items/5?a=1&b=2",
+			      "shop.example:8000",
+			      sw8,
+			      NULL,
+			      true,
+			      200};
 	memcpy(entryp.seg, seg, 8);
 	CHECK(rs_sw_asm_add(make(&entryp), 11 * MS));
 	CHECK(E.n == 1 && rs_sw_asm_spans() == 0);
 
 	CHECK(has(0, "\"traceId\":\"a1b2c3d4e5f60708090a0b0c0d0e0f10\""));
 	CHECK(has(0, "\"traceSegmentId\":\"aabbccddeeff0011\""));
-	CHECK(has(0, "\"refs\":[{\"refType\":\"CrossProcess\",\"traceId\":\"a1b2c3d4e5f60708090a0b0c0d0e0f10\","
-		     "\"parentTraceSegmentId\":\"0102030405060708\",\"parentSpanId\":3,\"parentService\":\"up\","
+	CHECK(has(0, "\"refs\":[{\"refType\":\"CrossProcess\",\"traceId\":"
+		     "\"a1b2c3d4e5f60708090a0b0c0d0e0f10\","
+		     "\"parentTraceSegmentId\":\"0102030405060708\",\"parentSpanId\":3,"
+		     "\"parentService\":\"up\","
 		     "\"parentServiceInstance\":\"up-1\",\"parentEndpoint\":\"GET /x\","
 		     "\"networkAddressUsedAtPeer\":\"10.0.0.1:80\"}]"));
 	CHECK(has(0, "\"spanType\":\"Entry\""));
@@ -224,7 +239,8 @@ static void test_wait_and_parts(void)
 	uint8_t entry_id[8];
 	span_id_of(seg, 0, entry_id);
 	struct spec e = {RS_KIND_SERVER, {0}, 0, -1, "GET /", "/", NULL, NULL, NULL, false, 200};
-	struct spec x = {RS_KIND_CLIENT, {0}, 2, 0, "GET /b", "/b", NULL, NULL, entry_id, false, 200};
+	struct spec x = {RS_KIND_CLIENT, {0},  2,	 0,	"GET /b", "/b",
+			 NULL,		 NULL, entry_id, false, 200};
 	memcpy(e.seg, seg, 8);
 	memcpy(x.seg, seg, 8);
 	CHECK(rs_sw_asm_add(make(&x), 0));
@@ -256,26 +272,32 @@ static void test_cross_thread(void)
 	uint8_t a[8] = {0xa, 0, 0, 0, 0, 0, 0, 1}, b[8] = {0xb, 0, 0, 0, 0, 0, 0, 2};
 	uint8_t a_entry[8];
 	span_id_of(a, 0, a_entry);
-	struct spec e = {RS_KIND_SERVER, {0}, 0, -1, "POST /jobs", "/jobs", NULL, NULL, NULL, false, 202};
+	struct spec e = {RS_KIND_SERVER, {0},  0,    -1,    "POST /jobs", "/jobs",
+			 NULL,		 NULL, NULL, false, 202};
 	memcpy(e.seg, a, 8);
 	CHECK(rs_sw_asm_add(make(&e), 0));
 	CHECK(E.n == 1);
-	struct spec x = {RS_KIND_CLIENT, {0}, 0, -1, "GET /w", "/w", NULL, NULL, a_entry, false, 200};
+	struct spec x = {RS_KIND_CLIENT, {0},  0,	-1,    "GET /w", "/w",
+			 NULL,		 NULL, a_entry, false, 200};
 	memcpy(x.seg, b, 8);
 	CHECK(rs_sw_asm_add(make(&x), 0));
 	rs_sw_asm_flush();
 	CHECK(E.n == 2);
-	CHECK(has(1, "\"refs\":[{\"refType\":\"CrossThread\",\"traceId\":\"a1b2c3d4e5f60708090a0b0c0d0e0f10\","
-		     "\"parentTraceSegmentId\":\"0a00000000000001\",\"parentSpanId\":0,\"parentService\":\"svc\","
+	CHECK(has(1, "\"refs\":[{\"refType\":\"CrossThread\",\"traceId\":"
+		     "\"a1b2c3d4e5f60708090a0b0c0d0e0f10\","
+		     "\"parentTraceSegmentId\":\"0a00000000000001\",\"parentSpanId\":0,"
+		     "\"parentService\":\"svc\","
 		     "\"parentServiceInstance\":\"inst\",\"parentEndpoint\":\"POST /jobs\""));
 
 	/* Remote parent (traceparent only), and an sw8 of another trace: no refs. */
 	uint8_t c[8] = {0xc, 0, 0, 0, 0, 0, 0, 3}, d[8] = {0xd, 0, 0, 0, 0, 0, 0, 4};
-	struct spec r = {RS_KIND_CLIENT, {0}, 0, -1, "GET /r", "/r", NULL, NULL, a_entry, true, 200};
+	struct spec r = {RS_KIND_CLIENT, {0},  0,	-1,   "GET /r", "/r",
+			 NULL,		 NULL, a_entry, true, 200};
 	memcpy(r.seg, c, 8);
 	CHECK(rs_sw_asm_add(make(&r), 0));
-	struct spec o = {RS_KIND_SERVER, {0}, 0, -1, "GET /o", "/o", NULL,
-			 "1-b3RoZXI=-c2Vn-0-c3Zj-aW5zdA==-ZXA=-YTox", NULL, true, 200};
+	struct spec o = {RS_KIND_SERVER, {0},  0,    -1,
+			 "GET /o",	 "/o", NULL, "1-b3RoZXI=-c2Vn-0-c3Zj-aW5zdA==-ZXA=-YTox",
+			 NULL,		 true, 200};
 	memcpy(o.seg, d, 8);
 	CHECK(rs_sw_asm_add(make(&o), 0));
 	rs_sw_asm_flush();
@@ -317,28 +339,30 @@ static void test_bounds(void)
 
 static void test_management(void)
 {
-	const struct rs_sw_kv p[] = {{"os_name", "Linux"}, {"ipv4", "10.0.0.1"}, {"ipv4", "10.0.0.2"},
-				     {"language", "C"}};
+	const struct rs_sw_kv p[] = {
+	    {"os_name", "Linux"}, {"ipv4", "10.0.0.1"}, {"ipv4", "10.0.0.2"}, {"language", "C"}};
 	struct rs_buf j = {0}, b = {0};
 	rs_sw_json_properties(&j, "svc", "in\"st", p, 4);
 	rs_buf_putc(&j, 0);
-	CHECK(!strcmp(j.p, "{\"service\":\"svc\",\"serviceInstance\":\"in\\\"st\",\"properties\":["
-			   "{\"key\":\"os_name\",\"value\":\"Linux\"},{\"key\":\"ipv4\",\"value\":\"10.0.0.1\"},"
-			   "{\"key\":\"ipv4\",\"value\":\"10.0.0.2\"},{\"key\":\"language\",\"value\":\"C\"}]}"));
+	CHECK(!strcmp(
+	    j.p,
+	    "{\"service\":\"svc\",\"serviceInstance\":\"in\\\"st\",\"properties\":["
+	    "{\"key\":\"os_name\",\"value\":\"Linux\"},{\"key\":\"ipv4\",\"value\":\"10.0.0.1\"},"
+	    "{\"key\":\"ipv4\",\"value\":\"10.0.0.2\"},{\"key\":\"language\",\"value\":\"C\"}]}"));
 	j.len = 0;
 	rs_sw_json_ping(&j, "svc", "inst");
 	rs_buf_putc(&j, 0);
 	CHECK(!strcmp(j.p, "{\"service\":\"svc\",\"serviceInstance\":\"inst\"}"));
 	CHECK(rs_sw_pb_properties(&b, "svc", "inst", p, 4));
 	Skywalking__V3__InstanceProperties *m =
-		skywalking__v3__instance_properties__unpack(NULL, b.len, (const uint8_t *)b.p);
+	    skywalking__v3__instance_properties__unpack(NULL, b.len, (const uint8_t *)b.p);
 	CHECK(m && m->n_properties == 4 && !strcmp(m->properties[2]->value, "10.0.0.2"));
 	if (m)
 		skywalking__v3__instance_properties__free_unpacked(m, NULL);
 	b.len = 0;
 	CHECK(rs_sw_pb_ping(&b, "svc", "inst"));
 	Skywalking__V3__InstancePingPkg *k =
-		skywalking__v3__instance_ping_pkg__unpack(NULL, b.len, (const uint8_t *)b.p);
+	    skywalking__v3__instance_ping_pkg__unpack(NULL, b.len, (const uint8_t *)b.p);
 	CHECK(k && !strcmp(k->serviceinstance, "inst"));
 	if (k)
 		skywalking__v3__instance_ping_pkg__free_unpacked(k, NULL);
