@@ -113,8 +113,9 @@ serve down http "127.0.0.1:$port" RINGSIDE_LOG_LEVEL=info
 client down http "127.0.0.1:$port" 2 RINGSIDE_FLUSH_TIMEOUT_MS=200
 sleep 0.3 # the first export fails (connection refused): the batch waits for its retry
 start_peer down skywalking_peer.js --http-port "$port"
-for i in $(seq 200); do
-	[[ $(count "$WORK/down.jsonl" /v3/segments "msg.service=\"$py\"") -ge 2 ]] && break
+for i in $(seq 200); do # the segments' retry and the next heartbeat, in either order
+	[[ $(count "$WORK/down.jsonl" /v3/segments "msg.service=\"$py\"") -ge 2 &&
+		$(count "$WORK/down.jsonl" /v3/management/reportProperties "msg.service=\"$py\"") -ge 1 ]] && break
 	sleep 0.1
 done
 [[ $(count "$WORK/down.jsonl" /v3/management/reportProperties "msg.service=\"$py\"") == 1 ]] ||
@@ -146,4 +147,14 @@ grep -Eq "spans lost of [0-9]+ recorded: .* [1-9][0-9]* not sent before exit" "$
 	fail "stall: what never got an answer is not counted: $(cat "$WORK/stall.python.log")"
 ! grep -q "spans lost" "$WORK/garbage.python.log" ||
 	fail "garbage: a 200 with garbage is still an acceptance: $(cat "$WORK/garbage.python.log")"
+
+# --- a backend that is no address: one clear line, the program unharmed, its spans counted ------------
+PORT=$(free_port)
+start_python "$PORT" "$WORK/site" bare
+client bad http "ftp://oap:12800" 1
+lines=$(grep -c "SW_AGENT_COLLECTOR_BACKEND_SERVICES=\"ftp://oap:12800\"" "$WORK/bad.curl.log" || true)
+[[ $lines == 1 ]] || fail "bad backend: expected one line naming it: $(cat "$WORK/bad.curl.log")"
+grep -Eq "1 spans lost of 1 recorded: .* 1 no exporter" "$WORK/bad.curl.log" ||
+	fail "bad backend: the span is not counted: $(cat "$WORK/bad.curl.log")"
+stop_python
 echo PASS
