@@ -317,9 +317,18 @@ void rs_sw_json_ping(struct rs_buf *b, const char *service, const char *instance
 
 /* --- protobuf -------------------------------------------------------------------------------- */
 
+/* An arena copy of s as valid UTF-8 (names and tags come from the wire, sw8 fields are any bytes
+ * a peer put into base64). */
 static char *dup(struct rs_arena *a, const char *s)
 {
-	return rs_arena_strndup(a, s, strlen(s));
+	static struct rs_buf clean;
+	clean.len = 0;
+	rs_buf_utf8(&clean, s, strlen(s));
+	if (rs_buf_failed(&clean)) {
+		rs_buf_free(&clean);
+		return NULL;
+	}
+	return rs_arena_strndup(a, clean.len ? clean.p : "", clean.len);
 }
 
 static Skywalking__V3__KeyStringValuePair *pb_kv(struct rs_arena *a, const char *k, const char *v)
@@ -410,8 +419,8 @@ bool rs_sw_pb_properties(struct rs_buf *out, const char *service, const char *in
 {
 	struct rs_arena a = {0};
 	Skywalking__V3__InstanceProperties m = SKYWALKING__V3__INSTANCE_PROPERTIES__INIT;
-	m.service = (char *)service;
-	m.serviceinstance = (char *)instance;
+	m.service = dup(&a, service);
+	m.serviceinstance = dup(&a, instance);
 	m.properties = rs_arena_alloc(&a, (n ? n : 1) * sizeof(*m.properties));
 	for (size_t i = 0; m.properties && i < n; i++)
 		m.properties[m.n_properties++] = pb_kv(&a, props[i].key, props[i].value);
@@ -422,8 +431,11 @@ bool rs_sw_pb_properties(struct rs_buf *out, const char *service, const char *in
 
 bool rs_sw_pb_ping(struct rs_buf *out, const char *service, const char *instance)
 {
+	struct rs_arena a = {0};
 	Skywalking__V3__InstancePingPkg m = SKYWALKING__V3__INSTANCE_PING_PKG__INIT;
-	m.service = (char *)service;
-	m.serviceinstance = (char *)instance;
-	return pack(out, &m.base);
+	m.service = dup(&a, service);
+	m.serviceinstance = dup(&a, instance);
+	bool ok = !rs_arena_failed(&a) && pack(out, &m.base);
+	rs_arena_free(&a);
+	return ok;
 }

@@ -311,6 +311,37 @@ static void test_cross_thread(void)
 	CHECK(!rs_sw_asm_add(t, 0));
 }
 
+/* Names from the wire are any bytes: protobuf strings go out as valid UTF-8, JSON escaped. */
+static void test_hostile_text(void)
+{
+	reset();
+	rs_sw_asm_free();
+	CHECK(rs_sw_asm_init(WAIT, "svc", "inst", emit, NULL));
+	char trace[33], b64[64], sw8[300];
+	rs_hex(TRACE, 16, trace);
+	size_t bl = rs_b64_encode(trace, 32, b64, sizeof(b64));
+	b64[bl] = 0;
+	/* service "\xff", instance "i\"\n", endpoint "e", address "a" */
+	snprintf(sw8, sizeof(sw8), "1-%s-c2Vn-0-/w==-aSIK-ZQ==-YQ==", b64);
+	uint8_t seg[8] = {7, 7, 7, 7, 7, 7, 7, 7};
+	struct spec e = {RS_KIND_SERVER, {0}, 0,    -1,	  "GET /\xc3(", "/\xc3(",
+			 NULL,		 sw8, NULL, true, 200};
+	memcpy(e.seg, seg, 8);
+	CHECK(rs_sw_asm_add(make(&e), 0));
+	CHECK(E.n == 1);
+	CHECK(has(0, "\"operationName\":\"GET /\\ufffd(\""));
+	CHECK(has(0, "\"parentService\":\"\\ufffd\",\"parentServiceInstance\":\"i\\\"\\u000a\""));
+	Skywalking__V3__SegmentObject *m = decode(0);
+	CHECK(m && m->n_spans == 1 && m->spans[0]->n_refs == 1);
+	if (m && m->n_spans == 1 && m->spans[0]->n_refs == 1) {
+		CHECK(!strcmp(m->spans[0]->operationname, "GET /\xef\xbf\xbd("));
+		CHECK(!strcmp(m->spans[0]->refs[0]->parentservice, "\xef\xbf\xbd"));
+		CHECK(!strcmp(m->spans[0]->refs[0]->parentserviceinstance, "i\"\n"));
+	}
+	if (m)
+		skywalking__v3__segment_object__free_unpacked(m, NULL);
+}
+
 /* Bounds: a segment of 300 spans goes at once; past 4096 open segments the oldest go early. */
 static void test_bounds(void)
 {
@@ -375,6 +406,7 @@ int main(void)
 	test_entry_segment();
 	test_wait_and_parts();
 	test_cross_thread();
+	test_hostile_text();
 	test_bounds();
 	test_management();
 	rs_sw_asm_free();
