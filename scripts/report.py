@@ -339,6 +339,10 @@ def summary(data, out, path):
     print(f"report: {path}", file=out)
 
 
+def has_output(d):
+    return bool(glob.glob(os.path.join(d, "*.traces.jsonl")) or glob.glob(os.path.join(d, "*.pb.gz")))
+
+
 def main(argv):
     args, out_path, want_summary = [], None, False
     it = iter(argv)
@@ -362,9 +366,14 @@ def main(argv):
     if not os.path.isdir(d):
         warn(f"{d} is not a directory")
         return 1
+    if not args and not has_output(d):
+        # `ringside run` writes into /tmp/ringside/run-<time>-<pid>: the newest run, then.
+        runs = [r for r in glob.glob(os.path.join(d, "run-*")) if os.path.isdir(r) and has_output(r)]
+        if runs:
+            d = max(runs, key=os.path.getmtime)
     stats = collections.Counter()
     data, raw, order = build(d, stats)
-    if not raw and not glob.glob(os.path.join(d, "*.pb.gz")):
+    if not raw and not has_output(d):
         warn(f"no spans or profiles in {d}")
         return 1
     prof = profiles(d, stats, data, raw, order)

@@ -145,7 +145,8 @@
   const traceList = vlist(tlBox, 22, (k) => {
     const t = listed[k], [off, cnt] = D.traces[t];
     const dots = el('span');
-    for (const p of traceProcs(t)) dots.append(el('i', { class: 'dot', title: procName(p), style: 'background:' + procColor(p) }));
+    const shown = new Set();
+    for (const p of traceProcs(t)) if (!shown.has(D.procs[p].svc) && shown.add(D.procs[p].svc)) dots.append(el('i', { class: 'dot', title: procName(p), style: 'background:' + procColor(p) }));
     return el('div', { class: 'trow' + (t === selTrace ? ' on' : ''), 'data-trace': t, onclick: () => selectTrace(t, -1) },
       el('span', { text: '+' + ms(tStart[t]) }), el('span', { text: D.names[S.name[off]] }), dots,
       el('span', { class: 'num', text: cnt }), el('span', { class: 'num', text: ms(tDur(t)) }),
@@ -210,7 +211,10 @@
       if (cw) bar.append(el('div', { class: 'cpu', style: 'left:0;width:' + cw + '%' }));
       if (ww) bar.append(el('div', { class: 'wait', style: 'left:' + cw + '%;width:' + ww + '%' }));
     }
-    track.append(bar, el('span', { class: 'dur', style: left + w > 80 ? 'right:' + (100 - left) + '%;padding-right:4px' : 'left:calc(' + (left + w) + '% + 4px)',
+    // The duration goes after the bar, or inside its right end when the bar reaches the edge.
+    const at = left + w <= 80 ? 'left:calc(' + (left + w) + '% + 4px)' : w > 12 ? 'right:calc(' + (100 - left - w) + '% + 4px);color:#fff'
+      : 'right:calc(' + (100 - left) + '% + 4px)';
+    track.append(bar, el('span', { class: 'dur', style: at,
       text: ms(S.du[i]) + (S.code[i] ? ' · ' + S.code[i] : '') }));
     return el('div', { class: 'wrow' + (i === selSpan ? ' on' : ''), 'data-span': i, 'data-depth': S.dep[i], onclick: () => selectSpan(i) }, label, track);
   });
