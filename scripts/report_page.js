@@ -127,7 +127,7 @@
         el('td', { class: e.err ? 'bad' : '', text: e.err }), el('td', { class: e.err ? 'bad' : '', text: rate.toFixed(1) + '%' }),
         el('td', { text: ms(e.p50) }), el('td', { text: ms(e.p95) }), el('td', { text: ms(e.p99) }), el('td', { text: ms(e.max) })));
     });
-    epSection.append(el('table', { class: 'ep' }, el('thead', null, head), epBody));
+    epSection.append(el('div', { class: 'epbox' }, el('table', { class: 'ep' }, el('thead', null, head), epBody)));
   } else {
     epSection.append(el('div', { class: 'empty', text: 'No HTTP requests were recorded.' }));
   }
@@ -216,7 +216,7 @@
       : 'right:calc(' + (100 - left) + '% + 4px)';
     track.append(bar, el('span', { class: 'dur', style: at,
       text: ms(S.du[i]) + (S.code[i] ? ' · ' + S.code[i] : '') }));
-    return el('div', { class: 'wrow' + (i === selSpan ? ' on' : ''), 'data-span': i, 'data-depth': S.dep[i], onclick: () => selectSpan(i) }, label, track);
+    return el('div', { class: 'wrow' + (i === selSpan ? ' on' : ''), 'data-span': i, 'data-depth': S.dep[i], 'data-kind': S.kind[i], onclick: () => selectSpan(i) }, label, track);
   });
   function layoutRows() {
     const [off, cnt] = D.traces[selTrace];

@@ -89,6 +89,8 @@ def read(path):
             raw = d.decompress(raw, MAX_BYTES + 1)
         except (zlib.error, gzip.BadGzipFile) as e:
             raise ValueError(f"bad gzip: {e}") from None
+        if not d.eof and len(raw) <= MAX_BYTES:
+            raise ValueError("gzip data cut short")
     if len(raw) > MAX_BYTES:
         raise ValueError("profile too large")
     b = memoryview(raw)

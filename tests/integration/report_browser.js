@@ -62,6 +62,7 @@ async function main() {
             name: r.querySelector('.wlabel').childNodes[2].textContent,
             svc: r.querySelector('.wlabel .svc').textContent,
             depth: +r.dataset.depth,
+            kind: +r.dataset.kind,
             selected: r.classList.contains('on'),
             barLeft: parseFloat(r.querySelector('.bar').style.left),
           })));
