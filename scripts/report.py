@@ -6,6 +6,7 @@ Usage: report.py [--summary] DIR [-o FILE]"""
 import collections
 import glob
 import json
+import math
 import os
 import re
 import sys
@@ -39,17 +40,23 @@ def value(v):
 
 
 def attrs_of(lst):
+    """Attributes as key -> str, int or finite float (anything else as its JSON text)."""
     out = {}
-    for a in lst or []:
+    for a in lst if isinstance(lst, list) else []:
         if isinstance(a, dict) and isinstance(a.get("key"), str):
-            out[a["key"]] = value(a.get("value"))
+            v = value(a.get("value"))
+            if isinstance(v, float) and not math.isfinite(v):
+                v = str(v)
+            elif not isinstance(v, (str, int, float)):
+                v = json.dumps(v)
+            out[a["key"]] = v
     return out
 
 
 def nano(x):
     try:
-        return int(x)
-    except (TypeError, ValueError):
+        return min(max(int(x), 0), (1 << 63) - 1)
+    except (TypeError, ValueError, OverflowError):
         return 0
 
 
@@ -67,6 +74,22 @@ class Strings:
         return i
 
 
+def clean(s):
+    """A span with the fields the report uses, of the types it expects; None if it has no ids."""
+    if not isinstance(s, dict) or not isinstance(s.get("traceId"), str) or not isinstance(s.get("spanId"), str):
+        return None
+    status = s.get("status")
+    events = s.get("events")
+    parent = s.get("parentSpanId")
+    kind = s.get("kind")
+    return {"traceId": s["traceId"][:64], "spanId": s["spanId"][:32],
+            "parentSpanId": parent[:32] if isinstance(parent, str) else "",
+            "name": str(s.get("name", ""))[:500], "kind": kind if isinstance(kind, int) else 0,
+            "startTimeUnixNano": nano(s.get("startTimeUnixNano")), "endTimeUnixNano": nano(s.get("endTimeUnixNano")),
+            "status": {"code": status.get("code")} if isinstance(status, dict) else {},
+            "events": [e for e in events if isinstance(e, dict)] if isinstance(events, list) else []}
+
+
 def load_spans(d, stats):
     """Every span of every traces file: (proc index, span dict, attrs); and the processes."""
     procs, pkey, spans = [], {}, []
@@ -82,7 +105,7 @@ def load_spans(d, stats):
                 try:
                     req = json.loads(raw)
                     rss = req["resourceSpans"]
-                except (ValueError, KeyError, TypeError):
+                except (ValueError, KeyError, TypeError, RecursionError):
                     stats["bad_lines"] += 1
                     continue
                 for rs in rss if isinstance(rss, list) else []:
@@ -92,15 +115,18 @@ def load_spans(d, stats):
                         exe = str(res.get("process.executable.name", "") or "?")
                         if svc.startswith("unknown_service:"):
                             svc = svc.split(":", 1)[1] or exe
-                        key = (svc, res.get("process.pid", 0), res.get("service.instance.id", ""))
+                        pid = res.get("process.pid", 0)
+                        pid = pid if isinstance(pid, int) else 0
+                        key = (svc, pid, str(res.get("service.instance.id", "")))
                         p = pkey.get(key)
                         if p is None:
                             p = pkey[key] = len(procs)
-                            procs.append({"svc": svc, "exe": exe, "pid": res.get("process.pid", 0)})
+                            procs.append({"svc": svc, "exe": exe, "pid": pid})
                         for ss in rs.get("scopeSpans", []):
                             for s in ss.get("spans", []):
-                                if isinstance(s.get("traceId"), str) and isinstance(s.get("spanId"), str):
-                                    spans.append((p, s, attrs_of(s.get("attributes"))))
+                                c = clean(s)
+                                if c:
+                                    spans.append((p, c, attrs_of(s.get("attributes"))))
                                 else:
                                     stats["bad_spans"] += 1
                     except (AttributeError, TypeError):

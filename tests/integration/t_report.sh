@@ -113,13 +113,22 @@ mkdir -p "$WORK/damaged"
 cp "$OUT"/* "$WORK/damaged/"
 rm -f "$WORK/damaged/report.html"
 f=$(ls "$WORK/damaged/"*.traces.jsonl | head -1)
+# A line of the wrong types (kept: its span has ids), then a line cut short (skipped, counted).
+cat >>"$f" <<'JSON'
+{"resourceSpans":[{"resource":{"attributes":[{"key":"process.pid","value":{"arrayValue":{}}}]},"scopeSpans":[{"spans":[{"traceId":"t","spanId":"s","parentSpanId":["x"],"events":5,"kind":"x","status":"y","startTimeUnixNano":"1e400","name":{"a":1},"attributes":[{"key":"n","value":{"doubleValue":NaN}},{"key":"client.port","value":{"stringValue":[1]}}]},7]}]}]}
+JSON
 printf '{"resourceSpans":[{"resource":' >>"$f"
 head -c 300 "$(ls "$OUT"/*.pb.gz | head -1)" >"$WORK/damaged/python3.99.1.0.pb.gz"
 head -c 100000 /dev/urandom >"$WORK/damaged/x.2.0.pb.gz"
 "$PYTHON" "$RS_SRC/scripts/report.py" "$WORK/damaged" >"$WORK/damaged.out" 2>"$WORK/damaged.err" ||
 	fail "damaged input stopped the report: $(cat "$WORK/damaged.err")"
 grep -q "1 bad lines skipped" "$WORK/damaged.err" || fail "the cut line was not counted: $(cat "$WORK/damaged.err")"
+grep -q "1 bad spans skipped" "$WORK/damaged.err" || fail "the span without ids was not counted: $(cat "$WORK/damaged.err")"
 [[ $(grep -c "skipped profile" "$WORK/damaged.err") == 2 ]] || fail "bad profiles not reported: $(cat "$WORK/damaged.err")"
 grep -q "2 bad profiles skipped" "$WORK/damaged.err" || fail "bad profiles not counted"
 [[ -s $WORK/damaged/report.html ]] || fail "no report from damaged input"
+node "$RS_SRC/tests/integration/report_browser.js" "$PEERS" "$WORK/damaged/report.html" "$WORK/damaged" \
+	>"$WORK/damaged.json" 2>"$WORK/browser.err" || fail "the browser could not show the damaged run: $(cat "$WORK/browser.err")"
+"$PYTHON" -c 'import json, sys; o = json.load(open(sys.argv[1])); assert not o["pageErrors"], o["pageErrors"]' \
+	"$WORK/damaged.json" || fail "the damaged run's page has script errors"
 echo PASS
