@@ -117,8 +117,14 @@
     el('span', { class: 'sub', text: 'HTTP spans by service and name; click a row for its slowest traces' })));
   if (D.endpoints.length) {
     const head = el('tr');
-    for (const h of ['service', 'kind', 'endpoint', 'count', 'errors', 'error rate', 'p50', 'p95', 'p99', 'max'])
-      head.append(el('th', { text: h }));
+    const keys = [(e) => e.svc, (e) => e.kind, (e) => e.name, (e) => -e.n, (e) => -e.err, (e) => -e.err / e.n,
+      (e) => -e.p50, (e) => -e.p95, (e) => -e.p99, (e) => -e.max];
+    ['service', 'kind', 'endpoint', 'count', 'errors', 'error rate', 'p50', 'p95', 'p99', 'max'].forEach((h, c) =>
+      head.append(el('th', { text: h, title: 'sort by ' + h, style: 'cursor:pointer', onclick: () => {
+        const f = keys[c], rows = [...epBody.children];
+        rows.sort((a, b) => { const x = f(D.endpoints[a.dataset.ep]), y = f(D.endpoints[b.dataset.ep]); return x < y ? -1 : x > y ? 1 : 0; });
+        epBody.replaceChildren(...rows);
+      } })));
     D.endpoints.forEach((e, k) => {
       const rate = e.n ? (100 * e.err / e.n) : 0;
       const svcCell = el('td', null, el('i', { class: 'dot', style: 'background:' + COLORS[svcIdx.get(e.svc) % COLORS.length] }), e.svc);
@@ -265,9 +271,9 @@
     for (let a = 0; a < flat.length; a += 2) row(str[flat[a]], str[flat[a + 1]]);
     for (const [n, tm] of events) row('event', str[n] + ' at +' + ms(Math.round(tm / 1000 - D.t0 / 1000 - S.st[i])));
     detail.replaceChildren(tbl, el('div', null,
-      el('button', { text: 'CPU flame graph of this span', onclick: () => flame.focus('cpu', 'span', i) }),
-      el('button', { text: 'Wait flame graph of this span', onclick: () => flame.focus('wait', 'span', i) }),
-      el('button', { text: 'CPU flame graph of this trace', onclick: () => flame.focus('cpu', 'trace', i) })));
+      el('button', { text: 'CPU flame graph of this span', onclick: () => flame.focus('cpu', 'span') }),
+      el('button', { text: 'Wait flame graph of this span', onclick: () => flame.focus('wait', 'span') }),
+      el('button', { text: 'CPU flame graph of this trace', onclick: () => flame.focus('cpu', 'trace') })));
   }
   function waitKinds(i) {
     const p = prof(), x = p.samples, by = new Map();
@@ -291,7 +297,7 @@
     pageProf.append(el('section', { id: 'profiles' }, el('h2', null, 'Flame graph', info),
       el('div', { class: 'controls' }, el('label', null, 'profile ', typeSel), el('label', null, 'thread ', threadSel),
         el('label', null, 'samples of ', scopeSel), reset), box));
-    let built = false, tree = null, zoom = null, scopeSpan = -1;
+    let built = false, tree = null, zoom = null;
     for (const s of [typeSel, threadSel, scopeSel]) s.addEventListener('change', () => { zoom = null; draw(); });
     function init() {
       if (built) return;
@@ -311,11 +317,11 @@
       const vals = type === 'cpu' ? x.cpu : x.wt;
       const root = { f: -1, v: 0, k: new Map() };
       let n = 0;
-      const spanT = scopeSpan >= 0 ? S.tr[scopeSpan] : -1;
+      const spanT = selTrace;
       for (let k = 0; k < vals.length; k++) {
         const v = vals[k];
         if (!v || (th >= 0 && x.th[k] !== th)) continue;
-        if (scope === 'span' && x.sp[k] !== scopeSpan) continue;
+        if (scope === 'span' && x.sp[k] !== selSpan) continue;
         if (scope === 'trace' && (x.sp[k] < 0 || S.tr[x.sp[k]] !== spanT)) continue;
         n++;
         let node = root;
@@ -330,13 +336,12 @@
         }
       }
       info.textContent = n + ' samples, ' + ms(root.v) + (type === 'cpu' ? ' of CPU' : ' waited') +
-        (scope === 'span' ? ' in span ' + (scopeSpan >= 0 ? D.names[S.name[scopeSpan]] : '(none selected)') : '') +
-        (scope === 'trace' ? ' in the selected trace' : '');
+        (scope === 'span' ? ' in span ' + (selSpan >= 0 ? D.names[S.name[selSpan]] + ' (' + procName(S.proc[selSpan]) + ')' : '(none selected)') : '') +
+        (scope === 'trace' ? ' in the selected trace' + (selTrace >= 0 ? ' (' + D.names[S.name[D.traces[selTrace][0]]] + ')' : '') : '');
       return root;
     }
     function draw() {
       init();
-      if (scopeSel.value !== 'all' && scopeSpan < 0) scopeSpan = selSpan;
       tree = build();
       const z = zoom || tree, W = Math.max(300, box.clientWidth - 20), RH = 18;
       const svgNS = 'http://www.w3.org/2000/svg', svg = document.createElementNS(svgNS, 'svg');
@@ -384,7 +389,7 @@
     }
     return {
       show() { draw(); },
-      focus(type, scope, span) { typeSel.value = type; scopeSel.value = scope; scopeSpan = span; threadSel.value = -1; zoom = null; tab(1); },
+      focus(type, scope) { typeSel.value = type; scopeSel.value = scope; threadSel.value = -1; zoom = null; tab(1); },
     };
   })();
 

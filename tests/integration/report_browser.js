@@ -69,9 +69,19 @@ async function main() {
         out.listedTraces = await page.$$eval('#trace-list .trow', (rows) => rows.length);
         out.detail = await page.$eval('#span-detail', (d) => d.textContent);
         await page.screenshot({ path: shot + '-endpoint.png', fullPage: true });
+        // The selected span's own samples, CPU then wait, from the span's detail.
+        await page.click('#span-detail button:has-text("CPU flame graph of this span")');
+        out.spanFlame = {};
+        for (const type of ['cpu', 'wait']) {
+          await page.selectOption('#flame-type', type);
+          out.spanFlame[type] = await page.$eval('#profiles h2 .sub', (e) => e.textContent);
+          out.spanFlame[type + 'Titles'] = await page.$$eval('#flame svg rect title', (ts) => ts.map((t) => t.textContent.split(' — ')[0]));
+        }
+        await page.click('#tab-traces');
       }
     }
     await page.click('#tab-profiles');
+    await page.selectOption('#flame-scope', 'all');
     out.flame = {};
     for (const type of ['cpu', 'wait']) {
       await page.selectOption('#flame-type', type);

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes a synthetic run in the file exporter's format, for the report's scale test: OTLP/JSON
 lines (512 spans a line) from a load generator, nginx and a python backend, each request a trace
-of 5 spans, plus one long trace of 10,000 nested spans, and a pprof file of the backend whose
-samples carry the spans' ids. Prints the number of spans and of endpoints.
+of 5 spans, plus one long trace of 10,000 nested spans, and a pprof file of the backend with one
+sample in each of its spans. Prints the number of spans and of endpoints.
 Usage: report_synth.py DIR SPANS"""
 import gzip
 import json
@@ -122,7 +122,7 @@ for fid, name in enumerate(funcs, 1):
     prof += field(5, vfield(1, fid) + vfield(2, strings.index(name)))
     prof += field(4, vfield(1, fid) + field(4, vfield(1, fid)))
 stacks = [[1, 2, 3, 4, 5], [1, 2, 3, 4, 6], [1, 2, 3, 7]]
-for trace, span in prof_spans[:5000]:
+for trace, span in prof_spans:
     st = rng.randrange(3)
     wait = st == 2
     vals = [1, 0 if wait else 10_000_000, 2_000_000 if wait else 0]

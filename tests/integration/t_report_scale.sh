@@ -36,6 +36,12 @@ assert 5 <= fv["waterfallRows"] <= 200, f"{fv['waterfallRows']} waterfall rows i
 assert o["clicked"] >= 0 and [r["depth"] for r in o["waterfall"] if r["name"].startswith("GET")] == [0, 1, 2, 3], o["waterfall"]
 assert o["flame"]["cpuRects"] > 3 and "render_page" in o["flame"]["cpuTitles"], o["flame"]["cpuTitles"]
 assert "wait: read" in o["flame"]["waitTitles"], o["flame"]["waitTitles"]
+# The clicked span has one sample of its own: CPU (render_page or json_dumps) or a wait in recv.
+sf = o["spanFlame"]
+cpu1, wait1 = sf["cpu"].startswith("1 samples"), sf["wait"].startswith("1 samples")
+assert cpu1 != wait1 and (sf["cpu"].startswith("0 samples") or sf["wait"].startswith("0 samples")), sf
+leaf = {"render_page", "json_dumps"} if cpu1 else {"wait: read"}
+assert leaf & set(sf["cpuTitles"] if cpu1 else sf["waitTitles"]), sf
 assert min(times) < 3000, f"first view after {min(times):.0f} ms, more than 3 s"
 PY
 echo PASS
