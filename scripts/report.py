@@ -142,6 +142,11 @@ def pct(sorted_vals, q):
     return sorted_vals[k]
 
 
+def conn_span(item):
+    _, s, a = item
+    return "http.request.method" not in a and s["name"].startswith(("accept ", "connect "))
+
+
 def build(d, stats):
     procs, raw = load_spans(d, stats)
     t0 = min((nano(s.get("startTimeUnixNano")) for _, s, _ in raw), default=0)
@@ -205,7 +210,9 @@ def build(d, stats):
     rows = [(order[r], r) for r in range(n)]
     queued(raw, rows, col, pos)
     eps = endpoints(raw, rows, col, procs)
-    tr = [[off, cnt] for off, cnt in traces]
+    # A trace of TCP connection spans only (a connection is a trace of its own unless a request
+    # context was active): the page lists these only on request.
+    tr = [[off, cnt, int(all(conn_span(raw[order[r]]) for r in range(off, off + cnt)))] for off, cnt in traces]
     return {"t0": t0, "procs": procs, "names": names.list, "spans": col, "traces": tr,
             "endpoints": eps}, raw, order
 

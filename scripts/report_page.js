@@ -147,7 +147,11 @@
     el('span', { text: 'root span' }), el('span', { text: 'services' }), el('span', { 'data-k': 'n', class: 'num', text: 'spans', onclick: () => sortBy('n') }),
     el('span', { 'data-k': 'dur', class: 'num', text: 'duration', onclick: () => sortBy('dur') }), el('span', { class: 'num', text: 'errors' }));
   const tlBox = el('div', { class: 'tl', id: 'trace-list' });
-  pageTraces.append(el('section', { id: 'traces' }, el('h2', null, 'Traces', tlTitle, tlAll), tlHead, tlBox));
+  const nConn = D.traces.reduce((n, t) => n + t[2], 0);
+  const showConns = el('input', { type: 'checkbox', id: 'show-conns', onchange: () => { epFilter = -1; fillTraces(); } });
+  showConns.checked = nConn === NT; // nothing but connections: show them
+  pageTraces.append(el('section', { id: 'traces' }, el('h2', null, 'Traces', tlTitle, tlAll,
+    el('label', { class: 'sub' }, showConns, 'also the ' + nConn + ' traces of TCP connections alone')), tlHead, tlBox));
   const traceList = vlist(tlBox, 22, (k) => {
     const t = listed[k], [off, cnt] = D.traces[t];
     const dots = el('span');
@@ -166,11 +170,12 @@
       for (const r of e.slow) if (!seen.has(S.tr[r])) { seen.add(S.tr[r]); listed.push(S.tr[r]); }
       tlTitle.textContent = 'the slowest traces of ' + e.svc + ' ' + e.kind + ' ' + e.name;
     } else {
-      listed = Array.from({ length: NT }, (_, t) => t);
+      listed = [];
+      for (let t = 0; t < NT; t++) if (showConns.checked || !D.traces[t][2]) listed.push(t);
       if (listSort === 'dur') listed.sort((a, b) => tDur(b) - tDur(a));
       else if (listSort === 'n') listed.sort((a, b) => D.traces[b][1] - D.traces[a][1]);
       else listed.sort((a, b) => tStart[a] - tStart[b]);
-      tlTitle.textContent = NT + ' traces, by ' + { dur: 'duration (slowest first)', n: 'span count', st: 'start time' }[listSort];
+      tlTitle.textContent = listed.length + ' traces, by ' + { dur: 'duration (slowest first)', n: 'span count', st: 'start time' }[listSort];
     }
     tlAll.classList.toggle('hidden', epFilter < 0);
     traceList.set(listed.length);
@@ -395,7 +400,7 @@
 
   // ---- first view: endpoints, the slowest traces and the slowest trace's waterfall
   fillTraces();
-  if (NT) selectTrace(listed[0], -1);
+  if (listed.length) selectTrace(listed[0], -1);
   else wfBox.append(el('div', { class: 'empty', text: 'No spans were recorded.' }));
   requestAnimationFrame(() => requestAnimationFrame(() => {
     window.RS_FIRST_VIEW_MS = performance.now();

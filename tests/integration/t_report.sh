@@ -89,6 +89,8 @@ want = {("curl", "client", "GET /items/{id}"): (4, 0), ("nginx", "server", "GET 
         ("curl", "client", "GET /big.bin"): (2, 0), (py, "server", "GET /big.bin"): (2, 0)}
 for k, v in want.items():
     assert eps.get(k) == v, f"endpoint {k}: (count, errors) {eps.get(k)}, expected {v}; table: {o['endpoints']}"
+# The first view opens the slowest request, not a trace of a TCP connection alone.
+assert o["firstView"]["waterfallRows"] >= 3, f"first view: {o['firstView']}"
 assert o["clicked"] >= 0, "no endpoint row to click"
 assert o["listedTraces"] == 4, f"{o['listedTraces']} traces listed for the endpoint, expected its 4"
 http = [(r["svc"].rsplit(" ", 1)[0], r["kind"], r["depth"], r["barLeft"]) for r in o["waterfall"]
