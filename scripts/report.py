@@ -277,9 +277,12 @@ def details(raw, order):
 
 def profiles(d, stats, data, raw, order):
     """Samples of every profile file, their stacks deduplicated, tied to threads and spans."""
-    pid_proc = {}
+    # A profile file is named <executable>.<pid>...: its process is the one of that executable and
+    # pid (a pid stays across exec), else of that pid.
+    pid_proc, exe_pid_proc = {}, {}
     for k, p in enumerate(data["procs"]):
         pid_proc.setdefault(p["pid"], k)
+        exe_pid_proc.setdefault((p["exe"], p["pid"]), k)
     span_row = {}
     for r, i in enumerate(order):
         span_row.setdefault(raw[i][1]["spanId"], r)
@@ -292,7 +295,7 @@ def profiles(d, stats, data, raw, order):
     for path in sorted(glob.glob(os.path.join(d, "*.pb.gz"))):
         m = pat.match(os.path.basename(path))
         pid = int(m.group(2)) if m else 0
-        proc = pid_proc.get(pid)
+        proc = exe_pid_proc.get((m.group(1) if m else "", pid), pid_proc.get(pid))
         if proc is None:  # a process that wrote profiles and no span: a process of its own
             proc = pid_proc[pid] = len(data["procs"])
             data["procs"].append({"svc": m.group(1) if m else "?", "exe": m.group(1) if m else "?",
@@ -419,9 +422,13 @@ def main(argv):
     path = out_path or os.path.join(d, "report.html")
     html = page(data, det, prof, f"ringside report: {os.path.abspath(d)}")
     tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(html)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(html)
+        os.replace(tmp, path)
+    except OSError as e:
+        warn(f"cannot write {path}: {e.strerror} (-o FILE writes it elsewhere)")
+        return 1
     if want_summary:
         summary(data, sys.stderr, os.path.abspath(path))
     else:

@@ -95,7 +95,7 @@
   }
   const dropped = Object.entries(D.dropped || {}).map(([k, v]) => v + ' ' + k.replace('_', ' ')).join(', ');
   document.body.append(el('header', null, el('h1', { text: 'ringside report' }),
-    el('div', { class: 'sum', text: NS + ' spans in ' + NT + ' traces from ' + D.procs.length + ' processes, ' +
+    el('div', { class: 'sum', text: (D.t0 ? new Date(D.t0 / 1e6).toISOString().replace('T', ' ').slice(0, 19) + ' UTC: ' : '') + NS + ' spans in ' + NT + ' traces from ' + D.procs.length + ' processes, ' +
       errs + ' with errors; ' + D.dir + (dropped ? ' (skipped: ' + dropped + ')' : '') }), legend));
   const tabTraces = el('button', { class: 'on', id: 'tab-traces', text: 'Traces & endpoints', onclick: () => tab(0) });
   const tabProf = el('button', { id: 'tab-profiles', text: 'Profiles', onclick: () => tab(1) });
