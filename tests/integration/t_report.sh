@@ -114,13 +114,16 @@ PY
 mkdir -p "$WORK/damaged"
 cp "$OUT"/* "$WORK/damaged/"
 rm -f "$WORK/damaged/report.html"
-f=$(ls "$WORK/damaged/"*.traces.jsonl | head -1)
+jsonl=("$WORK/damaged/"*.traces.jsonl)
+f=${jsonl[0]}
 # A line of the wrong types (kept: its span has ids), then a line cut short (skipped, counted).
 cat >>"$f" <<'JSON'
 {"resourceSpans":[{"resource":{"attributes":[{"key":"process.pid","value":{"arrayValue":{}}}]},"scopeSpans":[{"spans":[{"traceId":"t","spanId":"s","parentSpanId":["x"],"events":5,"kind":"x","status":"y","startTimeUnixNano":"1e400","name":{"a":1},"attributes":[{"key":"n","value":{"doubleValue":NaN}},{"key":"client.port","value":{"stringValue":[1]}}]},7]}]}]}
 JSON
 printf '{"resourceSpans":[{"resource":' >>"$f"
-head -c 300 "$(ls "$OUT"/*.pb.gz | head -1)" >"$WORK/damaged/python3.99.1.0.pb.gz"
+profiles=("$OUT"/*.pb.gz)
+[[ -f ${profiles[0]} ]] || fail "the profiled server wrote no profile"
+head -c 300 "${profiles[0]}" >"$WORK/damaged/python3.99.1.0.pb.gz"
 head -c 100000 /dev/urandom >"$WORK/damaged/x.2.0.pb.gz"
 "$PYTHON" "$RS_SRC/scripts/report.py" "$WORK/damaged" >"$WORK/damaged.out" 2>"$WORK/damaged.err" ||
 	fail "damaged input stopped the report: $(cat "$WORK/damaged.err")"
