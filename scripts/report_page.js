@@ -151,7 +151,7 @@
   const showConns = el('input', { type: 'checkbox', id: 'show-conns', onchange: () => { epFilter = -1; fillTraces(); } });
   showConns.checked = nConn === NT; // nothing but connections: show them
   pageTraces.append(el('section', { id: 'traces' }, el('h2', null, 'Traces', tlTitle, tlAll,
-    el('label', { class: 'sub' }, showConns, 'also the ' + nConn + ' traces of TCP connections alone')), tlHead, tlBox));
+    nConn ? el('label', { class: 'sub' }, showConns, 'also the ' + nConn + ' traces of TCP connections alone') : null), tlHead, tlBox));
   const traceList = vlist(tlBox, 22, (k) => {
     const t = listed[k], [off, cnt] = D.traces[t];
     const dots = el('span');
