@@ -5,7 +5,7 @@
 # the build directory. Also: `ringside run` ends with the endpoint summary and the report's path,
 # and damaged input files are skipped and counted.
 source "$(dirname "$0")/lib.sh"
-need nginx curl node chromium
+need nginx curl node chromium go
 need_peers
 [[ -d $PEERS/node_modules/playwright-core ]] || fail "no playwright-core in $PEERS/node_modules: scripts/deps test installs it"
 ART=$RS_BUILD/test-artifacts
@@ -110,6 +110,29 @@ assert "_PyEval_EvalFrameDefault" in f["cpuTitles"], f"no Python interpreter fra
 print(f"endpoints {len(eps)}, waterfall {shape}, CPU flame frames {f['cpuRects']}, wait {f['waitRects']}")
 PY
 
+# The report's pprof reader against the pprof tool's: the same stacks with the same CPU time.
+export HOME=$WORK GOCACHE=$WORK/gocache GOFLAGS= GOTOOLCHAIN=local
+profiles=("$OUT"/*.pb.gz)
+[[ -f ${profiles[0]} ]] || fail "the profiled server wrote no profile"
+for p in "${profiles[@]}"; do
+	go tool pprof -symbolize=none -traces -sample_index=cpu "$p" >"$WORK/pprof.traces" 2>"$WORK/pprof.err" ||
+		fail "pprof could not read $p: $(cat "$WORK/pprof.err")"
+	"$PYTHON" - "$RS_SRC" "$p" "$WORK/pprof.traces" <<'PY' || fail "the report reads $p differently from pprof"
+import collections, re, sys
+sys.path[:0] = [sys.argv[1] + "/scripts", sys.argv[1] + "/tests/integration"]
+import prof_check, report_pprof
+theirs, ours = collections.Counter(), collections.Counter()
+for smp in prof_check.parse(sys.argv[3]):
+    if smp["value"]:
+        theirs[tuple(smp["frames"])] += round(smp["value"])
+for stack, vals, labels in report_pprof.read(sys.argv[2])[1]:
+    if vals.get("cpu"):  # ours root first, "obj+0xADDR" where pprof says "[obj]"
+        ours[tuple(re.sub(r"^(.*)\+0x[0-9a-f]+$", r"[\1]", f) for f in reversed(stack))] += vals["cpu"]
+assert ours and ours == theirs, f"ours {sorted(ours.items())[:3]}... theirs {sorted(theirs.items())[:3]}..."
+print(f"{len(ours)} stacks, {sum(ours.values()) / 1e6:.0f} ms of CPU, as pprof reads them")
+PY
+done
+
 # Damaged input: a line cut short and a profile that is not one are skipped and counted.
 mkdir -p "$WORK/damaged"
 cp "$OUT"/* "$WORK/damaged/"
@@ -121,8 +144,6 @@ cat >>"$f" <<'JSON'
 {"resourceSpans":[{"resource":{"attributes":[{"key":"process.pid","value":{"arrayValue":{}}}]},"scopeSpans":[{"spans":[{"traceId":"t","spanId":"s","parentSpanId":["x"],"events":5,"kind":"x","status":"y","startTimeUnixNano":"1e400","name":{"a":1},"attributes":[{"key":"n","value":{"doubleValue":NaN}},{"key":"client.port","value":{"stringValue":[1]}}]},7]}]}]}
 JSON
 printf '{"resourceSpans":[{"resource":' >>"$f"
-profiles=("$OUT"/*.pb.gz)
-[[ -f ${profiles[0]} ]] || fail "the profiled server wrote no profile"
 head -c 300 "${profiles[0]}" >"$WORK/damaged/python3.99.1.0.pb.gz"
 head -c 100000 /dev/urandom >"$WORK/damaged/x.2.0.pb.gz"
 "$PYTHON" "$RS_SRC/scripts/report.py" "$WORK/damaged" >"$WORK/damaged.out" 2>"$WORK/damaged.err" ||
