@@ -111,6 +111,9 @@
     else { traceList.draw(); waterfall.draw(); }
   }
 
+  // What is shown: the traces listed, the selected trace and span, the endpoint clicked.
+  let listed = [], listSort = 'dur', selTrace = -1, selSpan = -1, epFilter = -1;
+
   // ---- endpoints
   const epBody = el('tbody');
   const epSection = el('section', { id: 'endpoints' }, el('h2', null, 'Endpoints',
@@ -121,26 +124,33 @@
       (e) => -e.p50, (e) => -e.p95, (e) => -e.p99, (e) => -e.max];
     ['service', 'kind', 'endpoint', 'count', 'errors', 'error rate', 'p50', 'p95', 'p99', 'max'].forEach((h, c) =>
       head.append(el('th', { text: h, title: 'sort by ' + h, style: 'cursor:pointer', onclick: () => {
-        const f = keys[c], rows = [...epBody.children];
-        rows.sort((a, b) => { const x = f(D.endpoints[a.dataset.ep]), y = f(D.endpoints[b.dataset.ep]); return x < y ? -1 : x > y ? 1 : 0; });
-        epBody.replaceChildren(...rows);
+        const f = keys[c], order = D.endpoints.map((_, k) => k);
+        order.sort((a, b) => { const x = f(D.endpoints[a]), y = f(D.endpoints[b]); return x < y ? -1 : x > y ? 1 : a - b; });
+        fillEndpoints(order);
       } })));
-    D.endpoints.forEach((e, k) => {
-      const rate = e.n ? (100 * e.err / e.n) : 0;
-      const svcCell = el('td', null, el('i', { class: 'dot', style: 'background:' + COLORS[svcIdx.get(e.svc) % COLORS.length] }), e.svc);
-      epBody.append(el('tr', { 'data-ep': k, onclick: () => openEndpoint(k) }, svcCell,
-        el('td', { text: e.kind }), el('td', { text: e.name }), el('td', { class: 'count', text: e.n }),
-        el('td', { class: e.err ? 'bad' : '', text: e.err }), el('td', { class: e.err ? 'bad' : '', text: rate.toFixed(1) + '%' }),
-        el('td', { text: ms(e.p50) }), el('td', { text: ms(e.p95) }), el('td', { text: ms(e.p99) }), el('td', { text: ms(e.max) })));
-    });
+    fillEndpoints(D.endpoints.map((_, k) => k));
     epSection.append(el('div', { class: 'epbox' }, el('table', { class: 'ep' }, el('thead', null, head), epBody)));
   } else {
     epSection.append(el('div', { class: 'empty', text: 'No HTTP requests were recorded.' }));
   }
   pageTraces.append(epSection);
+  // At most EP_ROWS rows in the document (a run whose URLs were not folded into templates may
+  // have many thousands of endpoints); sorting works on all of them.
+  function fillEndpoints(order) {
+    const EP_ROWS = 1000, frag = document.createDocumentFragment();
+    for (const k of order.slice(0, EP_ROWS)) {
+      const e = D.endpoints[k], rate = e.n ? (100 * e.err / e.n) : 0;
+      const svcCell = el('td', null, el('i', { class: 'dot', style: 'background:' + COLORS[svcIdx.get(e.svc) % COLORS.length] }), e.svc);
+      frag.append(el('tr', { 'data-ep': k, class: k === epFilter ? 'on' : '', onclick: () => openEndpoint(k) }, svcCell,
+        el('td', { text: e.kind }), el('td', { text: e.name }), el('td', { class: 'count', text: e.n }),
+        el('td', { class: e.err ? 'bad' : '', text: e.err }), el('td', { class: e.err ? 'bad' : '', text: rate.toFixed(1) + '%' }),
+        el('td', { text: ms(e.p50) }), el('td', { text: ms(e.p95) }), el('td', { text: ms(e.p99) }), el('td', { text: ms(e.max) })));
+    }
+    if (order.length > EP_ROWS) frag.append(el('tr', null, el('td', { colspan: 10, text: (order.length - EP_ROWS) + ' more endpoints (sort to see others)' })));
+    epBody.replaceChildren(frag);
+  }
 
   // ---- trace list
-  let listed = [], listSort = 'dur', selTrace = -1, selSpan = -1, epFilter = -1;
   const tlTitle = el('span', { class: 'sub' });
   const tlAll = el('a', { class: 'hidden', text: 'show all traces', onclick: () => { epFilter = -1; fillTraces(); } });
   const tlHead = el('div', { class: 'thead' }, el('span', { 'data-k': 'st', text: 'start', onclick: () => sortBy('st') }),
