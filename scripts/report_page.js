@@ -408,6 +408,12 @@
     };
   })();
 
+  let resizing = 0;
+  window.addEventListener('resize', () => {
+    clearTimeout(resizing);
+    resizing = setTimeout(() => { if (!pageProf.classList.contains('hidden')) flame.show(); }, 150);
+  });
+
   // ---- first view: endpoints, the slowest traces and the slowest trace's waterfall
   fillTraces();
   if (listed.length) selectTrace(listed[0], -1);
