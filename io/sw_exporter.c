@@ -222,7 +222,11 @@ static int sw_start(struct rs_loop *loop, const struct rs_resource *res)
 
 static void sw_add(const union rs_rec *rec)
 {
-	rs_sw_asm_add(rec, rs_mono_ns());
+	if (!rs_sw_asm_add(rec, rs_mono_ns()) && rec->span.what == RS_SPAN_TCP)
+		RS_LOG_ONCE(RS_LOG_INFO,
+			    "SkyWalking has no span for a bare TCP connection: connection "
+			    "spans are not exported (RINGSIDE_CONN_SPANS=false stops recording "
+			    "them)");
 }
 
 static size_t sw_open_spans(void)
