@@ -3,7 +3,8 @@
 # decoding with the SkyWalking Node.js agent's generated code): curl -> python3 -m http.server,
 # both under the shim. The segments arrive and link up exactly as the sw8 headers on the wire
 # said; the instance is reported once and kept alive; the token arrives; a collector that is down,
-# then up, gets what waited; one that stalls or answers garbage does not hurt the program.
+# then up, gets what waited; one that stalls or answers garbage does not hurt the program. A call
+# made on a thread the handler started is a segment tied to the handler's by a CrossThread ref.
 source "$(dirname "$0")/lib.sh"
 need curl
 need_peers
@@ -106,6 +107,57 @@ for g, s in spans:
         assert s["peer"].startswith("127.0.0.1:") and g["service"] == "curl", (g, s)
     assert len(g["traceSegmentId"]) == 16 and len(g["traceId"]) == 32, g
 ' || fail "http: span content"
+
+# --- across threads: curl -> app (a handler thread, or a worker it starts) -> backend ---------------
+# The worker's call is a segment of its own whose CrossThread ref names the handler's Entry span.
+start_peer threads skywalking_peer.js
+ep="http://127.0.0.1:$HTTP"
+backend=$(free_port)
+(cd "$WORK/site" && exec env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" "${COMMON[@]}" \
+	SW_AGENT_PROTOCOL=http SW_AGENT_COLLECTOR_BACKEND_SERVICES="$ep" SW_AGENT_NAME=backend \
+	"$PYTHON" -m http.server --bind 127.0.0.1 "$backend") >"$WORK/backend.log" 2>&1 &
+back_pid=$!
+RS_PIDS+=("$back_pid")
+PORT=$(free_port)
+traced_bg "${COMMON[@]}" SW_AGENT_PROTOCOL=http SW_AGENT_COLLECTOR_BACKEND_SERVICES="$ep" \
+	SW_AGENT_NAME=app "$PYTHON" "$RS_SRC/tests/integration/py_app_server.py" "$PORT" "$backend"
+app_pid=$BG_PID
+wait_listen "$backend"
+wait_listen "$PORT"
+for path in /direct /worker; do
+	env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" "${COMMON[@]}" SW_AGENT_PROTOCOL=http \
+		SW_AGENT_COLLECTOR_BACKEND_SERVICES="$ep" curl -sS -o /dev/null "http://127.0.0.1:$PORT$path" ||
+		fail "threads: curl $path failed"
+done
+kill -INT "$app_pid" "$back_pid"
+wait "$app_pid" "$back_pid" || true
+stop_peer threads
+J=$WORK/threads.jsonl
+"${PEER_CHECK[@]}" sw-refs "$J" 2 app || fail "threads: the app's refs"
+"${PEER_CHECK[@]}" sw-refs "$J" 2 backend || fail "threads: the backend's refs"
+"${PEER_CHECK[@]}" field "$J" msg --path /v3/segments | "$PYTHON" -c '
+import json, sys
+segs = [json.loads(l) for l in sys.stdin]
+app = [g for g in segs if g["service"] == "app"]
+entry = {s["operationName"]: g for g in app for s in g["spans"] if s.get("spanType", 0) == 0}
+direct, worker = entry["GET /direct"], entry["GET /worker"]
+# /direct: the call is an Exit of the handler segment, under its Entry.
+assert [(s.get("spanId", 0), s.get("parentSpanId", 0), s.get("spanType", 0)) for s in direct["spans"]] == [(0, -1, 0), (1, 0, 1)], direct
+# /worker: the handler segment has the Entry alone; the worker thread has its own segment.
+assert len(worker["spans"]) == 1, worker
+calls = [g for g in app if all(s.get("spanType", 0) == 1 for s in g["spans"])]
+assert len(calls) == 1 and len(calls[0]["spans"]) == 1, calls
+c = calls[0]["spans"][0]
+assert c.get("spanId", 0) == 0 and c["parentSpanId"] == -1, c
+refs = c.get("refs", [])
+assert len(refs) == 1, refs
+r = refs[0]
+assert r["refType"] == 1, r
+assert r["parentTraceSegmentId"] == worker["traceSegmentId"] and r.get("parentSpanId", 0) == 0, r
+assert r["traceId"] == worker["traceId"] == calls[0]["traceId"], r
+assert r["parentService"] == "app" and r["parentServiceInstance"] == worker["serviceInstance"], r
+assert r["parentEndpoint"] == "GET /worker" and not r.get("networkAddressUsedAtPeer"), r
+' || fail "threads: the worker thread's segment"
 
 # --- collector down, then up: what the server recorded meanwhile arrives ---------------------------
 port=$(free_port)
