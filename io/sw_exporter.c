@@ -168,8 +168,8 @@ static int sw_start(struct rs_loop *loop, const struct rs_resource *res)
 	S.t = transport_for(rs_cfg.sw_protocol);
 	if (!S.t) {
 		rs_log(RS_LOG_ERROR,
-		       "SkyWalking export: SW_AGENT_PROTOCOL=%s is not available in this "
-		       "build (use http); spans are dropped and counted",
+		       "SkyWalking export: SW_AGENT_PROTOCOL=%s is not available in this build "
+		       "(use http); spans are dropped and counted",
 		       names[rs_cfg.sw_protocol]);
 		return -ENOTSUP;
 	}
@@ -184,9 +184,8 @@ static int sw_start(struct rs_loop *loop, const struct rs_resource *res)
 		if (!rs_endpoint_parse(backend, S.t->default_port, ep, why, sizeof(why)) ||
 		    ep->tls) {
 			rs_log(RS_LOG_ERROR,
-			       "SW_AGENT_COLLECTOR_BACKEND_SERVICES=\"%.200s\" %s; spans are "
-			       "dropped and "
-			       "counted",
+			       "SW_AGENT_COLLECTOR_BACKEND_SERVICES=\"%.200s\" %s; spans are dropped "
+			       "and counted",
 			       backend,
 			       ep->tls ? "is https://, and ringside speaks only cleartext so far"
 				       : why);
