@@ -181,14 +181,16 @@ static int sw_start(struct rs_loop *loop, const struct rs_resource *res)
 		if (!backend[0])
 			snprintf(backend, sizeof(backend), "127.0.0.1:%u", S.t->default_port);
 		struct rs_endpoint *ep = &S.ctx.ep;
-		if (!rs_endpoint_parse(backend, S.t->default_port, ep, why, sizeof(why)) ||
-		    ep->tls) {
+		bool ok = rs_endpoint_parse(backend, S.t->default_port, ep, why, sizeof(why));
+		if (ok && ep->tls) {
+			snprintf(why, sizeof(why),
+				 "is https://, and ringside speaks only cleartext");
+			ok = false;
+		}
+		if (!ok) {
 			rs_log(RS_LOG_ERROR,
-			       "SW_AGENT_COLLECTOR_BACKEND_SERVICES=\"%.200s\" %s; spans are dropped "
-			       "and counted",
-			       backend,
-			       ep->tls ? "is https://, and ringside speaks only cleartext so far"
-				       : why);
+			       "SW_AGENT_COLLECTOR_BACKEND_SERVICES=\"%.200s\" %s; %s", backend,
+			       why, "spans are dropped and counted");
 			return -EINVAL;
 		}
 		snprintf(S.what, sizeof(S.what), "SkyWalking %s export to %s:%u", S.t->name,
