@@ -147,6 +147,11 @@ int rs_poll_sockop(struct rs_loop *l, int slot, int kind, void *buf, size_t len,
 	return 0;
 }
 
+void rs_poll_post(struct rs_loop *l, struct rs_loop_op *op)
+{
+	complete(l, op, 0);
+}
+
 static void drop_wait(struct rs_loop *l, unsigned i)
 {
 	l->waits[i] = l->waits[--l->nwaits];

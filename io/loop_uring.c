@@ -189,6 +189,18 @@ void rs_uring_close(struct rs_loop *l, int slot)
 	}
 }
 
+int rs_uring_post(struct rs_loop *l, struct rs_loop_op *op)
+{
+	struct io_uring_sqe *sqe = get_sqe(l);
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_nop(sqe); /* completes with 0 on the next submission */
+	io_uring_sqe_set_data(sqe, op);
+	op->timeout.tv_sec = op->timeout.tv_nsec = 0;
+	l->inflight++;
+	return 0;
+}
+
 static void arm_wake(struct rs_loop *l)
 {
 	struct io_uring_sqe *sqe = get_sqe(l);
