@@ -54,6 +54,7 @@ struct conn {
 	nghttp2_session *s;
 	int sock;
 	bool connected, sending, recv_armed, dead, goaway;
+	bool proto_error; /* nghttp2 sent GOAWAY with an error: the server broke the protocol */
 	unsigned holds; /* loop operations in flight */
 	struct rs_buf out;
 	size_t out_off;
@@ -298,6 +299,15 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *frame, void *user)
 	return 0;
 }
 
+static int on_frame_sent(nghttp2_session *s, const nghttp2_frame *frame, void *user)
+{
+	(void)s;
+	struct conn *k = user;
+	if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR)
+		k->proto_error = true;
+	return 0;
+}
+
 static ssize_t read_body(nghttp2_session *s, int32_t stream, uint8_t *buf, size_t length,
 			 uint32_t *flags, nghttp2_data_source *src, void *user)
 {
@@ -437,7 +447,7 @@ static void pump(struct conn *k)
 	bool idle = !conn_has_calls(k);
 	if ((k->goaway && idle && !k->sending) ||
 	    (!nghttp2_session_want_read(k->s) && !nghttp2_session_want_write(k->s))) {
-		conn_kill(k, -ECONNRESET);
+		conn_kill(k, k->proto_error ? -EPROTO : -ECONNRESET);
 		return;
 	}
 	if (!k->recv_armed) {
@@ -480,7 +490,7 @@ static void on_recv(struct rs_loop_op *op, int res)
 	k->recv_armed = false;
 	if (!k->dead) {
 		if (res == 0) {
-			conn_kill(k, -ECONNRESET);
+			conn_kill(k, k->proto_error ? -EPROTO : -ECONNRESET);
 		} else if (res < 0 && res != -ETIMEDOUT) {
 			conn_kill(k, res);
 		} else if (res > 0 && nghttp2_session_mem_recv(k->s, k->rbuf, (size_t)res) < 0) {
@@ -528,6 +538,7 @@ static struct conn *conn_new(struct rs_grpc_client *c, int *err)
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame);
+	nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_sent);
 	int e = nghttp2_session_client_new(&k->s, cb, k);
 	nghttp2_session_callbacks_del(cb);
 	if (e != 0) {
