@@ -15,13 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_CALLS 64
-#define MAX_REPLY (4u << 20)	/* gRPC's default limit on a received message */
-#define WINDOW (1u << 20)	/* per stream and per connection: what a hostile peer may push unread */
-#define SEND_CHUNK (64u << 10)
-#define TICK_NS 1000000000ull
+#define MAX_CALLS	   64
+#define MAX_REPLY	   (4u << 20) /* gRPC's default limit on a received message */
+#define WINDOW		   (1u << 20) /* per stream and per connection: what a hostile peer may push unread */
+#define SEND_CHUNK	   (64u << 10)
+#define TICK_NS		   1000000000ull
 #define CONNECT_TIMEOUT_NS 5000000000ull
-#define MAX_META 32
+#define MAX_META	   32
 
 enum { FREE, OPEN, DONE };
 
@@ -55,7 +55,7 @@ struct conn {
 	int sock;
 	bool connected, sending, recv_armed, dead, goaway;
 	bool proto_error; /* nghttp2 sent GOAWAY with an error: the server broke the protocol */
-	unsigned holds; /* loop operations in flight */
+	unsigned holds;	  /* loop operations in flight */
 	struct rs_buf out;
 	size_t out_off;
 	struct rs_loop_op conn_op, send_op, recv_op;
@@ -78,7 +78,7 @@ struct rs_grpc_client {
 	bool kick_posted, delivering;
 };
 
-#define CONN_OF(op, field) ((struct conn *)((char *)(op) - offsetof(struct conn, field)))
+#define CONN_OF(op, field) ((struct conn *)((char *)(op)-offsetof(struct conn, field)))
 
 static void pump(struct conn *k);
 
@@ -155,9 +155,11 @@ static void deliver(struct rs_grpc_client *c)
 				rlen = call->data.len - 5;
 				reply = d + 5;
 				if (d[0] & 1) {
-					/* A compressed message needs the encoding it was compressed with. */
-					r = !call->resp_gzip ? 13
-							     : rs_grpc_gunzip(reply, rlen, MAX_REPLY, &plain);
+					/* A compressed message needs the encoding it was compressed
+					 * with. */
+					r = !call->resp_gzip
+						? 13
+						: rs_grpc_gunzip(reply, rlen, MAX_REPLY, &plain);
 					reply = plain.p;
 					rlen = plain.len;
 				}
@@ -176,7 +178,7 @@ static void deliver(struct rs_grpc_client *c)
 	c->delivering = false;
 }
 
-/* --- nghttp2's callbacks: record what arrived --------------------------------------------- */
+/* --- nghttp2's callbacks: record what arrived --- */
 
 static struct call *stream_call(nghttp2_session *s, int32_t id)
 {
@@ -209,7 +211,8 @@ static bool name_is(const uint8_t *name, size_t n, const char *want)
 }
 
 static int on_header(nghttp2_session *s, const nghttp2_frame *frame, const uint8_t *name,
-		     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags, void *user)
+		     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+		     void *user)
 {
 	(void)flags;
 	(void)user;
@@ -279,7 +282,8 @@ static int on_close(nghttp2_session *s, int32_t stream, uint32_t code, void *use
 		r = rs_grpc_status_of_rst(code);
 	else
 		r = -EPROTO; /* ended without a status */
-	if (r == 0 && call->data.len && (call->data.len < 5 || call->data.len - 5 != prefix_len(call)))
+	if (r == 0 && call->data.len &&
+	    (call->data.len < 5 || call->data.len - 5 != prefix_len(call)))
 		r = -EPROTO; /* a message cut short */
 	finish(call, r);
 	return 0;
@@ -324,9 +328,12 @@ static ssize_t read_body(nghttp2_session *s, int32_t stream, uint8_t *buf, size_
 	return (ssize_t)n;
 }
 
-/* --- calls onto the connection -------------------------------------------------------------- */
+/* --- calls onto the connection --- */
 
-#define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), strlen(n), strlen(v), NGHTTP2_NV_FLAG_NONE}
+#define NV(n, v)                                                                                   \
+	{                                                                                          \
+		(uint8_t *)(n), (uint8_t *)(v), strlen(n), strlen(v), NGHTTP2_NV_FLAG_NONE         \
+	}
 
 static void submit(struct call *call)
 {
@@ -336,15 +343,15 @@ static void submit(struct call *call)
 	rs_grpc_timeout_text(call->deadline - RS_MIN(call->deadline, rs_mono_ns()), timeout,
 			     sizeof(timeout));
 	nghttp2_nv nv[12 + MAX_META] = {
-		NV(":method", "POST"),
-		NV(":scheme", "http"),
-		NV(":path", call->path),
-		NV(":authority", c->authority),
-		NV("grpc-timeout", timeout),
-		NV("content-type", "application/grpc"),
-		NV("te", "trailers"),
-		NV("user-agent", "ringside/" RS_VERSION),
-		NV("grpc-accept-encoding", "identity,gzip"),
+	    NV(":method", "POST"),
+	    NV(":scheme", "http"),
+	    NV(":path", call->path),
+	    NV(":authority", c->authority),
+	    NV("grpc-timeout", timeout),
+	    NV("content-type", "application/grpc"),
+	    NV("te", "trailers"),
+	    NV("user-agent", "ringside/" RS_VERSION),
+	    NV("grpc-accept-encoding", "identity,gzip"),
 	};
 	size_t n = 9;
 	if (call->gzip)
@@ -515,7 +522,8 @@ static void on_connect(struct rs_loop_op *op, int res)
 		} else {
 			k->connected = true;
 			for (size_t i = 0; i < MAX_CALLS; i++)
-				if (c->calls[i].state == OPEN && c->calls[i].conn == k && !c->calls[i].stream)
+				if (c->calls[i].state == OPEN && c->calls[i].conn == k &&
+				    !c->calls[i].stream)
 					submit(&c->calls[i]);
 			pump(k);
 		}
@@ -546,9 +554,9 @@ static struct conn *conn_new(struct rs_grpc_client *c, int *err)
 		return NULL;
 	}
 	nghttp2_settings_entry iv[] = {
-		{NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
-		{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, WINDOW},
-		{NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, 65536},
+	    {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+	    {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, WINDOW},
+	    {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, 65536},
 	};
 	if (nghttp2_submit_settings(k->s, NGHTTP2_FLAG_NONE, iv, RS_ARRAY_LEN(iv)) != 0 ||
 	    nghttp2_session_set_local_window_size(k->s, NGHTTP2_FLAG_NONE, 0, WINDOW) != 0) {
@@ -609,7 +617,7 @@ static void on_kick(struct rs_loop_op *op, int res)
 {
 	(void)res;
 	struct rs_grpc_client *c =
-		(struct rs_grpc_client *)((char *)op - offsetof(struct rs_grpc_client, kick_op));
+	    (struct rs_grpc_client *)((char *)op - offsetof(struct rs_grpc_client, kick_op));
 	c->kick_posted = false;
 	expire(c);
 	bool waiting = false;
@@ -620,16 +628,17 @@ static void on_kick(struct rs_loop_op *op, int res)
 	deliver(c);
 }
 
-/* --- the interface ---------------------------------------------------------------------------- */
+/* --- the interface --- */
 
 /* Metadata lines ("name: value\r\n") into name/value pairs pointing into c->meta_text. Names the
  * protocol owns (pseudo-headers, grpc-*, HTTP/2's connection headers, what the client sets) are
  * left out: a server would refuse the call, or see two. */
 static void parse_metadata(struct rs_grpc_client *c)
 {
-	static const char *const reserved[] = {"te", "content-type", "user-agent", "connection",
-					       "keep-alive", "proxy-connection", "transfer-encoding",
-					       "upgrade", "host"};
+	static const char *const reserved[] = {
+	    "te",	  "content-type",     "user-agent",	   "connection",
+	    "keep-alive", "proxy-connection", "transfer-encoding", "upgrade",
+	    "host"};
 	for (char *p = c->meta_text; *p && c->nmeta < MAX_META;) {
 		char *eol = strstr(p, "\r\n"), *colon = strchr(p, ':');
 		if (!eol)
@@ -644,8 +653,9 @@ static void parse_metadata(struct rs_grpc_client *c)
 			for (size_t i = 0; i < RS_ARRAY_LEN(reserved); i++)
 				skip = skip || strcmp(p, reserved[i]) == 0;
 			if (!skip)
-				c->meta[c->nmeta++] = (nghttp2_nv){(uint8_t *)p, (uint8_t *)v, strlen(p),
-								   strlen(v), NGHTTP2_NV_FLAG_NONE};
+				c->meta[c->nmeta++] =
+				    (nghttp2_nv){(uint8_t *)p, (uint8_t *)v, strlen(p), strlen(v),
+						 NGHTTP2_NV_FLAG_NONE};
 		}
 		p = eol + 2;
 	}
@@ -686,16 +696,16 @@ long rs_grpc_call(struct rs_grpc_client *c, const char *path, const void *body, 
 		return -EINVAL;
 	struct rs_buf keep = call->data;
 	*call = (struct call){
-		.state = OPEN,
-		.id = c->next_id++,
-		.body = body,
-		.len = len,
-		.gzip = gzip,
-		.deadline = rs_mono_ns() + (timeout_ns ? timeout_ns : 10 * TICK_NS),
-		.done = done,
-		.arg = arg,
-		.grpc = -1,
-		.data = keep,
+	    .state = OPEN,
+	    .id = c->next_id++,
+	    .body = body,
+	    .len = len,
+	    .gzip = gzip,
+	    .deadline = rs_mono_ns() + (timeout_ns ? timeout_ns : 10 * TICK_NS),
+	    .done = done,
+	    .arg = arg,
+	    .grpc = -1,
+	    .data = keep,
 	};
 	strcpy(call->path, path);
 	if (c->next_id <= 0)

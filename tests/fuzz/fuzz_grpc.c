@@ -48,7 +48,7 @@ static void push(struct rs_loop_op *op, int kind, int handle, void *buf, size_t 
 	F.q[F.n++] = (struct pending){op, kind, handle, buf, len};
 }
 
-/* --- the loop's stand-in ------------------------------------------------------------------------ */
+/* --- the loop's stand-in --- */
 
 int rs_loop_socket(struct rs_loop *l, int domain)
 {
@@ -150,7 +150,7 @@ static bool step(void)
 	return true;
 }
 
-/* --- the calls ---------------------------------------------------------------------------------- */
+/* --- the calls --- */
 
 static struct rs_grpc_client *C;
 static struct rs_loop L;
@@ -174,8 +174,8 @@ static void done(void *arg, int status, const char *message, const void *reply, 
 		sink += ((const uint8_t *)reply)[i];
 	ended++;
 	if (trace) /* FUZZ_GRPC_TRACE=1: how each call of a seed ended */
-		fprintf(stderr, "call %u: status %d, message \"%s\", reply of %zu bytes\n", k, status,
-			message, len);
+		fprintf(stderr, "call %u: status %d, message \"%s\", reply of %zu bytes\n", k,
+			status, message, len);
 	if (restarts) { /* a callback may start the next call at once */
 		restarts--;
 		start_call(k % 4, k & 1, false);
@@ -186,10 +186,12 @@ static void start_call(unsigned i, bool gzip, bool expired)
 {
 	REQUIRE(started < 16);
 	unsigned k = started++;
-	long id = rs_grpc_call(C, i & 1 ? "/skywalking.v3.TraceSegmentReportService/collect"
-					: "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-			       bodies[i].p, bodies[i].len, gzip, expired ? 1 : 10000000000ull, done,
-			       (void *)(uintptr_t)k);
+	long id =
+	    rs_grpc_call(C,
+			 i & 1 ? "/skywalking.v3.TraceSegmentReportService/collect"
+			       : "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+			 bodies[i].p, bodies[i].len, gzip, expired ? 1 : 10000000000ull, done,
+			 (void *)(uintptr_t)k);
 	REQUIRE(id > 0);
 	ids[k] = id;
 }

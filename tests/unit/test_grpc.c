@@ -20,7 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* --- the server ---------------------------------------------------------------------------------- */
+/* --- the server --- */
 
 static struct {
 	int ls;
@@ -63,7 +63,8 @@ static int srv_begin(nghttp2_session *s, const nghttp2_frame *f, void *user)
 {
 	(void)user;
 	if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST)
-		nghttp2_session_set_stream_user_data(s, f->hd.stream_id, calloc(1, sizeof(struct sstream)));
+		nghttp2_session_set_stream_user_data(s, f->hd.stream_id,
+						     calloc(1, sizeof(struct sstream)));
 	return 0;
 }
 
@@ -127,7 +128,10 @@ static ssize_t srv_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len
 	return (ssize_t)n;
 }
 
-#define HNV(n, v) {(uint8_t *)(n), (uint8_t *)(v), strlen(n), strlen(v), NGHTTP2_NV_FLAG_NONE}
+#define HNV(n, v)                                                                                  \
+	{                                                                                          \
+		(uint8_t *)(n), (uint8_t *)(v), strlen(n), strlen(v), NGHTTP2_NV_FLAG_NONE         \
+	}
 
 static void respond(nghttp2_session *s, int32_t id, struct sstream *st, struct sconn *k)
 {
@@ -230,7 +234,7 @@ static void *server(void *arg)
 	return NULL;
 }
 
-/* --- the client ---------------------------------------------------------------------------------- */
+/* --- the client --- */
 
 struct result {
 	bool done;
@@ -290,7 +294,7 @@ static void run(enum rs_io_mode mode)
 	S.huge_sent = 0;
 	struct rs_endpoint ep = {.host = "127.0.0.1", .port = S.port};
 	struct rs_grpc_client *c =
-		rs_grpc_client_new(&L, &ep, "x-tenant: blue team\r\nte: nope\r\ngrpc-timeout: 1H\r\n");
+	    rs_grpc_client_new(&L, &ep, "x-tenant: blue team\r\nte: nope\r\ngrpc-timeout: 1H\r\n");
 	CHECK(c != NULL);
 	struct rs_buf ping = {0}, stream = {0}, zipped = {0};
 	rs_grpc_frame(&ping, "ping", 4, false);
