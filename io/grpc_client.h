@@ -2,7 +2,8 @@
  * collector, nghttp2 doing the framing (nghttp2_session_mem_send/mem_recv) while the bytes move
  * through the reporter's loop (io_uring or poll). Several calls may be open at once, each its own
  * stream; a call carries one or more length-prefixed messages (unary or client streaming) and
- * ends with the server's grpc-status. Reporter thread only. */
+ * ends with the server's grpc-status. A connection that is open keeps a receive armed that wakes
+ * the loop at least once a second (that is how deadlines are kept). Reporter thread only. */
 #ifndef RS_IO_GRPC_CLIENT_H
 #define RS_IO_GRPC_CLIENT_H
 
@@ -11,11 +12,15 @@
 #include "http_client.h" /* struct rs_endpoint, rs_resolve */
 #include "loop.h"
 
-/* How a call ended. status: the grpc-status (0 OK, 1..16), or -errno when no status arrived
- * (-ECONNREFUSED, -ECONNRESET, -ETIMEDOUT for the call's deadline, -EPROTO for a malformed
- * answer, -EMSGSIZE for an answer over the 4 MiB bound). message: grpc-message, percent-decoded
- * (NUL-terminated, may be empty). reply/len: the first response message, unprefixed and
- * decompressed (NULL/0 when none). All pointers are valid only during the callback. */
+/* How a call ended. status: the grpc-status (0 OK, 1..16; an unknown code is 2 UNKNOWN); when
+ * none came, what gRPC derives: an HTTP status other than 200 mapped as gRPC maps it (503 is 14
+ * UNAVAILABLE, ...), a stream the server reset (REFUSED_STREAM and streams above a GOAWAY's last
+ * id are 14 UNAVAILABLE, CANCEL 1, others 13 INTERNAL); else -errno (-ECONNREFUSED,
+ * -ECONNRESET, -ETIMEDOUT for the call's deadline, -EPROTO for a malformed answer or a server
+ * that broke HTTP/2, -EMSGSIZE for an answer over the 4 MiB bound, which resets only that
+ * stream). message: grpc-message, percent-decoded (NUL-terminated, may be empty). reply/len: the
+ * first response message, unprefixed and decompressed (NULL/0 when none, and unless status is
+ * 0). All pointers are valid only during the callback, which may start and end calls. */
 typedef void (*rs_grpc_done_fn)(void *arg, int status, const char *message, const void *reply,
 				size_t len);
 
@@ -44,7 +49,8 @@ int rs_grpc_frame(struct rs_buf *out, const void *msg, size_t len, bool gzip);
 /* Calls open (sent and not yet answered). */
 unsigned rs_grpc_open_calls(const struct rs_grpc_client *c);
 
-/* Drops the connection: open calls end with -ECONNABORTED; the next call reconnects. */
+/* Drops the connection: open calls end with -ECONNABORTED (their done callbacks run later, from
+ * the loop); the next call reconnects. */
 void rs_grpc_client_close(struct rs_grpc_client *c);
 
 /* In a fork child: forget the parent's connection without touching it. */
