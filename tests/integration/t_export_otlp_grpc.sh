@@ -47,8 +47,8 @@ check_chain() {
 	[[ $("${PEER_CHECK[@]}" field "$f" headers.x-tenant | sort -u) == '"blue team"' ]] ||
 		fail "$name: OTEL_EXPORTER_OTLP_HEADERS did not arrive as metadata"
 	[[ $("${PEER_CHECK[@]}" field "$f" headers.te | sort -u) == '"trailers"' ]] || fail "$name: no te: trailers"
-	[[ $("${PEER_CHECK[@]}" field "$f" 'headers.user-agent' | sort -u) == "\"ringside/0.1.0\"" ]] ||
-		fail "$name: user-agent"
+	[[ $("${PEER_CHECK[@]}" field "$f" 'headers.user-agent' | sort -u) =~ ^\"ringside/[0-9.]+\"$ ]] ||
+		fail "$name: user-agent: $("${PEER_CHECK[@]}" field "$f" 'headers.user-agent' | sort -u)"
 	"${PEER_CHECK[@]}" self-metrics "$f" otlp_grpc_span_exporter 2 || fail "$name: self-telemetry metrics"
 }
 

@@ -254,7 +254,8 @@ static void on_done(void *arg, int status, const char *message, const void *repl
 	r->status = status;
 	snprintf(r->message, sizeof(r->message), "%s", message);
 	r->len = len;
-	memcpy(r->reply, reply, RS_MIN(len, sizeof(r->reply) - 1));
+	if (len)
+		memcpy(r->reply, reply, RS_MIN(len, sizeof(r->reply) - 1));
 }
 
 static struct rs_loop L;
