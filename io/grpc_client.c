@@ -1,7 +1,8 @@
 /* The reporter's gRPC client (see grpc_client.h). nghttp2 frames and parses; this file moves its
  * bytes through the loop: one send at a time out of a buffer filled by nghttp2_session_mem_send,
- * and one receive always armed while a connection is open, fed to nghttp2_session_mem_recv. The
- * receive's timeout (at most TICK_NS) is also the clock that ends calls at their deadline.
+ * and one receive always armed while a connection is open, fed to nghttp2_session_mem_recv.
+ * Loop timers end calls at their deadline: one is armed for the earliest deadline whenever no
+ * armed timer comes before it (they cannot be cancelled; a few may be in flight at once).
  * nghttp2's callbacks only record what arrived; a call's done callback runs after nghttp2 has
  * returned, so a callback may start or drop calls freely. A connection outlives its socket until
  * every loop operation on it has completed (a closed socket's operations complete later). */
@@ -19,7 +20,10 @@
 #define MAX_REPLY	   (4u << 20) /* gRPC's default limit on a received message */
 #define WINDOW		   (1u << 20) /* per stream and per connection: what a hostile peer may push unread */
 #define SEND_CHUNK	   (64u << 10)
-#define TICK_NS		   1000000000ull
+#define SEND_MIN_NS	   1000000000ull
+#define DEFAULT_TIMEOUT_NS 10000000000ull
+#define MAX_TIMERS	   4
+#define PING_TIMEOUT_NS	   2000000000ull
 #define CONNECT_TIMEOUT_NS 5000000000ull
 #define MAX_META	   32
 
@@ -43,6 +47,7 @@ struct call {
 	int http;	/* :status, 0 when none */
 	int grpc;	/* grpc-status, -1 none, -2 malformed */
 	bool resp_gzip; /* grpc-encoding: gzip */
+	uint64_t started;
 	char message[256];
 	struct rs_buf data; /* the first message, prefix included, as far as it arrived */
 	size_t data_total;
@@ -56,6 +61,8 @@ struct conn {
 	bool connected, sending, recv_armed, dead, goaway;
 	bool proto_error; /* nghttp2 sent GOAWAY with an error: the server broke the protocol */
 	unsigned holds;	  /* loop operations in flight */
+	uint64_t last_rx; /* when bytes last arrived */
+	uint64_t id;
 	struct rs_buf out;
 	size_t out_off;
 	struct rs_loop_op conn_op, send_op, recv_op;
@@ -76,6 +83,15 @@ struct rs_grpc_client {
 	long next_id;
 	struct rs_loop_op kick_op;
 	bool kick_posted, delivering;
+	uint64_t conn_ids;
+	bool ping_pending; /* on the connection whose id is ping_conn */
+	uint64_t ping_conn, ping_sent, ping_deadline;
+	struct timer {
+		struct rs_loop_op op;
+		struct rs_grpc_client *c;
+		uint64_t at; /* monotonic ns */
+		bool armed;
+	} timers[MAX_TIMERS];
 };
 
 #define CONN_OF(op, field) ((struct conn *)((char *)(op)-offsetof(struct conn, field)))
@@ -119,6 +135,8 @@ static void conn_kill(struct conn *k, int err)
 			finish(&c->calls[i], err);
 	if (c->conn == k)
 		c->conn = NULL;
+	if (c->ping_pending && c->ping_conn == k->id)
+		c->ping_pending = false; /* nothing left to ask about */
 	rs_loop_close(c->loop, k->sock); /* what is in flight completes later, with an error */
 }
 
@@ -379,34 +397,86 @@ static bool conn_has_calls(const struct conn *k)
 	return false;
 }
 
-/* Calls past their deadline end with -ETIMEDOUT; their streams are reset. */
+/* Calls past their deadline end with -ETIMEDOUT; their streams are reset. When the connection
+ * has been silent for the whole of such a call, a PING asks whether the peer is still there (it
+ * may be gone without a FIN); without an answer within PING_TIMEOUT_NS the connection is dropped,
+ * so later calls do not wait on it too. */
 static void expire(struct rs_grpc_client *c)
 {
 	uint64_t now = rs_mono_ns();
+	struct conn *cur = c->conn;
+	if (c->ping_pending && now >= c->ping_deadline) {
+		c->ping_pending = false;
+		if (cur && cur->id == c->ping_conn && cur->last_rx < c->ping_sent) {
+			conn_kill(cur, -ETIMEDOUT);
+			release(cur);
+		}
+	}
+	for (size_t i = 0; i < MAX_CALLS; i++) {
+		struct call *call = &c->calls[i];
+		if (call->state != OPEN || call->deadline > now)
+			continue;
+		struct conn *k = call->conn;
+		abandon(call, -ETIMEDOUT);
+		if (!k || k->dead)
+			continue;
+		if (k == c->conn && k->connected && k->last_rx < call->started &&
+		    !c->ping_pending && nghttp2_submit_ping(k->s, NGHTTP2_FLAG_NONE, NULL) == 0) {
+			c->ping_pending = true;
+			c->ping_conn = k->id;
+			c->ping_sent = now;
+			c->ping_deadline = now + PING_TIMEOUT_NS;
+		}
+		pump(k); /* the RST_STREAM (and PING) */
+		release(k);
+	}
+}
+
+static void on_timer(struct rs_loop_op *op, int res);
+
+/* Makes sure a timer fires by the earliest deadline of the open calls. */
+static void arm_timer(struct rs_grpc_client *c)
+{
+	uint64_t earliest = c->ping_pending ? c->ping_deadline : UINT64_MAX;
 	for (size_t i = 0; i < MAX_CALLS; i++)
-		if (c->calls[i].state == OPEN && c->calls[i].deadline <= now)
-			abandon(&c->calls[i], -ETIMEDOUT);
+		if (c->calls[i].state == OPEN)
+			earliest = RS_MIN(earliest, c->calls[i].deadline);
+	struct timer *free_t = NULL;
+	for (size_t i = 0; i < MAX_TIMERS; i++) {
+		if (c->timers[i].armed && c->timers[i].at <= earliest)
+			return; /* one comes first; when it fires it looks again */
+		if (!c->timers[i].armed)
+			free_t = &c->timers[i];
+	}
+	if (earliest == UINT64_MAX || !free_t)
+		return; /* all in flight: the first to fire arms this one */
+	uint64_t now = rs_mono_ns();
+	free_t->op.cb = on_timer;
+	free_t->c = c;
+	free_t->at = earliest;
+	if (rs_loop_timer(c->loop, earliest > now ? earliest - now : 1, &free_t->op) == 0)
+		free_t->armed = true;
+}
+
+static void on_timer(struct rs_loop_op *op, int res)
+{
+	(void)res;
+	struct timer *t = (struct timer *)op;
+	struct rs_grpc_client *c = t->c;
+	t->armed = false;
+	expire(c);
+	arm_timer(c);
+	deliver(c);
 }
 
 static void on_send(struct rs_loop_op *op, int res);
 static void on_recv(struct rs_loop_op *op, int res);
 
-static uint64_t next_deadline(const struct conn *k, uint64_t cap)
-{
-	uint64_t now = rs_mono_ns(), t = cap;
-	for (size_t i = 0; i < MAX_CALLS; i++) {
-		const struct call *call = &k->c->calls[i];
-		if (call->state == OPEN && call->conn == k)
-			t = RS_MIN(t, call->deadline > now ? call->deadline - now : 1000000);
-	}
-	return RS_MAX(t, 1000000ull);
-}
-
 static void start_send(struct conn *k)
 {
 	/* Bounded by the latest deadline of its calls: a peer that stops reading cannot hold the
 	 * connection longer than the calls on it may take. */
-	uint64_t now = rs_mono_ns(), t = TICK_NS;
+	uint64_t now = rs_mono_ns(), t = SEND_MIN_NS;
 	for (size_t i = 0; i < MAX_CALLS; i++) {
 		const struct call *call = &k->c->calls[i];
 		if (call->state == OPEN && call->conn == k && call->deadline > now)
@@ -460,8 +530,10 @@ static void pump(struct conn *k)
 	if (!k->recv_armed) {
 		k->recv_armed = true;
 		k->holds++;
-		if (rs_loop_recv(k->c->loop, k->sock, k->rbuf, sizeof(k->rbuf),
-				 next_deadline(k, TICK_NS), &k->recv_op) < 0) {
+		/* No timeout: deadlines are the timers' business, and an idle connection
+		 * costs nothing. */
+		if (rs_loop_recv(k->c->loop, k->sock, k->rbuf, sizeof(k->rbuf), 0, &k->recv_op) <
+		    0) {
 			k->recv_armed = false;
 			k->holds--;
 			conn_kill(k, -EBUSY);
@@ -498,12 +570,13 @@ static void on_recv(struct rs_loop_op *op, int res)
 	if (!k->dead) {
 		if (res == 0) {
 			conn_kill(k, k->proto_error ? -EPROTO : -ECONNRESET);
-		} else if (res < 0 && res != -ETIMEDOUT) {
+		} else if (res < 0) {
 			conn_kill(k, res);
-		} else if (res > 0 && nghttp2_session_mem_recv(k->s, k->rbuf, (size_t)res) < 0) {
-			conn_kill(k, -EPROTO);
+		} else {
+			k->last_rx = rs_mono_ns();
+			if (nghttp2_session_mem_recv(k->s, k->rbuf, (size_t)res) < 0)
+				conn_kill(k, -EPROTO);
 		}
-		expire(c);
 		pump(k);
 	}
 	k->holds--;
@@ -565,6 +638,7 @@ static struct conn *conn_new(struct rs_grpc_client *c, int *err)
 		return NULL;
 	}
 	k->c = c;
+	k->id = ++c->conn_ids;
 	k->sock = -1;
 	k->conn_op.cb = on_connect;
 	k->send_op.cb = on_send;
@@ -701,7 +775,8 @@ long rs_grpc_call(struct rs_grpc_client *c, const char *path, const void *body, 
 	    .body = body,
 	    .len = len,
 	    .gzip = gzip,
-	    .deadline = rs_mono_ns() + (timeout_ns ? timeout_ns : 10 * TICK_NS),
+	    .started = rs_mono_ns(),
+	    .deadline = rs_mono_ns() + (timeout_ns ? timeout_ns : DEFAULT_TIMEOUT_NS),
 	    .done = done,
 	    .arg = arg,
 	    .grpc = -1,
@@ -719,6 +794,7 @@ long rs_grpc_call(struct rs_grpc_client *c, const char *path, const void *body, 
 	}
 	if (!call->conn || call->state == DONE)
 		schedule(c); /* connects, or delivers, from the loop */
+	arm_timer(c);
 	return call->id;
 }
 
@@ -757,6 +833,9 @@ void rs_grpc_client_forget(struct rs_grpc_client *c)
 	c->conn = NULL;
 	c->kick_posted = false;
 	c->delivering = false;
+	c->ping_pending = false;
 	for (size_t i = 0; i < MAX_CALLS; i++)
 		c->calls[i].state = FREE;
+	for (size_t i = 0; i < MAX_TIMERS; i++)
+		c->timers[i].armed = false;
 }

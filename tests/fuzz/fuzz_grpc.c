@@ -6,7 +6,7 @@
  * has ended.
  * Input: byte 0 picks the calls (bits 0-1: how many, less one; bits 2-4: gzip for calls 0-2 (call
  * 3 as call 0); bit 5: call 1 is past its deadline; bits 6-7: calls done callbacks start again),
- * then [n][n bytes] chunks: n = 0 is a receive that timed out; a 255 where a send completes makes
+ * then [n][n bytes] chunks: n = 0 makes the armed timers fire; a 255 where a send completes makes
  * that send short. */
 #include "../../io/grpc_client.h"
 
@@ -24,7 +24,7 @@
 		}                                                                                  \
 	} while (0)
 
-enum { POST = 100 };
+enum { POST = 100, TIMER };
 
 struct pending {
 	struct rs_loop_op *op;
@@ -93,6 +93,15 @@ int rs_loop_post(struct rs_loop *l, struct rs_loop_op *op)
 	return 0;
 }
 
+/* Timers wait at the end of the queue, behind the I/O that is pending, unless the input makes
+ * them fire early (below). */
+int rs_loop_timer(struct rs_loop *l, uint64_t timeout_ns, struct rs_loop_op *op)
+{
+	(void)l, (void)timeout_ns;
+	push(op, TIMER, 0, NULL, 0);
+	return 0;
+}
+
 void rs_loop_close(struct rs_loop *l, int h)
 {
 	(void)l;
@@ -111,15 +120,43 @@ int rs_resolve(const char *host, uint16_t port, struct sockaddr_storage *addr, s
 	return 0;
 }
 
-/* Completes the oldest operation; false when none is left. */
+static struct pending take(unsigned i)
+{
+	struct pending p = F.q[i];
+	memmove(F.q + i, F.q + i + 1, (--F.n - i) * sizeof(F.q[0]));
+	return p;
+}
+
+/* Completes the oldest operation that is not a timer (a timer when only timers are left); false
+ * when none is left. */
 static bool step(void)
 {
 	if (!F.n)
 		return false;
-	struct pending p = F.q[0];
-	memmove(F.q, F.q + 1, --F.n * sizeof(F.q[0]));
+	unsigned i = 0;
+	while (i < F.n && F.q[i].kind == TIMER)
+		i++;
+	struct pending p = take(i < F.n ? i : 0);
 	int res = 0;
-	bool closed = p.kind != POST && F.closed[p.handle];
+	if (p.kind == RS_SOCKOP_RECV && F.left && F.in[0] == 0) {
+		/* A read of 0 bytes: the timers fire now, the receive stays armed. */
+		F.in++, F.left--;
+		F.q[F.n++] = p;
+		unsigned due = 0; /* those armed now; what they arm waits */
+		for (unsigned t = 0; t < F.n; t++)
+			due += F.q[t].kind == TIMER;
+		for (unsigned t = 0; due && t < F.n;) {
+			if (F.q[t].kind != TIMER) {
+				t++;
+				continue;
+			}
+			struct pending tp = take(t);
+			due--;
+			tp.op->cb(tp.op, -ETIMEDOUT);
+		}
+		return true;
+	}
+	bool closed = p.kind != POST && p.kind != TIMER && F.closed[p.handle];
 	if (closed) {
 		res = -ECANCELED;
 	} else if (p.kind == RS_SOCKOP_SEND) {
@@ -128,22 +165,18 @@ static bool step(void)
 			F.in++, F.left--;
 			res = (int)(p.len + 1) / 2;
 		}
+	} else if (p.kind == TIMER) {
+		res = -ETIMEDOUT;
 	} else if (p.kind == RS_SOCKOP_RECV) {
 		if (!F.left) {
 			res = 0; /* the server closed */
 		} else {
 			size_t n = F.in[0];
 			F.in++, F.left--;
-			if (n == 0) {
-				res = -ETIMEDOUT;
-			} else {
-				n = RS_MIN(RS_MIN(n, F.left), p.len);
-				memcpy(p.buf, F.in, n);
-				F.in += n, F.left -= n;
-				res = (int)n;
-				if (!n)
-					res = 0;
-			}
+			n = RS_MIN(RS_MIN(n, F.left), p.len);
+			memcpy(p.buf, F.in, n);
+			F.in += n, F.left -= n;
+			res = (int)n;
 		}
 	}
 	p.op->cb(p.op, res);

@@ -378,6 +378,30 @@ static void run(enum rs_io_mode mode)
 	wait_for(&r);
 	CHECK(r.status == -ECONNABORTED);
 
+	/* A peer that accepts and then says nothing, not even SETTINGS (gone without a FIN): the
+	 * call times out, an unanswered PING condemns the connection, the next call reconnects. */
+	int quiet = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in qa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t ql = sizeof(qa);
+	bind(quiet, (struct sockaddr *)&qa, sizeof(qa));
+	listen(quiet, 8);
+	getsockname(quiet, (struct sockaddr *)&qa, &ql);
+	struct rs_endpoint qep = {.host = "127.0.0.1", .port = ntohs(qa.sin_port)};
+	struct rs_grpc_client *mute = rs_grpc_client_new(&L, &qep, NULL);
+	r = call(mute, "ok", &ping, false, sec / 5);
+	CHECK(r.status == -ETIMEDOUT);
+	r = call(mute, "ok", &ping, false, 3 * sec); /* outlives the PING's 2 s */
+	CHECK(r.status == -ECONNRESET || r.status == -ETIMEDOUT);
+	r = call(mute, "ok", &ping, false, sec / 5);
+	CHECK(r.status == -ETIMEDOUT);
+	int accepted = 0, fd;
+	while ((fd = accept(quiet, NULL, NULL)) >= 0) {
+		accepted++;
+		close(fd);
+	}
+	CHECK_EQ_U(accepted, 2); /* the dead connection was dropped, the last call had a new one */
+	close(quiet);
+
 	/* Nobody listening. */
 	int ls = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
