@@ -2,8 +2,8 @@
  * collector, nghttp2 doing the framing (nghttp2_session_mem_send/mem_recv) while the bytes move
  * through the reporter's loop (io_uring or poll). Several calls may be open at once, each its own
  * stream; a call carries one or more length-prefixed messages (unary or client streaming) and
- * ends with the server's grpc-status. A connection that is open keeps a receive armed that wakes
- * the loop at least once a second (that is how deadlines are kept). Reporter thread only. */
+ * ends with the server's grpc-status. Deadlines are kept with the loop's timers; an idle
+ * connection costs the loop nothing. Reporter thread only. */
 #ifndef RS_IO_GRPC_CLIENT_H
 #define RS_IO_GRPC_CLIENT_H
 
