@@ -151,12 +151,10 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t stream, const uint
 	return 0;
 }
 
-static int on_close(nghttp2_session *s, int32_t stream, uint32_t code, void *user)
+/* How the answer ends the call, once the server's side of the stream has ended (code: the
+ * RST_STREAM error, if it was reset). */
+static int answer_status(const struct call *call, uint32_t code)
 {
-	(void)user;
-	struct call *call = stream_call(s, stream);
-	if (!call)
-		return 0;
 	int r;
 	if (call->grpc >= 0)
 		r = call->grpc <= 16 ? call->grpc : 2; /* an unknown code is UNKNOWN */
@@ -169,14 +167,31 @@ static int on_close(nghttp2_session *s, int32_t stream, uint32_t code, void *use
 	if (r == 0 && call->data.len &&
 	    (call->data.len < 5 || call->data.len - 5 != prefix_len(call)))
 		r = -EPROTO; /* a message cut short */
-	rs_grpc_finish(call, r);
+	return r;
+}
+
+static int on_close(nghttp2_session *s, int32_t stream, uint32_t code, void *user)
+{
+	(void)user;
+	struct call *call = stream_call(s, stream);
+	if (call)
+		rs_grpc_finish(call, answer_status(call, code));
 	return 0;
 }
 
 static int on_frame(nghttp2_session *s, const nghttp2_frame *frame, void *user)
 {
-	(void)s;
 	struct conn *k = user;
+	struct call *call = stream_call(s, frame->hd.stream_id);
+	if (call && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+	    (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+	    !nghttp2_session_get_stream_local_close(s, frame->hd.stream_id)) {
+		/* The server answered before the request was all sent (a refusal): the call ends
+		 * now, and the rest of the request is not sent (RST_STREAM NO_ERROR). */
+		rs_grpc_finish(call, answer_status(call, NGHTTP2_NO_ERROR));
+		nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
+					  NGHTTP2_NO_ERROR);
+	}
 	if (frame->hd.type == NGHTTP2_GOAWAY) {
 		/* Streams above its last id end as REFUSED_STREAM (nghttp2 closes them); the
 		 * others may still be answered here. New calls go to a new connection. */

@@ -102,6 +102,12 @@ static int srv_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t
 			S.gzip_msgs++;
 	}
 	st->body += n;
+	/* Window updates by hand: the "early" stream is given none, so its request cannot finish.
+	 */
+	if (strcmp(st->path, "/test.Service/early") == 0)
+		nghttp2_session_consume_connection(s, n);
+	else
+		nghttp2_session_consume(s, id, n);
 	return 0;
 }
 
@@ -170,6 +176,15 @@ static int srv_frame(nghttp2_session *s, const nghttp2_frame *f, void *user)
 {
 	if (f->hd.type == NGHTTP2_RST_STREAM && f->rst_stream.error_code == NGHTTP2_CANCEL)
 		S.rst_cancel++;
+	struct sstream *early = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+	if (f->hd.type == NGHTTP2_HEADERS && early &&
+	    strcmp(early->path, "/test.Service/early") == 0) {
+		/* Refused as soon as the request's headers are in, as a size limit would. */
+		nghttp2_nv nv[] = {HNV(":status", "200"), HNV("content-type", "application/grpc"),
+				   HNV("grpc-status", "8"), HNV("grpc-message", "too big")};
+		nghttp2_submit_response(s, f->hd.stream_id, nv, 4, NULL);
+		return 0;
+	}
 	if ((f->hd.type == NGHTTP2_DATA || f->hd.type == NGHTTP2_HEADERS) &&
 	    (f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
 		struct sstream *st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
@@ -198,7 +213,11 @@ static void serve(int fd)
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, srv_frame);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, srv_close);
 	nghttp2_session *s;
-	nghttp2_session_server_new(&s, cb, &k);
+	nghttp2_option *opt;
+	nghttp2_option_new(&opt);
+	nghttp2_option_set_no_auto_window_update(opt, 1);
+	nghttp2_session_server_new2(&s, cb, &k, opt);
+	nghttp2_option_del(opt);
 	nghttp2_session_callbacks_del(cb);
 	nghttp2_submit_settings(s, NGHTTP2_FLAG_NONE, NULL, 0);
 	while (!S.stop) {
@@ -331,6 +350,13 @@ static void run(enum rs_io_mode mode)
 	char want[32];
 	snprintf(want, sizeof(want), "pong:%zu", big.len);
 	CHECK(r.status == 0 && strcmp(r.reply, want) == 0);
+
+	/* Refused before the request is all sent (the server opens no window for it): the answer
+	 * ends the call, not the deadline; the connection goes on. */
+	r = call(c, "early", &big, false, 20 * sec);
+	CHECK(r.status == 8 && strcmp(r.message, "too big") == 0);
+	r = call(c, "ok", &ping, false, 5 * sec);
+	CHECK(r.status == 0);
 	rs_buf_free(&big);
 
 	/* gzip both ways. */
