@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # OTEL_EXPORTER_OTLP_PROTOCOL=grpc against the OTLP peer (tests/peers/otlp_peer.js: grpc-js and the
 # OpenTelemetry JS SDK's generated code): curl -> python3 -m http.server, both under the shim,
-# arrives with its parent links intact, with and without gzip, on io_uring and on poll(); headers
-# arrive as metadata and the self-metrics on the metrics service. Then the collector misbehaves:
-# down at start, retryable and permanent statuses, stalls, garbage, huge answers, killed mid-run;
-# the program serves every request, exits promptly, and what is lost is counted.
+# arrives with its parent links intact, with and without gzip, on io_uring and on poll() (over
+# IPv6); headers arrive as metadata and the self-metrics on the metrics service. Then the
+# collector misbehaves: down at start, retryable and permanent statuses, stalls, garbage, huge
+# answers, killed mid-run; the program serves every request, exits promptly, and what is lost is
+# counted.
 source "$(dirname "$0")/lib.sh"
 need curl
 need_peers
@@ -67,11 +68,14 @@ run_chain gz OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$GRPC" OTEL_EXPORTER_
 stop_peer gz
 check_chain gz gzip
 
-start_peer poll otlp_peer.js
-run_chain poll RINGSIDE_IO=poll OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="http://127.0.0.1:$GRPC" \
-	OTEL_EXPORTER_OTLP_METRICS_ENDPOINT="http://127.0.0.1:$GRPC" OTEL_EXPORTER_OTLP_HEADERS="x-tenant=blue%20team"
+# (over IPv6, with the signal-specific endpoints)
+start_peer poll otlp_peer.js --host ::1
+run_chain poll RINGSIDE_IO=poll OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="http://[::1]:$GRPC" \
+	OTEL_EXPORTER_OTLP_METRICS_ENDPOINT="http://[::1]:$GRPC" OTEL_EXPORTER_OTLP_HEADERS="x-tenant=blue%20team"
 stop_peer poll
 check_chain poll identity
+[[ $("${PEER_CHECK[@]}" field "$WORK/poll.jsonl" 'headers.:authority' | sort -u) == "\"[::1]:$GRPC\"" ]] ||
+	fail "poll: :authority is $("${PEER_CHECK[@]}" field "$WORK/poll.jsonl" 'headers.:authority' | sort -u)"
 
 # --- a misbehaving collector ------------------------------------------------------------------------
 # Self-telemetry off: the peers count requests across paths, and these checks count span batches.
