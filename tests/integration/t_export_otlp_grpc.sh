@@ -122,6 +122,22 @@ no_crash() { # the shim said nothing about crashing, and python's log has no tra
 	! grep -Eq "Traceback|Sanitizer|Segmentation" "$WORK/$1.log" || fail "$1: $(cat "$WORK/$1.log")"
 }
 
+# many small batches, one call each on one connection: every span arrives exactly once
+start_peer many otlp_peer.js
+serve many "http://127.0.0.1:$GRPC" OTEL_BSP_MAX_EXPORT_BATCH_SIZE=2 OTEL_BSP_SCHEDULE_DELAY=5
+requests 40
+for i in $(seq 200); do [[ $(server_spans "$WORK/many.jsonl") -ge 40 ]] && break; sleep 0.1; done
+stop_serving many
+stop_peer many
+"${PEER_CHECK[@]}" dump "$WORK/many.jsonl" | "$PYTHON" -c '
+import json, sys
+spans = [json.loads(l) for l in sys.stdin]
+srv = [s["span"] for s in spans if s["http"] and s["kind"] == 2]
+assert len(srv) == 40 and len(set(srv)) == 40, (len(srv), len(set(srv)))
+' || fail "many batches: $(server_spans "$WORK/many.jsonl") server spans"
+[[ $("${PEER_CHECK[@]}" lines "$WORK/many.jsonl") -ge 20 ]] || fail "many batches: fewer calls than batches"
+! grep -q "spans lost" "$WORK/many.log" || fail "many batches: $(cat "$WORK/many.log")"
+
 # down at start, then up: the spans recorded meanwhile arrive
 port=$(free_port)
 serve down "http://127.0.0.1:$port"
