@@ -28,7 +28,7 @@ void rs_grpc_deliver(struct rs_grpc_client *c)
 		again = false;
 		for (size_t i = 0; i < MAX_CALLS; i++) {
 			struct call *call = &c->calls[i];
-			if (call->state != DONE)
+			if (call->state != CALL_DONE)
 				continue;
 			again = true;
 			int r = call->result;
@@ -57,7 +57,7 @@ void rs_grpc_deliver(struct rs_grpc_client *c)
 				rs_buf_free(&call->data);
 			call->data.len = 0;
 			call->data.failed = false;
-			call->state = FREE;
+			call->state = CALL_FREE;
 		}
 	}
 	c->delivering = false;
@@ -80,7 +80,7 @@ static void expire(struct rs_grpc_client *c)
 	}
 	for (size_t i = 0; i < MAX_CALLS; i++) {
 		struct call *call = &c->calls[i];
-		if (call->state != OPEN || call->deadline > now)
+		if (call->state != CALL_OPEN || call->deadline > now)
 			continue;
 		struct conn *k = call->conn;
 		rs_grpc_abandon(call, -ETIMEDOUT);
@@ -105,7 +105,7 @@ static void arm_timer(struct rs_grpc_client *c)
 {
 	uint64_t earliest = c->ping_pending ? c->ping_deadline : UINT64_MAX;
 	for (size_t i = 0; i < MAX_CALLS; i++)
-		if (c->calls[i].state == OPEN)
+		if (c->calls[i].state == CALL_OPEN)
 			earliest = RS_MIN(earliest, c->calls[i].deadline);
 	struct timer *free_t = NULL;
 	for (size_t i = 0; i < MAX_TIMERS; i++) {
@@ -144,7 +144,7 @@ static void on_kick(struct rs_loop_op *op, int res)
 	expire(c);
 	bool waiting = false;
 	for (size_t i = 0; i < MAX_CALLS; i++)
-		waiting = waiting || (c->calls[i].state == OPEN && !c->calls[i].conn);
+		waiting = waiting || (c->calls[i].state == CALL_OPEN && !c->calls[i].conn);
 	if (waiting)
 		rs_grpc_connect(c);
 	rs_grpc_deliver(c);
@@ -210,7 +210,7 @@ long rs_grpc_call(struct rs_grpc_client *c, const char *path, const void *body, 
 {
 	struct call *call = NULL;
 	for (size_t i = 0; i < MAX_CALLS && !call; i++)
-		if (c->calls[i].state == FREE)
+		if (c->calls[i].state == CALL_FREE)
 			call = &c->calls[i];
 	if (!call)
 		return -EBUSY;
@@ -218,7 +218,7 @@ long rs_grpc_call(struct rs_grpc_client *c, const char *path, const void *body, 
 		return -EINVAL;
 	struct rs_buf keep = call->data;
 	*call = (struct call){
-	    .state = OPEN,
+	    .state = CALL_OPEN,
 	    .id = c->next_id++,
 	    .body = body,
 	    .len = len,
@@ -240,7 +240,7 @@ long rs_grpc_call(struct rs_grpc_client *c, const char *path, const void *body, 
 			rs_grpc_pump(c->conn);
 		}
 	}
-	if (!call->conn || call->state == DONE)
+	if (!call->conn || call->state == CALL_DONE)
 		schedule(c); /* connects, or delivers, from the loop */
 	arm_timer(c);
 	return call->id;
@@ -250,7 +250,7 @@ unsigned rs_grpc_open_calls(const struct rs_grpc_client *c)
 {
 	unsigned n = 0;
 	for (size_t i = 0; i < MAX_CALLS; i++)
-		n += c->calls[i].state == OPEN;
+		n += c->calls[i].state == CALL_OPEN;
 	return n;
 }
 
@@ -258,7 +258,7 @@ void rs_grpc_client_close(struct rs_grpc_client *c)
 {
 	for (size_t i = 0; i < MAX_CALLS; i++) {
 		struct call *call = &c->calls[i];
-		if (call->state != OPEN)
+		if (call->state != CALL_OPEN)
 			continue;
 		struct conn *k = call->conn;
 		rs_grpc_finish(call, -ECONNABORTED);
@@ -283,7 +283,7 @@ void rs_grpc_client_forget(struct rs_grpc_client *c)
 	c->delivering = false;
 	c->ping_pending = false;
 	for (size_t i = 0; i < MAX_CALLS; i++)
-		c->calls[i].state = FREE;
+		c->calls[i].state = CALL_FREE;
 	for (size_t i = 0; i < MAX_TIMERS; i++)
 		c->timers[i].armed = false;
 }

@@ -19,11 +19,11 @@
 /* Ends a call (once); its done callback runs from rs_grpc_deliver(). */
 void rs_grpc_finish(struct call *call, int result)
 {
-	if (call->state != OPEN)
+	if (call->state != CALL_OPEN)
 		return;
 	if (call->stream > 0 && call->conn && !call->conn->dead)
 		nghttp2_session_set_stream_user_data(call->conn->s, call->stream, NULL);
-	call->state = DONE;
+	call->state = CALL_DONE;
 	call->result = result;
 }
 
@@ -43,7 +43,7 @@ void rs_grpc_conn_kill(struct conn *k, int err)
 	k->dead = true;
 	struct rs_grpc_client *c = k->c;
 	for (size_t i = 0; i < MAX_CALLS; i++)
-		if (c->calls[i].state == OPEN && c->calls[i].conn == k)
+		if (c->calls[i].state == CALL_OPEN && c->calls[i].conn == k)
 			rs_grpc_finish(&c->calls[i], err);
 	if (c->conn == k)
 		c->conn = NULL;
@@ -273,7 +273,7 @@ void rs_grpc_submit(struct call *call)
 bool rs_grpc_conn_has_calls(const struct conn *k)
 {
 	for (size_t i = 0; i < MAX_CALLS; i++)
-		if (k->c->calls[i].state == OPEN && k->c->calls[i].conn == k)
+		if (k->c->calls[i].state == CALL_OPEN && k->c->calls[i].conn == k)
 			return true;
 	return false;
 }
@@ -288,7 +288,7 @@ static void start_send(struct conn *k)
 	uint64_t now = rs_mono_ns(), t = SEND_MIN_NS;
 	for (size_t i = 0; i < MAX_CALLS; i++) {
 		const struct call *call = &k->c->calls[i];
-		if (call->state == OPEN && call->conn == k && call->deadline > now)
+		if (call->state == CALL_OPEN && call->conn == k && call->deadline > now)
 			t = RS_MAX(t, call->deadline - now);
 	}
 	k->sending = true;
@@ -404,7 +404,7 @@ static void on_connect(struct rs_loop_op *op, int res)
 		} else {
 			k->connected = true;
 			for (size_t i = 0; i < MAX_CALLS; i++)
-				if (c->calls[i].state == OPEN && c->calls[i].conn == k &&
+				if (c->calls[i].state == CALL_OPEN && c->calls[i].conn == k &&
 				    !c->calls[i].stream)
 					rs_grpc_submit(&c->calls[i]);
 			rs_grpc_pump(k);
@@ -474,7 +474,7 @@ void rs_grpc_connect(struct rs_grpc_client *c)
 	uint64_t earliest = CONNECT_TIMEOUT_NS;
 	for (size_t i = 0; i < MAX_CALLS; i++) {
 		struct call *call = &c->calls[i];
-		if (call->state != OPEN || call->conn)
+		if (call->state != CALL_OPEN || call->conn)
 			continue;
 		if (!k) {
 			rs_grpc_finish(call, e);

@@ -19,7 +19,7 @@
 #define CONNECT_TIMEOUT_NS 5000000000ull
 #define MAX_META	   32
 
-enum { FREE, OPEN, DONE };
+enum { CALL_FREE, CALL_OPEN, CALL_DONE };
 
 struct conn;
 
