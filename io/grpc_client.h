@@ -37,8 +37,8 @@ struct rs_grpc_client *rs_grpc_client_new(struct rs_loop *loop, const struct rs_
  * each already framed by rs_grpc_frame (so a client stream of N messages is N frames end to
  * end). body stays valid until done runs. gzip: the messages were compressed by rs_grpc_frame
  * and the call announces grpc-encoding: gzip. timeout_ns: the call's deadline (0: 10 s), also
- * sent as grpc-timeout. done runs exactly once, always later, from the loop (never inside this call).
- * Returns a call id > 0, or -errno (-EBUSY when 64 calls are open, -EINVAL for a path of 160
+ * sent as grpc-timeout. done runs exactly once, always later, from the loop (never inside this
+ * call). Returns a call id > 0, or -errno (-EBUSY when 64 calls are open, -EINVAL for a path of 160
  * bytes or more). */
 long rs_grpc_call(struct rs_grpc_client *c, const char *path, const void *body, size_t len,
 		  bool gzip, uint64_t timeout_ns, rs_grpc_done_fn done, void *arg);
