@@ -1,8 +1,8 @@
 /* The SkyWalking exporter (RINGSIDE_EXPORTER=skywalking): HTTP spans assembled into segments
  * (sw_segments.c), sent as SkyWalking's agents send them, and the instance kept alive through
  * the ManagementService (properties once, keepAlive every SW_AGENT_COLLECTOR_HEARTBEAT_PERIOD).
- * What differs per SW_AGENT_PROTOCOL sits behind struct rs_sw_transport (sw_transport.h); HTTP
- * (sw_http.c) is the one built so far. */
+ * What differs per SW_AGENT_PROTOCOL sits behind struct rs_sw_transport (sw_transport.h): HTTP
+ * (sw_http.c), gRPC (sw_grpc.c), Kafka (sw_kafka.c, built once the Kafka producer is). */
 #include "../preload/clock.h"
 #include "../preload/config.h"
 #include "../preload/log.h"
@@ -133,10 +133,8 @@ static const struct rs_sw_transport *transport_for(int protocol)
 	switch (protocol) {
 	case RS_SW_HTTP:
 		return &rs_sw_http;
-#ifdef RS_SW_GRPC_BUILT
 	case RS_SW_GRPC:
 		return &rs_sw_grpc;
-#endif
 #ifdef RS_SW_KAFKA_BUILT
 	case RS_SW_KAFKA:
 		return &rs_sw_kafka;

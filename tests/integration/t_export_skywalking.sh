@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# RINGSIDE_EXPORTER=skywalking against the SkyWalking peer (tests/peers/skywalking_peer.js,
+# RINGSIDE_EXPORTER=skywalking over HTTP and gRPC against the SkyWalking peer (skywalking_peer.js,
 # decoding with the SkyWalking Node.js agent's generated code): curl -> python3 -m http.server,
 # both under the shim. The segments arrive and link up exactly as the sw8 headers on the wire
 # said; the instance is reported once and kept alive; the token arrives; a collector that is down,
@@ -53,31 +53,50 @@ count() { # count FILE PATH [field.path=value]: lines on PATH (whose field equal
 	"${PEER_CHECK[@]}" field "$1" "${3%%=*}" --path "$2" | grep -c -- "${3#*=}" || true
 }
 
-# --- http: the chain, its refs, management, authentication ------------------------------------
-start_peer http skywalking_peer.js
-serve http http "http://127.0.0.1:$HTTP" SW_AGENT_AUTHENTICATION=s3cret
-client http http "127.0.0.1:$HTTP" 3 SW_AGENT_AUTHENTICATION=s3cret
-# keepAlive every second: wait for two from the server (it lives on), then stop it.
-for i in $(seq 100); do
-	[[ $(count "$WORK/http.jsonl" /v3/management/keepAlive "msg.service=\"$py\"") -ge 2 ]] && break
-	sleep 0.1
-done
-stop_serving http
-stop_peer http
-J=$WORK/http.jsonl
-"${PEER_CHECK[@]}" chain "$J" 3 curl "$py" || fail "http: the chain is broken"
-"${PEER_CHECK[@]}" sw-refs "$J" 3 "$py" || fail "http: the refs do not point at curl's segments"
-[[ $("${PEER_CHECK[@]}" field "$J" transport | sort -u) == '"http-json"' ]] || fail "http: not JSON"
-[[ -z $("${PEER_CHECK[@]}" field "$J" error | grep -v null) ]] || fail "http: the peer refused a message"
-[[ -z $("${PEER_CHECK[@]}" field "$J" ignored | grep -v null) ]] || fail "http: a key the OAP's parser does not know"
-[[ $("${PEER_CHECK[@]}" field "$J" headers.authentication | sort -u) == '"s3cret"' ]] ||
-	fail "http: SW_AGENT_AUTHENTICATION did not arrive on every request"
-for svc in curl "$py"; do
-	[[ $(count "$J" /v3/management/reportProperties "msg.service=\"$svc\"") == 1 ]] ||
-		fail "http: $svc did not report its properties exactly once"
-done
-[[ $(count "$J" /v3/management/keepAlive "msg.service=\"$py\"") -ge 2 ]] || fail "http: no repeated keepAlive"
-"${PEER_CHECK[@]}" field "$J" msg --path /v3/management/reportProperties | "$PYTHON" -c '
+# paths PROTO: where each kind of message arrives (SEG, PROPS, PING), how (TRANSPORT), and the
+# backend address for the peer just started (BACKEND).
+paths() {
+	case $1 in
+	http)
+		SEG=/v3/segments PROPS=/v3/management/reportProperties PING=/v3/management/keepAlive
+		TRANSPORT='"http-json"' BACKEND="http://127.0.0.1:$HTTP"
+		;;
+	grpc)
+		SEG=/skywalking.v3.TraceSegmentReportService/collect
+		PROPS=/skywalking.v3.ManagementService/reportInstanceProperties
+		PING=/skywalking.v3.ManagementService/keepAlive TRANSPORT='"grpc"' BACKEND="127.0.0.1:$GRPC"
+		;;
+	esac
+}
+
+# --- the chain, its refs, management, authentication ---------------------------------------------
+for proto in http grpc; do
+	start_peer "$proto" skywalking_peer.js
+	paths "$proto"
+	serve "$proto" "$proto" "$BACKEND" SW_AGENT_AUTHENTICATION=s3cret
+	client "$proto" "$proto" "$BACKEND" 3 SW_AGENT_AUTHENTICATION=s3cret
+	# keepAlive every second: wait for two from the server (it lives on), then stop it.
+	for i in $(seq 100); do
+		[[ $(count "$WORK/$proto.jsonl" "$PING" "msg.service=\"$py\"") -ge 2 ]] && break
+		sleep 0.1
+	done
+	stop_serving "$proto"
+	stop_peer "$proto"
+	J=$WORK/$proto.jsonl
+	"${PEER_CHECK[@]}" chain "$J" 3 curl "$py" || fail "$proto: the chain is broken"
+	"${PEER_CHECK[@]}" sw-refs "$J" 3 "$py" || fail "$proto: the refs do not point at curl's segments"
+	[[ $("${PEER_CHECK[@]}" field "$J" transport | sort -u) == "$TRANSPORT" ]] || fail "$proto: not $TRANSPORT"
+	[[ -z $("${PEER_CHECK[@]}" field "$J" error | grep -v null) ]] || fail "$proto: the peer refused a message"
+	[[ -z $("${PEER_CHECK[@]}" field "$J" ignored | grep -v null) ]] ||
+		fail "$proto: a key the OAP's parser does not know"
+	[[ $("${PEER_CHECK[@]}" field "$J" headers.authentication | sort -u) == '"s3cret"' ]] ||
+		fail "$proto: SW_AGENT_AUTHENTICATION did not arrive on every request"
+	for svc in curl "$py"; do
+		[[ $(count "$J" "$PROPS" "msg.service=\"$svc\"") == 1 ]] ||
+			fail "$proto: $svc did not report its properties exactly once"
+	done
+	[[ $(count "$J" "$PING" "msg.service=\"$py\"") -ge 2 ]] || fail "$proto: no repeated keepAlive"
+	"${PEER_CHECK[@]}" field "$J" msg --path "$PROPS" | "$PYTHON" -c '
 import json, os, sys
 for l in sys.stdin:
     m = json.loads(l)
@@ -88,9 +107,9 @@ for l in sys.stdin:
     assert p["hostname"] == [os.uname().nodename], p
     assert int(p["process_no"][0]) > 0, p
     assert m["serviceInstance"].endswith("@" + os.uname().nodename), m
-' || fail "http: instance properties"
-# What the spans say, as SkyWalking's agents say it.
-"${PEER_CHECK[@]}" field "$J" msg --path /v3/segments | "$PYTHON" -c '
+' || fail "$proto: instance properties"
+	# What the spans say, as SkyWalking's agents say it.
+	"${PEER_CHECK[@]}" field "$J" msg --path "$SEG" | "$PYTHON" -c '
 import json, sys
 segs = [json.loads(l) for l in sys.stdin]
 spans = [(g, s) for g in segs for s in g["spans"]]
@@ -106,7 +125,8 @@ for g, s in spans:
     if s.get("spanType", 0) == 1:
         assert s["peer"].startswith("127.0.0.1:") and g["service"] == "curl", (g, s)
     assert len(g["traceSegmentId"]) == 16 and len(g["traceId"]) == 32, g
-' || fail "http: span content"
+' || fail "$proto: span content"
+done
 
 # --- across threads: curl -> app (a handler thread, or a worker it starts) -> backend ---------------
 # The worker's call is a segment of its own whose CrossThread ref names the handler's Entry span.
@@ -160,45 +180,54 @@ assert r["parentEndpoint"] == "GET /worker" and not r.get("networkAddressUsedAtP
 ' || fail "threads: the worker thread's segment"
 
 # --- collector down, then up: what the server recorded meanwhile arrives ---------------------------
-port=$(free_port)
-serve down http "127.0.0.1:$port" RINGSIDE_LOG_LEVEL=info
-client down http "127.0.0.1:$port" 2 RINGSIDE_FLUSH_TIMEOUT_MS=200
-sleep 0.3 # the first export fails (connection refused): the batch waits for its retry
-start_peer down skywalking_peer.js --http-port "$port"
-for i in $(seq 200); do # the segments' retry and the next heartbeat, in either order
-	[[ $(count "$WORK/down.jsonl" /v3/segments "msg.service=\"$py\"") -ge 2 &&
-		$(count "$WORK/down.jsonl" /v3/management/reportProperties "msg.service=\"$py\"") -ge 1 ]] && break
-	sleep 0.1
+for proto in http grpc; do
+	port=$(free_port)
+	HTTP=$port GRPC=$port paths "$proto"
+	serve "down-$proto" "$proto" "$BACKEND" RINGSIDE_LOG_LEVEL=info
+	client "down-$proto" "$proto" "$BACKEND" 2 RINGSIDE_FLUSH_TIMEOUT_MS=200
+	sleep 0.3 # the first export fails (connection refused): the batch waits for its retry
+	start_peer "down-$proto" skywalking_peer.js --"$proto"-port "$port"
+	J=$WORK/down-$proto.jsonl
+	for i in $(seq 200); do # the segments' retry and the next heartbeat, in either order
+		[[ $(count "$J" "$SEG" "msg.service=\"$py\"") -ge 2 &&
+			$(count "$J" "$PROPS" "msg.service=\"$py\"") -ge 1 ]] && break
+		sleep 0.1
+	done
+	[[ $(count "$J" "$PROPS" "msg.service=\"$py\"") == 1 ]] ||
+		fail "down/up $proto: the properties were not reported once the collector came up"
+	stop_serving "down-$proto"
+	stop_peer "down-$proto"
+	[[ $(count "$J" "$SEG" "msg.service=\"$py\"") == 2 ]] ||
+		fail "down/up $proto: the server's segments did not arrive"
+	grep -q "failed (Connection refused); retrying" "$WORK/down-$proto.python.log" ||
+		fail "down/up $proto: no retry line: $(cat "$WORK/down-$proto.python.log")"
+	! grep -q "spans lost" "$WORK/down-$proto.python.log" ||
+		fail "down/up $proto: lost: $(cat "$WORK/down-$proto.python.log")"
+	grep -Eq "2 spans lost of 2 recorded: .* 2 not sent before exit" "$WORK/down-$proto.curl.log" ||
+		fail "down/up $proto: curl's unsent spans are not counted: $(cat "$WORK/down-$proto.curl.log")"
 done
-[[ $(count "$WORK/down.jsonl" /v3/management/reportProperties "msg.service=\"$py\"") == 1 ]] ||
-	fail "down/up: the properties were not reported once the collector came up"
-stop_serving down
-stop_peer down
-[[ $(count "$WORK/down.jsonl" /v3/segments "msg.service=\"$py\"") == 2 ]] ||
-	fail "down/up: the server's segments did not arrive"
-grep -q "failed (Connection refused); retrying" "$WORK/down.python.log" ||
-	fail "down/up: no retry line: $(cat "$WORK/down.python.log")"
-! grep -q "spans lost" "$WORK/down.python.log" || fail "down/up: lost: $(cat "$WORK/down.python.log")"
-grep -Eq "2 spans lost of 2 recorded: .* 2 not sent before exit" "$WORK/down.curl.log" ||
-	fail "down/up: curl's unsent spans are not counted: $(cat "$WORK/down.curl.log")"
 
 # --- stall and garbage: every request served, the program exits within its flush bound -------------
-for mode in stall garbage; do
-	start_peer "$mode" skywalking_peer.js "--$mode"
-	serve "$mode" http "127.0.0.1:$HTTP"
-	client "$mode" http "127.0.0.1:$HTTP" 3
-	wait_lines "$WORK/$mode.jsonl" 3
-	stop_serving "$mode"
-	stop_peer "$mode"
-	! grep -q "Segmentation\|Aborted" "$WORK/$mode.python.log" "$WORK/$mode.curl.log" ||
-		fail "$mode: crashed"
-	[[ $("${PEER_CHECK[@]}" lines "$WORK/$mode.jsonl" --path /v3/segments) -ge 1 ]] ||
-		fail "$mode: no segment was even sent"
+for proto in http grpc; do
+	for mode in stall garbage; do
+		name=$mode-$proto
+		start_peer "$name" skywalking_peer.js "--$mode"
+		paths "$proto"
+		serve "$name" "$proto" "$BACKEND"
+		client "$name" "$proto" "$BACKEND" 3
+		wait_lines "$WORK/$name.jsonl" 3
+		stop_serving "$name"
+		stop_peer "$name"
+		! grep -q "Segmentation\|Aborted" "$WORK/$name.python.log" "$WORK/$name.curl.log" ||
+			fail "$name: crashed"
+		[[ $("${PEER_CHECK[@]}" lines "$WORK/$name.jsonl" --path "$SEG") -ge 1 ]] ||
+			fail "$name: no segment was even sent"
+	done
+	grep -Eq "spans lost of [0-9]+ recorded: .* [1-9][0-9]* not sent before exit" "$WORK/stall-$proto.python.log" ||
+		fail "stall $proto: what never got an answer is not counted: $(cat "$WORK/stall-$proto.python.log")"
+	! grep -q "spans lost" "$WORK/garbage-$proto.python.log" ||
+		fail "garbage $proto: an answer that is no message is still an acceptance: $(cat "$WORK/garbage-$proto.python.log")"
 done
-grep -Eq "spans lost of [0-9]+ recorded: .* [1-9][0-9]* not sent before exit" "$WORK/stall.python.log" ||
-	fail "stall: what never got an answer is not counted: $(cat "$WORK/stall.python.log")"
-! grep -q "spans lost" "$WORK/garbage.python.log" ||
-	fail "garbage: a 200 with garbage is still an acceptance: $(cat "$WORK/garbage.python.log")"
 
 # --- a backend that is no address: one clear line, the program unharmed, its spans counted ------------
 PORT=$(free_port)
