@@ -199,10 +199,10 @@ static const struct rs_exporter *exporter_for(enum rs_exporter_kind k)
 		return &rs_file_exporter;
 	case RS_EXPORTER_OTLP:
 		return &rs_otlp_exporter;
-	case RS_EXPORTER_SKYWALKING:
 	case RS_EXPORTER_KAFKA:
-		rs_log(RS_LOG_ERROR, "RINGSIDE_EXPORTER=%s is not available in this build; spans are dropped",
-		       k == RS_EXPORTER_KAFKA ? "kafka" : "skywalking");
+		return &rs_kafka_exporter;
+	case RS_EXPORTER_SKYWALKING:
+		rs_log(RS_LOG_ERROR, "RINGSIDE_EXPORTER=skywalking is not available in this build; spans are dropped");
 		return NULL;
 	case RS_EXPORTER_NONE:
 		return NULL;
