@@ -18,14 +18,15 @@
 
 /* While records are outstanding the reporter polls this often for their delivery reports:
  * librdkafka's batching delay, so a report waits at most about as long as the record did. */
-#define LINGER_MS 5
+#define LINGER_MS      5
 #define LINGER_MS_TEXT "5"
-#define POLL_NS (LINGER_MS * 1000000ull)
+#define POLL_NS	       (LINGER_MS * 1000000ull)
 /* One record is one sealed batch, up to this many bytes before compression; the broker's own
  * limit (max.message.bytes, 1 MiB by default) applies to the compressed record batch. */
 #define MAX_MESSAGE_BYTES (8u << 20)
-#define LOG_SEEN 32			/* distinct librdkafka conditions remembered */
-#define LOG_AGAIN_NS 600000000000ull	/* a condition is said again after ten minutes */
+#define MAX_TOPICS	  8		  /* topics with a handle (declared); others go by name */
+#define LOG_SEEN	  32		  /* distinct librdkafka conditions remembered */
+#define LOG_AGAIN_NS	  600000000000ull /* a condition is said again after ten minutes */
 
 /* The librdkafka functions used, resolved once; the types come from its header. */
 #define RDK_FUNCS(X)                                                                               \
@@ -43,6 +44,9 @@
 	X(rd_kafka_opaque)                                                                         \
 	X(rd_kafka_set_log_queue)                                                                  \
 	X(rd_kafka_produceva)                                                                      \
+	X(rd_kafka_topic_new)                                                                      \
+	X(rd_kafka_topic_name)                                                                     \
+	X(rd_kafka_topic_destroy)                                                                  \
 	X(rd_kafka_error_code)                                                                     \
 	X(rd_kafka_error_string)                                                                   \
 	X(rd_kafka_error_destroy)                                                                  \
@@ -62,6 +66,8 @@ static struct {
 struct rs_kafka {
 	rd_kafka_t *rk;
 	size_t outstanding; /* produced, delivery report not yet served */
+	rd_kafka_topic_t *topics[MAX_TOPICS];
+	unsigned ntopics;
 	char what[96];
 	struct {
 		uint64_t hash;
@@ -130,8 +136,10 @@ static void say(struct rs_kafka *k, enum rs_log_level level, const char *fac, co
 	}
 	if (slot < 0) {
 		if (!k->seen_full)
-			rs_log(RS_LOG_WARN, "%s: librdkafka says more than %d different things; "
-					    "the rest are not shown", k->what, LOG_SEEN);
+			rs_log(RS_LOG_WARN,
+			       "%s: librdkafka says more than %d different things; "
+			       "the rest are not shown",
+			       k->what, LOG_SEEN);
 		k->seen_full = true;
 		return;
 	}
@@ -283,8 +291,8 @@ struct rs_kafka *rs_kafka_new(const char *brokers, const char *what)
 	/* How long one record may wait in librdkafka for a broker before it fails (retryably): the
 	 * time an export request may take. */
 	snprintf(timeout, sizeof(timeout), "%u", RS_MAX(rs_cfg.otlp_timeout_ms, 2u * LINGER_MS));
-	/* The records waiting are the delivery queue's batches, already bounded by RINGSIDE_QUEUE_MB:
-	 * librdkafka's own bound must not refuse what that one admitted. */
+	/* The records waiting are the delivery queue's batches, already bounded by
+	 * RINGSIDE_QUEUE_MB: librdkafka's own bound must not refuse what that one admitted. */
 	snprintf(kbytes, sizeof(kbytes), "%u", rs_cfg.queue_mb * 1024u);
 	snprintf(maxbytes, sizeof(maxbytes), "%u", MAX_MESSAGE_BYTES);
 	/* lz4 rather than gzip: several times cheaper in CPU for the traced program, and like every
@@ -327,6 +335,29 @@ fail:
 	return NULL;
 }
 
+int rs_kafka_declare(struct rs_kafka *k, const char *topic)
+{
+	for (unsigned i = 0; i < k->ntopics; i++)
+		if (strcmp(L.rd_kafka_topic_name(k->topics[i]), topic) == 0)
+			return 0;
+	if (k->ntopics == MAX_TOPICS)
+		return -ENOSPC;
+	/* A new handle asks the cluster for the topic's leaders at once. */
+	rd_kafka_topic_t *t = L.rd_kafka_topic_new(k->rk, topic, NULL);
+	if (!t)
+		return -EINVAL;
+	k->topics[k->ntopics++] = t;
+	return 0;
+}
+
+static rd_kafka_topic_t *declared(struct rs_kafka *k, const char *topic)
+{
+	for (unsigned i = 0; i < k->ntopics; i++)
+		if (strcmp(L.rd_kafka_topic_name(k->topics[i]), topic) == 0)
+			return k->topics[i];
+	return NULL;
+}
+
 int rs_kafka_produce(struct rs_kafka *k, const char *topic, const void *key, size_t keylen,
 		     const void *value, size_t len, rs_kafka_done_fn done, void *arg)
 {
@@ -334,8 +365,10 @@ int rs_kafka_produce(struct rs_kafka *k, const char *topic, const void *key, siz
 	if (!p)
 		return -ENOMEM;
 	*p = (struct pending){done, arg};
+	rd_kafka_topic_t *t = declared(k, topic);
 	rd_kafka_vu_t vu[5] = {
-	    {.vtype = RD_KAFKA_VTYPE_TOPIC, .u.cstr = topic},
+	    t ? (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_RKT, .u.rkt = t}
+	      : (rd_kafka_vu_t){.vtype = RD_KAFKA_VTYPE_TOPIC, .u.cstr = topic},
 	    {.vtype = RD_KAFKA_VTYPE_VALUE, .u.mem = {(void *)value, len}},
 	    {.vtype = RD_KAFKA_VTYPE_MSGFLAGS, .u.i = RD_KAFKA_MSG_F_COPY},
 	    {.vtype = RD_KAFKA_VTYPE_OPAQUE, .u.ptr = p},
@@ -378,6 +411,8 @@ void rs_kafka_destroy(struct rs_kafka *k)
 	 * rd_kafka_destroy up for message.timeout.ms. */
 	L.rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
 	L.rd_kafka_poll(k->rk, 0);
+	for (unsigned i = 0; i < k->ntopics; i++)
+		L.rd_kafka_topic_destroy(k->topics[i]);
 	L.rd_kafka_destroy(k->rk);
 	free(k);
 }

@@ -20,6 +20,12 @@ struct rs_kafka; /* opaque */
  * exporter"). NULL after one stderr line saying why (librdkafka missing, bad brokers). */
 struct rs_kafka *rs_kafka_new(const char *brokers, const char *what);
 
+/* Optional, before the first record: a topic the producer will write to, so that its leaders
+ * are looked up now. Without it librdkafka looks a topic up on its first record, and it asks for
+ * new topics' metadata at most about once a second: a record produced first at exit could wait
+ * longer than the exit flush. 0, or -errno (-ENOSPC past 8 topics: they still work by name). */
+int rs_kafka_declare(struct rs_kafka *k, const char *topic);
+
 /* Queues one record (value copied by librdkafka); key may be NULL. 0, or -errno when librdkafka
  * refuses it at once (its queue is full: -ENOBUFS); then done is not called. */
 int rs_kafka_produce(struct rs_kafka *k, const char *topic, const void *key, size_t keylen,

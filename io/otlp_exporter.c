@@ -396,6 +396,9 @@ static bool kafka_channel_start(struct channel *ch)
 {
 	bool t = ch->kind == RS_SIGNAL_TRACES;
 	ch->topic = t ? rs_cfg.kafka_traces_topic : rs_cfg.kafka_metrics_topic;
+	int e = rs_kafka_declare(O.kafka, ch->topic);
+	if (e < 0)
+		rs_log(RS_LOG_WARN, "Kafka topic %s: %s", ch->topic, strerror(-e));
 	snprintf(ch->what, sizeof(ch->what), "OTLP %s export to Kafka topic %s at %s",
 		 t ? "span" : "metric", ch->topic, rs_cfg.kafka_brokers);
 	rs_delivery_init(&ch->d, ch->what, send_batch, ch);
