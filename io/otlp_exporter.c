@@ -390,7 +390,7 @@ const struct rs_exporter rs_otlp_exporter = {
 	.forget = otlp_forget,
 };
 
-/* --- RINGSIDE_EXPORTER=kafka: the same channels, records to Kafka ------------------------------ */
+/* --- RINGSIDE_EXPORTER=kafka: the same channels, records to Kafka ----------------------------- */
 
 static bool kafka_channel_start(struct channel *ch)
 {
@@ -412,12 +412,14 @@ static bool kafka_channel_start(struct channel *ch)
 static void kafka_done(void *arg, int err, bool retryable, const char *why)
 {
 	struct channel *ch = arg;
-	rs_delivery_done(&ch->d, !err ? RS_DELIVERED : retryable ? RS_RETRY : RS_REJECTED, 0, 0, why);
+	enum rs_outcome o = !err ? RS_DELIVERED : retryable ? RS_RETRY : RS_REJECTED;
+	rs_delivery_done(&ch->d, o, 0, 0, why);
 }
 
 static void kafka_send(struct channel *ch, struct rs_batch *b)
 {
-	int e = rs_kafka_produce(O.kafka, ch->topic, NULL, 0, b->data.p, b->data.len, kafka_done, ch);
+	int e =
+	    rs_kafka_produce(O.kafka, ch->topic, NULL, 0, b->data.p, b->data.len, kafka_done, ch);
 	if (e == -EMSGSIZE || e == -EINVAL || e == -ENOENT)
 		rs_delivery_done(&ch->d, RS_REJECTED, 0, 0, strerror(-e));
 	else if (e < 0)
@@ -430,7 +432,8 @@ static int kafka_start(struct rs_loop *loop, const struct rs_resource *res)
 	O.over_kafka = true;
 	O.kafka = rs_kafka_new(rs_cfg.kafka_brokers, "Kafka exporter");
 	if (!O.kafka) {
-		rs_log(RS_LOG_ERROR, "RINGSIDE_EXPORTER=kafka cannot start; spans are dropped and counted");
+		rs_log(RS_LOG_ERROR,
+		       "RINGSIDE_EXPORTER=kafka cannot start; spans are dropped and counted");
 		return -EINVAL;
 	}
 	return otlp_start(loop, res);
