@@ -420,7 +420,7 @@ static void kafka_send(struct channel *ch, struct rs_batch *b)
 {
 	int e =
 	    rs_kafka_produce(O.kafka, ch->topic, NULL, 0, b->data.p, b->data.len, kafka_done, ch);
-	if (e == -EMSGSIZE || e == -EINVAL || e == -ENOENT)
+	if (e == -EMSGSIZE || e == -EINVAL || e == -ENOENT || e == -EACCES)
 		rs_delivery_done(&ch->d, RS_REJECTED, 0, 0, strerror(-e));
 	else if (e < 0)
 		rs_delivery_done(&ch->d, RS_RETRY, 0, 0, strerror(-e));
