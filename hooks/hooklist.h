@@ -17,6 +17,8 @@
 	X(closefrom)                                                                               \
 	X(dup2)                                                                                    \
 	X(dup3)                                                                                    \
+	X(pipe)                                                                                    \
+	X(pipe2)                                                                                   \
 	X(read)                                                                                    \
 	X(write)                                                                                   \
 	X(readv)                                                                                   \

@@ -94,6 +94,14 @@ int rs_fallback_dup3(int o, int n, int f)
 {
 	return (int)SYS(SYS_dup3, o, n, f, 0, 0, 0);
 }
+int rs_fallback_pipe2(int fds[2], int flags)
+{
+	return (int)SYS(SYS_pipe2, A(fds), flags, 0, 0, 0, 0);
+}
+int rs_fallback_pipe(int fds[2])
+{
+	return rs_fallback_pipe2(fds, 0);
+}
 int rs_fallback_dup2(int o, int n)
 {
 	if (o == n) /* dup3 refuses equal numbers; dup2 checks o and returns it */

@@ -99,6 +99,26 @@ traced RINGSIDE_EXPORTER=kafka RINGSIDE_KAFKA_BROKERS="$BOOT" OTEL_SERVICE_NAME=
 # While python still runs: it has librdkafka mapped, and a process exporting to a file does not
 # (once its exporter has started: its file exists).
 grep -q librdkafka "/proc/$PY_PID/maps" || fail "chain: the Kafka exporter runs without librdkafka?"
+# librdkafka's pipes and sockets are close-on-exec and out of the low numbers (python itself makes
+# no pipe, and its sockets are close-on-exec: only what this shell passed down may differ).
+"$PYTHON" - "$PY_PID" "$$" <<'EOF' || fail "chain: librdkafka's descriptors"
+import os, sys
+def fds(pid):
+    out = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            flags = next(l for l in open(f"/proc/{pid}/fdinfo/{fd}") if l.startswith("flags:"))
+        except OSError:
+            continue
+        out[int(fd)] = (target, bool(int(flags.split()[1], 8) & 0o2000000))
+    return out
+py, passed = fds(sys.argv[1]), {t for t, _ in fds(sys.argv[2]).values()}
+mine = {fd: t for fd, (t, cloexec) in py.items() if t not in passed and t.startswith(("pipe:", "socket:"))}
+assert sum(t.startswith("pipe:") for t in mine.values()) >= 2, f"no pipe of librdkafka's? {mine}"
+bad = {fd: t for fd, (t, cloexec) in py.items() if fd in mine and (not cloexec or (t.startswith("pipe:") and fd < 100))}
+assert not bad, f"inheritable or low: {bad}"
+EOF
 traced "$PYTHON" -c '
 import os, socket, sys, time
 try:
