@@ -117,11 +117,11 @@ static uint64_t fnv1a(uint64_t h, const char *s, size_t n)
 
 /* One stderr line per distinct condition: librdkafka repeats itself for as long as a broker is
  * away (every reconnect attempt), and the shim's log budget is shared with the lines that matter
- * more, such as the loss summary at exit. A condition is the facility and the text before its
- * first parenthesis, which is where librdkafka puts timings and repeat counts. */
-static void say(struct rs_kafka *k, enum rs_log_level level, const char *fac, const char *msg)
+ * more, such as the loss summary at exit. A condition is the text before its first parenthesis,
+ * which is where librdkafka puts timings and repeat counts; an error it also logs is one. */
+static void say(struct rs_kafka *k, enum rs_log_level level, const char *msg)
 {
-	uint64_t h = fnv1a(fnv1a(0xcbf29ce484222325ull, fac, strlen(fac)), msg, strcspn(msg, "("));
+	uint64_t h = fnv1a(0xcbf29ce484222325ull, msg, strcspn(msg, "("));
 	uint64_t now = rs_mono_ns();
 	int slot = -1;
 	for (int i = 0; i < LOG_SEEN; i++) {
@@ -151,19 +151,18 @@ static void say(struct rs_kafka *k, enum rs_log_level level, const char *fac, co
 /* librdkafka's levels are syslog's. */
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
+	(void)fac;
 	struct rs_kafka *k = L.rd_kafka_opaque(rk);
 	if (strncmp(buf, "[thrd:", 6) == 0 && strstr(buf, "]: ")) /* which thread: noise here */
 		buf = strstr(buf, "]: ") + 3;
-	say(k, level <= 4 ? RS_LOG_WARN : level <= 6 ? RS_LOG_INFO : RS_LOG_DEBUG, fac, buf);
+	say(k, level <= 4 ? RS_LOG_WARN : level <= 6 ? RS_LOG_INFO : RS_LOG_DEBUG, buf);
 }
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
 	(void)rk;
-	struct rs_kafka *k = opaque;
-	if (err == RD_KAFKA_RESP_ERR__TRANSPORT)
-		return; /* the log line of the failed connection said it already */
-	say(k, RS_LOG_WARN, "error", reason);
+	(void)err;
+	say(opaque, RS_LOG_WARN, reason);
 }
 
 /* Errors no later attempt fixes: the record, the topic or the credentials are wrong. Anything
@@ -382,7 +381,7 @@ int rs_kafka_produce(struct rs_kafka *k, const char *topic, const void *key, siz
 	rd_kafka_error_t *e = L.rd_kafka_produceva(k->rk, vu, key ? 5 : 4);
 	if (e) {
 		rd_kafka_resp_err_t code = L.rd_kafka_error_code(e);
-		say(k, RS_LOG_WARN, "produce", L.rd_kafka_error_string(e));
+		say(k, RS_LOG_WARN, L.rd_kafka_error_string(e));
 		L.rd_kafka_error_destroy(e);
 		free(p);
 		return to_errno(code);

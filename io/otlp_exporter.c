@@ -392,10 +392,27 @@ const struct rs_exporter rs_otlp_exporter = {
 
 /* --- RINGSIDE_EXPORTER=kafka: the same channels, records to Kafka ----------------------------- */
 
+/* Kafka's rule for topic names: what a broker would refuse, said once at start. */
+static bool kafka_topic_ok(const char *t)
+{
+	size_t n = strlen(t);
+	if (n == 0 || n > 249 || strcmp(t, ".") == 0 || strcmp(t, "..") == 0)
+		return false;
+	return strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
 static bool kafka_channel_start(struct channel *ch)
 {
 	bool t = ch->kind == RS_SIGNAL_TRACES;
 	ch->topic = t ? rs_cfg.kafka_traces_topic : rs_cfg.kafka_metrics_topic;
+	if (!kafka_topic_ok(ch->topic)) {
+		const char *def = t ? "otlp_spans" : "otlp_metrics";
+		rs_log(RS_LOG_ERROR,
+		       "RINGSIDE_KAFKA_%s_TOPIC=\"%.250s\" is no Kafka topic name (letters, digits, "
+		       "'.', '_', '-', at most 249); using %s",
+		       t ? "TRACES" : "METRICS", ch->topic, def);
+		ch->topic = def;
+	}
 	int e = rs_kafka_declare(O.kafka, ch->topic);
 	if (e < 0)
 		rs_log(RS_LOG_WARN, "Kafka topic %s: %s", ch->topic, strerror(-e));

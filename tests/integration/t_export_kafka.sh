@@ -157,6 +157,21 @@ assert any(s["name"].startswith("accept :") for s in spans), "no connection span
 bad = [s for s in spans if brokers & {s["attrs"].get(k) for k in ("network.peer.port", "server.port")}]
 assert not bad, bad
 ' "$ports" || fail "chain: a span of librdkafka's own connections"
+# A topic name Kafka would refuse: one line, and the default topic instead.
+traced RINGSIDE_EXPORTER=kafka RINGSIDE_KAFKA_BROKERS="$BOOT" RINGSIDE_KAFKA_TRACES_TOPIC='bad topic!' \
+	RINGSIDE_SELF_METRICS=0 "$PYTHON" -c '
+import os, socket, sys
+print(os.getpid())
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    pass' "$(free_port)" >"$WORK/badtopic.pid" 2>"$WORK/badtopic.err"
+[[ $(grep -c ringside "$WORK/badtopic.err") == 1 ]] &&
+	grep -q 'RINGSIDE_KAFKA_TRACES_TOPIC="bad topic!" is no Kafka topic name .*; using otlp_spans' "$WORK/badtopic.err" ||
+	fail "bad topic: $(cat "$WORK/badtopic.err")"
+read_kafka badtopic
+"${PEER_CHECK[@]}" dump "$WORK/badtopic.jsonl" | grep -q "\"pid\": $(cat "$WORK/badtopic.pid")," ||
+	fail "bad topic: the span did not reach otlp_spans"
 kill "$KAFKA_PID"
 wait "$KAFKA_PID" || fail "kafka_mock did not exit cleanly"
 
