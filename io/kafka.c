@@ -16,11 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* While records are outstanding the reporter polls this often for their delivery reports:
- * librdkafka's batching delay, so a report waits at most about as long as the record did. */
+/* librdkafka's batching delay: short, the batches are ours. While records are outstanding the
+ * reporter polls this often for their delivery reports, so a report waits about as long as the
+ * record did; a record still unacknowledged after POLL_FAST_FOR (a broker away) is polled for
+ * less often, so an outage does not keep the reporter spinning. */
 #define LINGER_MS      5
 #define LINGER_MS_TEXT "5"
 #define POLL_NS	       (LINGER_MS * 1000000ull)
+#define POLL_SLOW_NS   50000000ull
+#define POLL_FAST_FOR  200000000ull
 /* One record is one sealed batch, up to this many bytes before compression; the broker's own
  * limit (max.message.bytes, 1 MiB by default) applies to the compressed record batch. */
 #define MAX_MESSAGE_BYTES (8u << 20)
@@ -65,7 +69,8 @@ static struct {
 
 struct rs_kafka {
 	rd_kafka_t *rk;
-	size_t outstanding; /* produced, delivery report not yet served */
+	size_t outstanding;   /* produced, delivery report not yet served */
+	uint64_t produced_ns; /* the last record queued (monotonic) */
 	rd_kafka_topic_t *topics[MAX_TOPICS];
 	unsigned ntopics;
 	char what[96];
@@ -387,6 +392,7 @@ int rs_kafka_produce(struct rs_kafka *k, const char *topic, const void *key, siz
 		return to_errno(code);
 	}
 	k->outstanding++;
+	k->produced_ns = rs_mono_ns();
 	return 0;
 }
 
@@ -404,7 +410,9 @@ size_t rs_kafka_flush(struct rs_kafka *k, unsigned timeout_ms)
 
 uint64_t rs_kafka_next_poll_ns(const struct rs_kafka *k)
 {
-	return k && k->outstanding ? POLL_NS : UINT64_MAX;
+	if (!k || !k->outstanding)
+		return UINT64_MAX;
+	return rs_mono_ns() - k->produced_ns < POLL_FAST_FOR ? POLL_NS : POLL_SLOW_NS;
 }
 
 void rs_kafka_destroy(struct rs_kafka *k)
