@@ -103,8 +103,8 @@ static bool load(const char *what)
 #define X(f)                                                                                       \
 	L.f = (__typeof__(f) *)dlsym(h, #f);                                                       \
 	if (!L.f) {                                                                                \
-		rs_log(RS_LOG_ERROR, "%s: librdkafka.so.1 has no %s (2.0 or newer is needed)",     \
-		       what, #f);                                                                  \
+		rs_log(RS_LOG_ERROR,                                                               \
+		       "%s: librdkafka.so.1 has no %s (a newer librdkafka is needed)", what, #f);  \
 		return false;                                                                      \
 	}
 	RDK_FUNCS(X)
@@ -344,11 +344,18 @@ fail:
 	return NULL;
 }
 
-int rs_kafka_declare(struct rs_kafka *k, const char *topic)
+static rd_kafka_topic_t *declared(struct rs_kafka *k, const char *topic)
 {
 	for (unsigned i = 0; i < k->ntopics; i++)
 		if (strcmp(L.rd_kafka_topic_name(k->topics[i]), topic) == 0)
-			return 0;
+			return k->topics[i];
+	return NULL;
+}
+
+int rs_kafka_declare(struct rs_kafka *k, const char *topic)
+{
+	if (declared(k, topic))
+		return 0;
 	if (k->ntopics == MAX_TOPICS)
 		return -ENOSPC;
 	/* A new handle asks the cluster for the topic's leaders at once. */
@@ -357,14 +364,6 @@ int rs_kafka_declare(struct rs_kafka *k, const char *topic)
 		return -EINVAL;
 	k->topics[k->ntopics++] = t;
 	return 0;
-}
-
-static rd_kafka_topic_t *declared(struct rs_kafka *k, const char *topic)
-{
-	for (unsigned i = 0; i < k->ntopics; i++)
-		if (strcmp(L.rd_kafka_topic_name(k->topics[i]), topic) == 0)
-			return k->topics[i];
-	return NULL;
 }
 
 int rs_kafka_produce(struct rs_kafka *k, const char *topic, const void *key, size_t keylen,
