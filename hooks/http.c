@@ -10,6 +10,7 @@
 #include "../preload/clock.h"
 #include "../preload/config.h"
 #include "../preload/http_route.h"
+#include "../preload/sw_identity.h"
 #include "../preload/log.h"
 #include "../preload/pool.h"
 #include "../preload/process.h"
@@ -20,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 static struct rs_pool pool;
@@ -41,8 +41,6 @@ static RS_TLS struct {
 } seg;
 
 /* SkyWalking's service and host names for sw8, fixed at start. */
-static char sw_service[RS_CFG_NAME_MAX];
-static char host_name[65];
 
 /* What the capture callback does with each field: the TLV it goes to and its bound. */
 static const struct {
@@ -285,13 +283,9 @@ size_t rs_http_inject_text(const struct rs_conn *c, const struct rs_http_prep *p
 		rs_hex(p->seg_id, 8, sw.segment);
 		sw.segment_len = 16;
 		sw.span_index = p->seg_index;
-		sw.service_len = (uint16_t)strnlen(sw_service, sizeof(sw.service));
-		memcpy(sw.service, sw_service, sw.service_len);
-		int n = rs_cfg.sw_instance[0]
-				? snprintf(sw.instance, sizeof(sw.instance), "%s", rs_cfg.sw_instance)
-				: snprintf(sw.instance, sizeof(sw.instance), "%s@%s",
-					   rs_process_instance(), host_name);
-		sw.instance_len = (uint16_t)RS_MIN((size_t)RS_MAX(n, 0), sizeof(sw.instance) - 1);
+		sw.service_len = (uint16_t)strnlen(rs_sw_service(), sizeof(sw.service));
+		memcpy(sw.service, rs_sw_service(), sw.service_len);
+		sw.instance_len = (uint16_t)rs_sw_instance(sw.instance, sizeof(sw.instance));
 		if (seg.has_entry && seg.endpoint_len) {
 			sw.endpoint_len = seg.endpoint_len;
 			memcpy(sw.endpoint, seg.endpoint, seg.endpoint_len);
@@ -603,19 +597,6 @@ __attribute__((constructor(104))) static void rs_http_init(void)
 		c.remote = true;
 		rs_t.inherited = c;
 	}
-	if (rs_cfg.propagators & RS_PROPAGATE_SW8) {
-		struct utsname u;
-		if (uname(&u) == 0)
-			snprintf(host_name, sizeof(host_name), "%s", u.nodename);
-		if (rs_cfg.sw_service[0] || rs_cfg.service_name[0]) {
-			snprintf(sw_service, sizeof(sw_service), "%s",
-				 rs_cfg.sw_service[0] ? rs_cfg.sw_service : rs_cfg.service_name);
-		} else {
-			char exe[256];
-			ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-			exe[n > 0 ? n : 0] = 0;
-			const char *b = strrchr(exe, '/');
-			snprintf(sw_service, sizeof(sw_service), "%s", b ? b + 1 : "unknown");
-		}
-	}
+	if ((rs_cfg.propagators & RS_PROPAGATE_SW8) || rs_cfg.exporter == RS_EXPORTER_SKYWALKING)
+		rs_sw_identity_init(); /* for sw8, and for the reporter's SkyWalking messages */
 }
