@@ -12,9 +12,11 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* librdkafka's batching delay: short, the batches are ours. While records are outstanding the
  * reporter polls this often for their delivery reports, so a report waits about as long as the
@@ -62,10 +64,72 @@
 
 static struct {
 	bool tried, ok;
+	bool forked_unsafe; /* a fork child of a parent that was inside global_section() */
 #define X(f) __typeof__(f) *f;
 	RDK_FUNCS(X)
 #undef X
 } L;
+
+/* --- fork ---------------------------------------------------------------------------------------
+ * Loading librdkafka and making or destroying a producer take process-wide locks (the loader's,
+ * librdkafka's global one). A fork while the reporter holds one leaves it held forever in the
+ * child, whose own producer would then hang. So the forking thread waits for the reporter to
+ * leave such a section (milliseconds, once or twice in a process's life, and at most 50 ms), and
+ * the reporter does not enter one while a fork is pending (seq_cst: one of the two always sees
+ * the other). A child forked anyway, after the wait ran out, does not use Kafka. */
+static _Atomic int fork_pending;
+static _Atomic bool in_global;
+static _Atomic bool fork_saw_global;
+
+static void pause_briefly(void)
+{
+	nanosleep(&(struct timespec){0, 200000}, NULL);
+}
+
+static void global_enter(void)
+{
+	for (;;) {
+		while (atomic_load(&fork_pending))
+			pause_briefly();
+		atomic_store(&in_global, true);
+		if (!atomic_load(&fork_pending))
+			return;
+		atomic_store(&in_global, false);
+	}
+}
+
+static void global_leave(void)
+{
+	atomic_store(&in_global, false);
+}
+
+static void fork_prepare(void)
+{
+	atomic_fetch_add(&fork_pending, 1);
+	for (int i = 0; i < 250 && atomic_load(&in_global); i++)
+		pause_briefly();
+	atomic_store(&fork_saw_global, atomic_load(&in_global));
+}
+
+static void fork_parent(void)
+{
+	atomic_fetch_sub(&fork_pending, 1);
+}
+
+static void fork_child(void)
+{
+	atomic_store(&fork_pending, 0);
+	atomic_store(&in_global, false);
+	if (atomic_load(&fork_saw_global))
+		L.forked_unsafe = true;
+}
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void atfork_register(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
 
 struct rs_kafka {
 	rd_kafka_t *rk;
@@ -94,6 +158,7 @@ static bool load(const char *what)
 	if (L.tried)
 		return L.ok;
 	L.tried = true;
+	pthread_once(&atfork_once, atfork_register);
 	void *h = dlopen("librdkafka.so.1", RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
 		rs_log(RS_LOG_ERROR, "%s: cannot load librdkafka (%s); install librdkafka1", what,
@@ -285,10 +350,25 @@ static const char *rdk_log_level(void)
 	}
 }
 
+static struct rs_kafka *make(const char *brokers, const char *what);
+
 struct rs_kafka *rs_kafka_new(const char *brokers, const char *what)
 {
-	if (!load(what))
-		return NULL;
+	global_enter();
+	struct rs_kafka *k = NULL;
+	if (L.forked_unsafe)
+		rs_log(RS_LOG_ERROR,
+		       "%s: this process was forked while its parent set up librdkafka, "
+		       "which cannot be used here; spans are dropped and counted",
+		       what);
+	else if (load(what))
+		k = make(brokers, what);
+	global_leave();
+	return k;
+}
+
+static struct rs_kafka *make(const char *brokers, const char *what)
+{
 	struct rs_kafka *k = calloc(1, sizeof(*k));
 	rd_kafka_conf_t *conf = L.rd_kafka_conf_new();
 	if (!k || !conf) {
@@ -424,7 +504,9 @@ void rs_kafka_destroy(struct rs_kafka *k)
 	L.rd_kafka_poll(k->rk, 0);
 	for (unsigned i = 0; i < k->ntopics; i++)
 		L.rd_kafka_topic_destroy(k->topics[i]);
+	global_enter();
 	L.rd_kafka_destroy(k->rk);
+	global_leave();
 	free(k);
 }
 

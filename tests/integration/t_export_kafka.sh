@@ -25,7 +25,7 @@ start_kafka() {
 	KAFKA_PID=$!
 	RS_PIDS+=("$KAFKA_PID")
 	for i in $(seq 200); do
-		BOOT=$(sed -n 's/^bootstrap=//p' "$WORK/$name.kafka")
+		BOOT=$(sed -n 's/^bootstrap=//p' "$WORK/$name.kafka" 2>/dev/null || true)
 		[[ -n $BOOT ]] && return 0
 		kill -0 "$KAFKA_PID" 2>/dev/null || fail "kafka_mock exited: $(cat "$WORK/$name.kafka.err")"
 		sleep 0.05
@@ -177,6 +177,24 @@ except OSError:
 read_kafka badtopic
 "${PEER_CHECK[@]}" dump "$WORK/badtopic.jsonl" | grep -q "\"pid\": $(cat "$WORK/badtopic.pid")," ||
 	fail "bad topic: the span did not reach otlp_spans"
+# fork without exec: the child forgets the parent's producer (its threads did not survive the
+# fork) and makes its own; every process's spans arrive, none twice.
+port=$(free_port)
+start_python "$port" "$WORK/site" bare
+traced RINGSIDE_EXPORTER=kafka RINGSIDE_KAFKA_BROKERS="$BOOT" RINGSIDE_SELF_METRICS=0 \
+	RINGSIDE_FLUSH_TIMEOUT_MS=10000 "$PROGS/fork_connect" "$port" 3 2>"$WORK/fork.err" ||
+	fail "fork: fork_connect failed: $(cat "$WORK/fork.err")"
+stop_python
+read_kafka fork
+"${PEER_CHECK[@]}" dump "$WORK/fork.jsonl" | "$PYTHON" -c '
+import collections, json, sys
+port = int(sys.argv[1])
+spans = [s for s in map(json.loads, sys.stdin) if s["exe"] == "fork_connect"]
+assert len({s["span"] for s in spans}) == len(spans), "a span arrived twice"
+per = collections.Counter(s["pid"] for s in spans if not s["http"] and s["attrs"].get("server.port") == port)
+assert len(per) == 4, per
+assert sorted(per.values())[:3] == [1, 1, 1], per  # each child connected once; the parent more
+' "$port" || fail "fork: the processes' spans"
 kill "$KAFKA_PID"
 wait "$KAFKA_PID" || fail "kafka_mock did not exit cleanly"
 
