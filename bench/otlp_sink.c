@@ -22,7 +22,10 @@ struct conn {
 	char head[HEAD_MAX];
 	size_t head_len;
 	unsigned long long body_left;
-	int json; /* the request's body is JSON: answer "{}" */
+	int json;    /* the request's body is JSON: answer "{}" */
+	int chunked; /* 1: reading a chunk-size line, 2: a chunk's data, 3: its CRLF, 4: trailers */
+	char line[64];
+	size_t line_len;
 };
 
 static struct conn *conns[MAX_FD];
@@ -63,6 +66,37 @@ static int answer(int fd, int json)
 static int feed(int fd, struct conn *c, const char *buf, size_t len)
 {
 	while (len) {
+		if (c->chunked) {
+			if (c->chunked == 2) {
+				size_t k = len < c->body_left ? len : (size_t)c->body_left;
+				c->body_left -= k, n_body += k, buf += k, len -= k;
+				if (!c->body_left)
+					c->chunked = 3, c->line_len = 0;
+				continue;
+			}
+			/* A line: the chunk's size, the CRLF after its data, or a trailer. */
+			char ch = *buf++;
+			len--;
+			if (ch != '\n') {
+				if (c->line_len < sizeof(c->line) - 1)
+					c->line[c->line_len++] = ch;
+				continue;
+			}
+			c->line[c->line_len] = 0;
+			size_t ll = c->line_len;
+			c->line_len = 0;
+			if (c->chunked == 3) {
+				c->chunked = 1;
+			} else if (c->chunked == 1) {
+				c->body_left = strtoull(c->line, NULL, 16);
+				c->chunked = c->body_left ? 2 : 4;
+			} else if (ll <= 1) { /* the empty line after the trailers */
+				c->chunked = 0;
+				if (answer(fd, c->json))
+					return -1;
+			}
+			continue;
+		}
 		if (c->body_left) {
 			size_t k = len < c->body_left ? len : (size_t)c->body_left;
 			c->body_left -= k;
@@ -90,12 +124,16 @@ static int feed(int fd, struct conn *c, const char *buf, size_t len)
 		const char *cl = header(c->head, "content-length");
 		const char *ct = header(c->head, "content-type");
 		c->body_left = cl ? strtoull(cl, NULL, 10) : 0;
+		const char *te = header(c->head, "transfer-encoding");
 		c->json = ct && strstr(ct, "json") != NULL;
+		c->chunked = te && strstr(te, "chunked") ? 1 : 0;
+		if (c->chunked)
+			c->body_left = 0;
 		c->head_len = 0;
 		n_req++;
 		buf += used;
 		len -= used;
-		if (!c->body_left && answer(fd, c->json))
+		if (!c->chunked && !c->body_left && answer(fd, c->json))
 			return -1;
 	}
 	return 0;

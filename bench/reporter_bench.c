@@ -160,7 +160,11 @@ int main(int argc, char **argv)
 		if ((i & 0xffff) == 0)
 			hwm_rss = RS_MAX(hwm_rss, status_kb("VmRSS:"));
 	}
-	/* All delivered or dropped; a collector that is away holds them until the queue drops. */
+	/* Seals the last partial batch and waits for it (RINGSIDE_FLUSH_TIMEOUT_MS at most) rather
+	 * than OTEL_BSP_SCHEDULE_DELAY; then all is delivered or dropped, except with a collector
+	 * that is away, whose spans wait in the queue until they are dropped. */
+	if (window)
+		rs_process_flush(false);
 	uint64_t deadline = now_ns(CLOCK_MONOTONIC) + 120000000000ull;
 	while (settled() - base < n && now_ns(CLOCK_MONOTONIC) < deadline &&
 	       (window || rs_load_relaxed(&rs_io_stats.spans_recorded) < n + 1))
