@@ -277,7 +277,8 @@ http {{
             rounds.append(got)
             log("nginx round %d: %s" % (r + 1, ", ".join(
                 f"{v} {got[v]['rps']:.0f}/s p99 {got[v]['p99_ms']:.2f} ms" for v in variants)))
-        res = {"seconds": seconds, "rounds": rounds, "variants": {}}
+        page = os.path.getsize(os.path.join(self.work, "nginx", "site", "index.html"))
+        res = {"seconds": seconds, "page_bytes": page, "rounds": rounds, "variants": {}}
         for v in variants:
             res["variants"][v] = {
                 "rps": median([x[v]["rps"] for x in rounds]),
