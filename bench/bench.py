@@ -89,6 +89,9 @@ class Bench:
         self.rounds = args.rounds or (3 if self.quick else 5)
         self.sink = None
         self.sink_port = None
+        self.sw = None        # the SkyWalking peer, when the exporter works in this build
+        self.sw_port = None
+        self.sw_note = None   # why SkyWalking is not measured
 
     # --- helpers ---------------------------------------------------------------------------
     def prog(self, name):
@@ -108,11 +111,22 @@ class Bench:
         if variant != "bare":
             e["LD_PRELOAD"] = self.shim
             e["RINGSIDE_OUTPUT_DIR"] = self.outdir
-            exp = {"shim-file": "file", "shim-otlp": "otlp", "shim-none": "none"}.get(variant, "file")
+            exp = {"shim-file": "file", "shim-otlp": "otlp", "shim-none": "none",
+                   "shim-skywalking": "skywalking"}.get(variant, "file")
             e["RINGSIDE_EXPORTER"] = exp
             if exp == "otlp":
                 e["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{self.sink_port}"
+            if exp == "skywalking":
+                e["SW_AGENT_PROTOCOL"] = "grpc"
+                e["SW_AGENT_COLLECTOR_BACKEND_SERVICES"] = f"127.0.0.1:{self.sw_port}"
         e.update({k: str(v) for k, v in extra.items()})
+        return e
+
+    def linked_env(self, variant, **extra):
+        """For reporter_bench, which has the shim linked in: the variant's settings without
+        LD_PRELOAD (a second copy of the shim in the process would be a different experiment)."""
+        e = self.env(variant, **extra)
+        del e["LD_PRELOAD"]
         return e
 
     def start_sink(self):
@@ -130,6 +144,42 @@ class Bench:
                 return json.loads(out.strip().splitlines()[-1])
             except (ValueError, IndexError):
                 return None
+
+    def start_skywalking(self):
+        """SkyWalking gRPC is measured when RINGSIDE_EXPORTER=skywalking delivers spans in this
+        build: a short reporter run against the SkyWalking test peer (tests/peers), the only gRPC
+        server here. It decodes every message, so it is slower than bench/otlp_sink."""
+        peer = os.path.join(self.root, "tests", "peers", "skywalking_peer.js")
+        if not os.path.isdir(os.path.join(self.root, "tests", "peers", "node_modules")):
+            self.sw_note = "tests/peers/node_modules missing (scripts/deps test installs it)"
+            return
+        self.sw = subprocess.Popen(["node", peer, "--out", "/dev/null"], stdout=subprocess.PIPE,
+                                   text=True)
+        m = re.match(r"listening grpc=(\d+) http=(\d+)", self.sw.stdout.readline())
+        if not m:
+            self.sw_note = "the SkyWalking peer did not start"
+            self.stop_skywalking()
+            return
+        self.sw_port = int(m.group(1))
+        env = self.linked_env("shim-skywalking", RINGSIDE_FLUSH_TIMEOUT_MS=5000)
+        try:
+            got, err = self.run_json([self.prog("reporter_bench"), "2000", "1024"], env, timeout=30)
+            ok = got["exported"] >= 2000
+        except (RuntimeError, subprocess.SubprocessError, ValueError) as e:
+            ok, err = False, str(e)
+        if not ok:
+            why = err.strip().splitlines()[0] if err.strip() else "no span delivered"
+            self.sw_note = f"RINGSIDE_EXPORTER=skywalking (gRPC) delivers nothing in this build: {why[:200]}"
+            self.stop_skywalking()
+
+    def stop_skywalking(self):
+        if self.sw:
+            self.sw.send_signal(signal.SIGTERM)
+            try:
+                self.sw.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.sw.kill()
+            self.sw = None
 
     def run_json(self, cmd, env, timeout=300):
         r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
@@ -268,7 +318,7 @@ http {{
 
     def nginx(self):
         seconds = 2 if self.quick else 10
-        variants = ["bare", "shim-file", "shim-otlp"]
+        variants = ["bare", "shim-file", "shim-otlp"] + (["shim-skywalking"] if self.sw else [])
         rounds = []
         for r in range(self.rounds):
             got = {}
@@ -278,7 +328,8 @@ http {{
             log("nginx round %d: %s" % (r + 1, ", ".join(
                 f"{v} {got[v]['rps']:.0f}/s p99 {got[v]['p99_ms']:.2f} ms" for v in variants)))
         page = os.path.getsize(os.path.join(self.work, "nginx", "site", "index.html"))
-        res = {"seconds": seconds, "page_bytes": page, "rounds": rounds, "variants": {}}
+        res = {"seconds": seconds, "page_bytes": page, "rounds": rounds, "variants": {},
+               "skywalking": self.sw_note}
         for v in variants:
             res["variants"][v] = {
                 "rps": median([x[v]["rps"] for x in rounds]),
@@ -304,26 +355,31 @@ http {{
             "otlp http/json": {"RINGSIDE_EXPORTER": "otlp",
                                "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"},
         }
+        if self.sw:
+            variants["skywalking grpc"] = {"RINGSIDE_EXPORTER": "skywalking", "SW_AGENT_PROTOCOL": "grpc",
+                                           "SW_AGENT_COLLECTOR_BACKEND_SERVICES": f"127.0.0.1:{self.sw_port}"}
         names = list(variants)
         rounds = []
         for r in range(self.rounds):
             got = {}
             for v in self.rotated(names, r):
                 self.fresh_outdir()
-                env = self.env("shim-otlp", OTEL_BSP_MAX_QUEUE_SIZE=65536, RINGSIDE_QUEUE_MB=256,
+                env = self.linked_env("shim-otlp", OTEL_BSP_MAX_QUEUE_SIZE=65536, RINGSIDE_QUEUE_MB=256,
                                RINGSIDE_FLUSH_TIMEOUT_MS=30000, RINGSIDE_SELF_METRICS="false",
                                **variants[v])
                 got[v], _ = self.run_json([self.prog("reporter_bench"), str(n), "16384"], env)
             rounds.append(got)
-        res = {"spans": n, "rounds": rounds, "variants": {}}
+        res = {"spans": n, "rounds": rounds, "variants": {}, "skywalking": self.sw_note}
         for v in names:
             res["variants"][v] = {
                 "spans_per_cpu_s": median([x[v]["spans_per_cpu_s"] for x in rounds]),
+                "spans_per_side_cpu_s": median([x[v]["spans_per_side_cpu_s"] for x in rounds]),
                 "spans_per_wall_s": median([x[v]["spans_per_wall_s"] for x in rounds]),
                 "bytes_per_span": median([x[v]["bytes_per_span"] for x in rounds]),
                 "lost": max(x[v]["dropped_queue_full"] + x[v]["dropped_ring_full"] for x in rounds),
             }
-            log(f"reporter {v}: {res['variants'][v]['spans_per_cpu_s']:.0f} spans/CPU-s, "
+            log(f"reporter {v}: {res['variants'][v]['spans_per_cpu_s']:.0f} spans/CPU-s "
+                f"({res['variants'][v]['spans_per_side_cpu_s']:.0f} with io workers), "
                 f"{res['variants'][v]['bytes_per_span']:.0f} B/span")
         return res
 
@@ -407,7 +463,7 @@ http {{
                         "RINGSIDE_EXPORTER": "otlp", "RINGSIDE_QUEUE_MB": mb,
                         "OTEL_BSP_MAX_QUEUE_SIZE": 10000000,
                         "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{dead}"}
-                    env = self.env("shim-file", RINGSIDE_FLUSH_TIMEOUT_MS=100,
+                    env = self.linked_env("shim-file", RINGSIDE_FLUSH_TIMEOUT_MS=100,
                                    RINGSIDE_SELF_METRICS="false", **extra)
                     got[v], _ = self.run_json([self.prog("reporter_bench"), str(n), "0"], env)
                 rows.append(got)
@@ -509,6 +565,9 @@ def main():
     t0 = time.monotonic()
     b.start_sink()
     try:
+        if "nginx" in only or "reporter" in only:
+            b.start_skywalking()
+            log("SkyWalking gRPC: " + ("measured" if b.sw else f"not measured: {b.sw_note}"))
         for s in SECTIONS:
             if s in only:
                 log(f"--- {s}")
@@ -520,6 +579,7 @@ def main():
                     res["sections"][s] = {"error": str(e)}
                 res["sections"][s]["elapsed_s"] = round(time.monotonic() - t, 1)
     finally:
+        b.stop_skywalking()
         res["sink"] = b.stop_sink()
         shutil.rmtree(b.work, ignore_errors=True)
     with open("/proc/loadavg") as f:
