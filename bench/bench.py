@@ -169,6 +169,7 @@ class Bench:
             ok, err = False, str(e)
         if not ok:
             why = err.strip().splitlines()[0] if err.strip() else "no span delivered"
+            why = re.sub(r"^ringside\[\d+\]: ", "", why)
             self.sw_note = f"RINGSIDE_EXPORTER=skywalking (gRPC) delivers nothing in this build: {why[:200]}"
             self.stop_skywalking()
 
@@ -435,16 +436,21 @@ http {{
             got = {}
             for v in self.rotated(names, r):
                 self.fresh_outdir()
-                env = self.env("bare" if v == "bare" else "shim-file", **variants[v])
-                got[v], _ = self.run_json([self.prog("cpu_burn"), str(iters)], env)
+                env = self.env("bare" if v == "bare" else "shim-file", RINGSIDE_LOG_LEVEL="info",
+                               **variants[v])
+                got[v], err = self.run_json([self.prog("cpu_burn"), str(iters)], env)
+                m = re.search(r"profiler: (\d+) samples taken", err)
+                got[v]["samples"] = int(m.group(1)) if m else 0
             rounds.append(got)
         res = {"iterations": iters, "rounds": rounds, "variants": {}}
         for v in names:
             res["variants"][v] = {
                 "cpu_s": median([x[v]["cpu_s"] for x in rounds]),
                 "ratio": median([x[v]["cpu_s"] / x["bare"]["cpu_s"] for x in rounds]),
+                "samples_per_cpu_s": median([x[v]["samples"] / x[v]["cpu_s"] for x in rounds]),
             }
-            log(f"profiler {v}: x{res['variants'][v]['ratio']:.4f}")
+            log(f"profiler {v}: x{res['variants'][v]['ratio']:.4f}, "
+                f"{res['variants'][v]['samples_per_cpu_s']:.0f} samples per CPU second")
         return res
 
     # --- 6: the queue bound with the collector away -------------------------------------------

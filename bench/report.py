@@ -74,6 +74,11 @@ def main():
                      f"{f(u.get('added_instr'), '{:+.0f}')} instructions per call",
                      "<= 10 ns", verdict(ok) if ok is not None else
                      "unresolved by wall time: see instructions"))
+        for mode, label in (("tcp", "loopback TCP, not HTTP"), ("http", "loopback TCP, HTTP/1.1")):
+            x = hk[mode]
+            rows.append((f"hook on a traced fd (send/recv, {label})",
+                         f"{f(x['added_ns'], '{:+.1f}')} ns; {f(x.get('added_instr'), '{:+.0f}')} "
+                         "instructions per call", "(no budget)", "—"))
     rp = s.get("reporter", {}).get("variants")
     if rp:
         x = rp["otlp http/protobuf"]
@@ -195,9 +200,13 @@ def main():
         w("`bench/cpu_burn %d`: one thread of arithmetic in three nested functions; the process's "
           "CPU time (all threads, the reporter's symbolizing and pprof encoding included) from "
           "`getrusage`, as a ratio to bare in the same round.\n" % s["profiler"]["iterations"])
-        w("| variant | CPU s | ratio to bare | overhead |\n|---|---|---|---|")
+        w("| variant | CPU s | ratio to bare | overhead | samples per CPU second |\n|---|---|---|---|---|")
         for v, x in pr.items():
-            w(f"| {v} | {x['cpu_s']:.3f} | {x['ratio']:.4f} | {(x['ratio'] - 1) * 100:+.2f}% |")
+            w(f"| {v} | {x['cpu_s']:.3f} | {x['ratio']:.4f} | {(x['ratio'] - 1) * 100:+.2f}% | "
+              f"{x.get('samples_per_cpu_s', 0):.0f} |")
+        w("\nThe samples taken come from the shim's own count (`RINGSIDE_LOG_LEVEL=info`); above "
+          "the kernel's tick rate the timer cannot fire more often, so 999 Hz gives what the tick "
+          "allows.")
         w("")
     if "runs" in mm:
         w("## 6. The queue bound with the collector away\n")
