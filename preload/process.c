@@ -257,6 +257,13 @@ static void after_fork_child(void)
 	int n = RS_MIN(rs_load_relaxed(&n_fork_fns), (int)RS_ARRAY_LEN(fork_fns));
 	for (int i = 0; i < n; i++)
 		fork_fns[i]();
+	/* The forking thread keeps its ring, so no first claim will start the child's reporter:
+	 * start it now (glibc has reset its allocator and thread-stack locks before the child
+	 * handlers run). Without this, a forking thread that had recorded anything, or that the
+	 * profiler armed, leaves its child's records unread: an nginx worker under
+	 * RINGSIDE_PROFILE=cpu wrote nothing. */
+	if (rs_t.ring)
+		rs_process_need_reporter();
 }
 
 __attribute__((constructor(101))) static void rs_process_init(void)

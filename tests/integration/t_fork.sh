@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
 # fork without exec: parent and five children each connect; every process writes its own file
 # with its own pid, and no child hangs although another thread is inside the hooks at each fork.
+# Once plain, once under the CPU profiler (which gives the forking thread a ring before it forks,
+# so the child's reporter must start without a first claim).
 source "$(dirname "$0")/lib.sh"
 
 make_site
 port=$(free_port)
 start_python "$port" "$WORK/site" bare
-traced "$PROGS/fork_connect" "$port" 5 || fail "fork_connect failed (a child hung or a request failed)"
-stop_python
+for mode in plain profiled; do
+rm -rf "$OUT"
+if [[ $mode == plain ]]; then
+	traced "$PROGS/fork_connect" "$port" 5 || fail "fork_connect failed (a child hung or a request failed)"
+else
+	traced RINGSIDE_PROFILE=cpu "$PROGS/fork_connect" "$port" 5 ||
+		fail "fork_connect under the profiler failed (a child hung or a request failed)"
+fi
 
 "${CHECK[@]}" validate "$OUT" || fail "output is not valid OTLP/JSON"
 files=$("${CHECK[@]}" files "$OUT")
-[[ $(echo "$files" | wc -l) == 6 ]] || fail "expected 6 files (parent and 5 children): $files"
+[[ $(echo "$files" | wc -l) == 6 ]] || fail "$mode: expected 6 files (parent and 5 children): $files"
 while read -r exe pid path; do
 	# Each file holds its own process's spans; the checker already verified process.pid.
 	n=$("${CHECK[@]}" count "$OUT" --pid "$pid" --kind client --tcp --attr server.port="$port")
@@ -22,6 +30,9 @@ parent=$(echo "$files" | awk '{print $2}' | sort -n | head -1)
 for pid in $(echo "$files" | awk '{print $2}'); do
 	[[ $pid == "$parent" ]] && continue
 	n=$("${CHECK[@]}" count "$OUT" --pid "$pid" --tcp)
-	[[ $n == 1 ]] || fail "child $pid reported $n spans, expected exactly its own one"
+	[[ $n == 1 ]] || fail "$mode: child $pid reported $n spans, expected exactly its own one"
 done
+echo "$mode: 6 processes, each with its own spans"
+done
+stop_python
 echo PASS
