@@ -50,6 +50,15 @@ def wait_port(port, proc=None, timeout=10.0):
     raise RuntimeError(f"nothing listens on port {port}")
 
 
+def losses(text):
+    """Spans the shim says it lost (its exit line, one per process) and spans recorded."""
+    lost = rec = 0
+    for m in re.finditer(r"(\d+) spans lost of (\d+) recorded", text or ""):
+        lost += int(m.group(1))
+        rec += int(m.group(2))
+    return lost, rec
+
+
 def rss_kb(pids):
     total = 0
     for pid in pids:
@@ -314,6 +323,13 @@ http {{
             except subprocess.TimeoutExpired:
                 p.kill()
                 _, err = p.communicate()
+        try:
+            with open(f"{d}/error.log") as fh:
+                err += fh.read()  # nginx hands its stderr to the error log
+            os.unlink(f"{d}/error.log")
+        except OSError:
+            pass
+        w["spans_lost"], _ = losses(err)
         w["stderr"] = err.strip()[-300:]
         return w
 
@@ -342,6 +358,7 @@ http {{
                 "rss_load_added_kb": median([x[v]["rss_load_kb"] - x["bare"]["rss_load_kb"]
                                              for x in rounds]),
                 "rss_load_kb": median([x[v]["rss_load_kb"] for x in rounds]),
+                "spans_lost": max(x[v]["spans_lost"] for x in rounds),
             }
         return res
 
@@ -505,6 +522,7 @@ http {{
             except subprocess.TimeoutExpired:
                 p.kill()
                 _, err = p.communicate()
+        w["spans_lost"], _ = losses(err)
         w["stderr"] = err.strip()[-300:]
         return w
 
@@ -528,6 +546,7 @@ http {{
                 "p99_ms": median([x[v]["p99_ms"] for x in rounds]),
                 "rps_ratio": median([x[v]["rps"] / x["bare"]["rps"] for x in rounds]),
                 "p99_ratio": median([x[v]["p99_ms"] / x["bare"]["p99_ms"] for x in rounds]),
+                "spans_lost": max(x[v]["spans_lost"] for x in rounds),
             }
         return res
 

@@ -149,14 +149,14 @@ def main():
           "sink). Every request is traced (an HTTP span and the connection's span). "
           "Resident memory: nginx's master and worker summed, idle after the warm-up and the "
           "highest sample under load.\n" % (s["nginx"]["page_bytes"], s["nginx"]["seconds"]))
-        w("| variant | req/s | throughput ratio | p99 ms | p99 ratio | RSS idle added | RSS load added |")
-        w("|---|---|---|---|---|---|---|")
+        w("| variant | req/s | throughput ratio | p99 ms | p99 ratio | RSS idle added | RSS load added | spans lost (worst run) |")
+        w("|---|---|---|---|---|---|---|---|")
         for v, x in ng.items():
             w(f"| {v} | {x['rps']:.0f} | {x['rps_ratio']:.3f} | {x['p99_ms']:.2f} | "
               f"{x['p99_ratio']:.2f} | {x['rss_idle_added_kb'] / 1024:.1f} MiB | "
-              f"{x['rss_load_added_kb'] / 1024:.1f} MiB |")
+              f"{x['rss_load_added_kb'] / 1024:.1f} MiB | {x.get('spans_lost', 'n/a')} |")
         if "shim-skywalking" not in ng:
-            w(f"| shim-skywalking | {sw_note(s['nginx'])} | | | | | |")
+            w(f"| shim-skywalking | {sw_note(s['nginx'])} | | | | | | |")
         w("")
     if rp:
         w("## 3. The reporter\n")
@@ -229,10 +229,11 @@ def main():
           "OTLP/HTTP. Both to the same sink. The SDK's batch processor drops spans beyond its "
           "queue (2048) without a count here; the shim counts its losses.\n"
           % s["node"]["seconds"])
-        w("| variant | req/s | throughput ratio | p99 ms | p99 ratio |\n|---|---|---|---|---|")
+        w("| variant | req/s | throughput ratio | p99 ms | p99 ratio | spans lost by the shim (worst run) |")
+        w("|---|---|---|---|---|---|")
         for v, x in nd.items():
             w(f"| {v} | {x['rps']:.0f} | {x['rps_ratio']:.3f} | {x['p99_ms']:.2f} | "
-              f"{x['p99_ratio']:.2f} |")
+              f"{x['p99_ratio']:.2f} | {x.get('spans_lost', 'n/a') if v == 'shim-otlp' else '—'} |")
         w("")
     os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
     with open(dst, "w") as fh:
