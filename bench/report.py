@@ -148,7 +148,8 @@ def main():
     if ng:
         w("## 2. nginx under wrk (and 6. its memory)\n")
         w("nginx, one worker, serving a %d-byte static file with keep-alive; `wrk -t1 -c32 "
-          "--latency` for %s s per run after a 1 s warm-up, nginx restarted for every run. "
+          "--latency` for %s s per run after a warm-up (wrk for 1 s; 200 requests with --quick), "
+          "nginx restarted for every run. "
           "Variants: bare; the shim with the file exporter; the shim exporting OTLP/HTTP "
           "(protobuf) to `bench/otlp_sink` on loopback, a C server that discards bodies and "
           "answers 200; when the build has it, the shim exporting SkyWalking segments over gRPC "
