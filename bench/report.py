@@ -61,6 +61,10 @@ def main():
                          ">= 0.97", verdict(x["rps_ratio"] >= 0.97)))
             rows.append((f"nginx p99 latency, {label}", f"{f(x['p99_ratio'], '{:.2f}')} x bare",
                          "<= 1.10", verdict(x["p99_ratio"] <= 1.10)))
+        lost = {v: ng[v].get("spans_lost", 0) for v in ng if v != "bare"}
+        rows.append(("nginx: every request traced (spans the shim lost, worst run)",
+                     ", ".join(f"{v}: {n}" for v, n in lost.items()), "0",
+                     verdict(all(n == 0 for n in lost.values()))))
         if "shim-skywalking" not in ng:
             rows.append(("nginx, SkyWalking gRPC", sw_note(s["nginx"]), ">= 0.97 / <= 1.10", "n/a"))
     hk = s.get("hooks", {}).get("modes")
@@ -110,6 +114,9 @@ def main():
         rows.append(("Node.js under the shim, throughput",
                      f"{f(nd['shim-otlp']['rps_ratio'], '{:.3f}')} of bare", ">= 0.95",
                      verdict(nd["shim-otlp"]["rps_ratio"] >= 0.95)))
+        rows.append(("Node.js under the shim: spans lost, worst run",
+                     str(nd["shim-otlp"].get("spans_lost", "n/a")), "0",
+                     verdict(nd["shim-otlp"].get("spans_lost", 0) == 0)))
         rows.append(("Node.js with OpenTelemetry's SDK, throughput",
                      f"{f(nd['otel-sdk']['rps_ratio'], '{:.3f}')} of bare", "(what it keeps)", "—"))
     w("## Against the budget\n")
@@ -156,7 +163,8 @@ def main():
           "to `tests/peers/skywalking_peer.js` (which decodes every message: slower than a "
           "sink). Every request is traced (an HTTP span and the connection's span). "
           "Resident memory: nginx's master and worker summed, idle after the warm-up and the "
-          "highest sample under load.\n" % (s["nginx"]["page_bytes"], s["nginx"]["seconds"]))
+          "highest sample under load. Spans lost: the shim's own exit line (ring full, queue "
+          "full, ...), read from nginx's error log, the worst run of the rounds.\n" % (s["nginx"]["page_bytes"], s["nginx"]["seconds"]))
         w("| variant | req/s | throughput ratio | p99 ms | p99 ratio | RSS idle added | RSS load added | spans lost (worst run) |")
         w("|---|---|---|---|---|---|---|---|")
         for v, x in ng.items():
