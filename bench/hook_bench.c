@@ -4,10 +4,10 @@
  * difference is what a hook adds. Modes: "unix" (a socketpair: an fd the shim never follows),
  * "tcp" (loopback TCP, not HTTP: a followed connection, counted bytes), "http" (loopback TCP
  * carrying one HTTP/1.1 request and its response per iteration: parsed, two spans each).
- * Usage: hook_bench MODE ITERATIONS [ab]. Prints one JSON line. bench_loop is what callgrind counts.
- * With "ab" (unix and tcp only), one process alternates short blocks through send/recv as the
- * program links them (the shim's hooks when preloaded) and through libc's own, found with dlsym in
- * libc itself, and prints the median of the blocks' differences: two paths measured side by side
+ * Usage: hook_bench MODE ITERATIONS [ab]. Prints one JSON line. bench_loop is what callgrind
+ * counts. With "ab" (unix and tcp only), one process alternates short blocks through send/recv as
+ * the program links them (the shim's hooks when preloaded) and through libc's own, found with dlsym
+ * in libc itself, and prints the median of the blocks' differences: two paths measured side by side
  * under the same load, which resolves a few nanoseconds where separate processes cannot. */
 #include <dlfcn.h>
 #include <netinet/in.h>
@@ -181,12 +181,13 @@ int main(int argc, char **argv)
 		}
 		return ab(mode, s[0], s[1], iters);
 	}
-	bench_loop(s[0], s[1], iters / 10 + 1, m1, l1, m2, l2); /* warm caches and the shim's state */
+	bench_loop(s[0], s[1], iters / 10 + 1, m1, l1, m2,
+		   l2); /* warm caches and the shim's state */
 	uint64_t t0 = now_ns();
 	bench_loop(s[0], s[1], iters, m1, l1, m2, l2);
 	uint64_t t1 = now_ns();
-	printf("{\"mode\": \"%s\", \"iterations\": %ld, \"calls\": %ld, \"ns_per_call\": %.2f}\n", mode,
-	       iters, iters * 4, (double)(t1 - t0) / (double)(iters * 4));
+	printf("{\"mode\": \"%s\", \"iterations\": %ld, \"calls\": %ld, \"ns_per_call\": %.2f}\n",
+	       mode, iters, iters * 4, (double)(t1 - t0) / (double)(iters * 4));
 	close(s[0]);
 	close(s[1]);
 	return 0;

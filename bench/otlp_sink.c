@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #define HEAD_MAX 16384
-#define MAX_FD 65536
+#define MAX_FD	 65536
 
 struct conn {
 	char head[HEAD_MAX];
@@ -151,7 +151,8 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
 	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1])),
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)atoi(argv[1])),
 				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t al = sizeof(a);
 	if (bind(ls, (struct sockaddr *)&a, sizeof(a)) || listen(ls, 512) ||

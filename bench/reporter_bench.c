@@ -77,7 +77,7 @@ static void wait_room(void)
 {
 	struct rs_ring *r = rs_t.ring;
 	while (atomic_load_explicit(&r->head, memory_order_relaxed) -
-		       atomic_load_explicit(&r->tail, memory_order_acquire) >
+		   atomic_load_explicit(&r->tail, memory_order_acquire) >
 	       r->mask - 2) {
 		rs_process_wake_reporter();
 		sched_yield();
@@ -185,11 +185,10 @@ int main(int argc, char **argv)
 	       "\"bytes_per_span\": %.1f, \"rss_start_kb\": %ld, \"rss_max_kb\": %ld}\n",
 	       (unsigned long long)n, (unsigned long long)exported,
 	       (unsigned long long)rs_load_relaxed(&rs_io_stats.dropped_queue_full),
-	       (unsigned long long)rs_load_relaxed(&rs_io_stats.dropped_ring_full),
-	       wall_s, cpu_s, cpu_s > 0 ? (double)n / cpu_s : 0.0, side_s,
-	       side_s > 0 ? (double)n / side_s : 0.0, (double)n / wall_s,
-	       (unsigned long long)bytes, exported ? (double)bytes / (double)(exported - base) : 0.0,
-	       rss0, hwm_rss);
+	       (unsigned long long)rs_load_relaxed(&rs_io_stats.dropped_ring_full), wall_s, cpu_s,
+	       cpu_s > 0 ? (double)n / cpu_s : 0.0, side_s, side_s > 0 ? (double)n / side_s : 0.0,
+	       (double)n / wall_s, (unsigned long long)bytes,
+	       exported ? (double)bytes / (double)(exported - base) : 0.0, rss0, hwm_rss);
 	fflush(stdout);
 	return 0;
 }
