@@ -72,6 +72,21 @@ def rss_kb(pids):
     return total
 
 
+def cpu_s(pids):
+    """CPU seconds used so far by these processes, all their threads (the reporter and the
+    kernel's io_uring workers included)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / tick
+
+
 def children(pid):
     out = [pid]
     try:
@@ -201,6 +216,7 @@ class Bench:
         r = subprocess.run(["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", url],
                            capture_output=True, text=True, timeout=seconds + 60)
         rps = re.search(r"Requests/sec:\s+([\d.]+)", r.stdout)
+        total = re.search(r"(\d+) requests in", r.stdout)
         p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", r.stdout, re.M)
         errs = re.search(r"Non-2xx or 3xx responses: (\d+)", r.stdout)
         sock = re.search(r"Socket errors: (.*)", r.stdout)
@@ -208,6 +224,7 @@ class Bench:
             raise RuntimeError(f"wrk output not understood: {r.stdout[-400:]} {r.stderr[-400:]}")
         scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}[p99.group(2)]
         return {"rps": float(rps.group(1)), "p99_ms": float(p99.group(1)) * scale,
+                "requests": int(total.group(1)) if total else 0,
                 "non2xx": int(errs.group(1)) if errs else 0,
                 "socket_errors": sock.group(1) if sock else ""}
 
@@ -337,7 +354,9 @@ http {{
             import threading
             th = threading.Thread(target=sample_while, args=(seconds - 0.5,))
             th.start()
+            c0 = cpu_s(children(p.pid))
             w = self.wrk(url, seconds)
+            w["cpu_us_per_req"] = (cpu_s(children(p.pid)) - c0) * 1e6 / max(w["requests"], 1)
             th.join()
             w["rss_idle_kb"] = idle
             w["rss_load_kb"] = max(samples) if samples else None
@@ -384,6 +403,9 @@ http {{
                                              for x in rounds]),
                 "rss_load_kb": median([x[v]["rss_load_kb"] for x in rounds]),
                 "spans_lost": max(x[v]["spans_lost"] for x in rounds),
+                "cpu_us_per_req": median([x[v]["cpu_us_per_req"] for x in rounds]),
+                "cpu_ratio": median([x[v]["cpu_us_per_req"] / x["bare"]["cpu_us_per_req"]
+                                     for x in rounds]),
             }
         return res
 
@@ -538,7 +560,9 @@ http {{
         try:
             port = int(p.stdout.readline())
             self.warm_up(f"http://127.0.0.1:{port}/")
+            c0 = cpu_s([p.pid])
             w = self.wrk(f"http://127.0.0.1:{port}/", seconds)
+            w["cpu_us_per_req"] = (cpu_s([p.pid]) - c0) * 1e6 / max(w["requests"], 1)
         finally:
             p.send_signal(signal.SIGTERM)
             try:
@@ -571,6 +595,9 @@ http {{
                 "rps_ratio": median([x[v]["rps"] / x["bare"]["rps"] for x in rounds]),
                 "p99_ratio": median([x[v]["p99_ms"] / x["bare"]["p99_ms"] for x in rounds]),
                 "spans_lost": max(x[v]["spans_lost"] for x in rounds),
+                "cpu_us_per_req": median([x[v]["cpu_us_per_req"] for x in rounds]),
+                "cpu_ratio": median([x[v]["cpu_us_per_req"] / x["bare"]["cpu_us_per_req"]
+                                     for x in rounds]),
             }
         return res
 

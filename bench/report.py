@@ -61,6 +61,9 @@ def main():
                          ">= 0.97", verdict(x["rps_ratio"] >= 0.97)))
             rows.append((f"nginx p99 latency, {label}", f"{f(x['p99_ratio'], '{:.2f}')} x bare",
                          "<= 1.10", verdict(x["p99_ratio"] <= 1.10)))
+        rows.append(("nginx CPU per request (all threads), traced / bare",
+                     ", ".join(f"{v}: {f(ng[v].get('cpu_ratio'), '{:.2f}')}" for v in ng
+                               if v != "bare"), "(no budget; throughput's cause)", "—"))
         lost = {v: ng[v].get("spans_lost", 0) for v in ng if v != "bare"}
         rows.append(("nginx: every request traced (spans the shim lost, worst run)",
                      ", ".join(f"{v}: {n}" for v, n in lost.items()), "0",
@@ -164,15 +167,20 @@ def main():
           "sink). Every request is traced (an HTTP span and the connection's span). "
           "Resident memory: nginx's master and worker summed, idle after the warm-up and the "
           "highest sample under load. Spans lost: the shim's own exit line (ring full, queue "
-          "full, ...), read from nginx's error log, the worst run of the rounds.\n" % (s["nginx"]["page_bytes"], s["nginx"]["seconds"]))
-        w("| variant | req/s | throughput ratio | p99 ms | p99 ratio | RSS idle added | RSS load added | spans lost (worst run) |")
-        w("|---|---|---|---|---|---|---|---|")
+          "full, ...), read from nginx's error log, the worst run of the rounds. CPU per request: "
+          "nginx's master and worker, every thread (the reporter and the kernel's io_uring "
+          "workers included), from /proc over the timed run, over the requests wrk counted; "
+          "less disturbed than throughput when the machine is shared, since it does not depend "
+          "on how much CPU the run was given.\n" % (s["nginx"]["page_bytes"], s["nginx"]["seconds"]))
+        w("| variant | req/s | throughput ratio | p99 ms | p99 ratio | CPU µs/request | CPU ratio | RSS idle added | RSS load added | spans lost (worst run) |")
+        w("|---|---|---|---|---|---|---|---|---|---|")
         for v, x in ng.items():
             w(f"| {v} | {x['rps']:.0f} | {x['rps_ratio']:.3f} | {x['p99_ms']:.2f} | "
-              f"{x['p99_ratio']:.2f} | {x['rss_idle_added_kb'] / 1024:.1f} MiB | "
+              f"{x['p99_ratio']:.2f} | {f(x.get('cpu_us_per_req'), '{:.1f}')} | "
+              f"{f(x.get('cpu_ratio'), '{:.2f}')} | {x['rss_idle_added_kb'] / 1024:.1f} MiB | "
               f"{x['rss_load_added_kb'] / 1024:.1f} MiB | {x.get('spans_lost', 'n/a')} |")
         if "shim-skywalking" not in ng:
-            w(f"| shim-skywalking | {sw_note(s['nginx'])} | | | | | | |")
+            w(f"| shim-skywalking | {sw_note(s['nginx'])} | | | | | | | | |")
         w("")
     if rp:
         w("## 3. The reporter\n")
@@ -245,11 +253,13 @@ def main():
           "OTLP/HTTP. Both to the same sink. The SDK's batch processor drops spans beyond its "
           "queue (2048) without a count here; the shim counts its losses.\n"
           % s["node"]["seconds"])
-        w("| variant | req/s | throughput ratio | p99 ms | p99 ratio | spans lost by the shim (worst run) |")
-        w("|---|---|---|---|---|---|")
+        w("| variant | req/s | throughput ratio | p99 ms | p99 ratio | CPU µs/request | CPU ratio | spans lost by the shim (worst run) |")
+        w("|---|---|---|---|---|---|---|---|")
         for v, x in nd.items():
             w(f"| {v} | {x['rps']:.0f} | {x['rps_ratio']:.3f} | {x['p99_ms']:.2f} | "
-              f"{x['p99_ratio']:.2f} | {x.get('spans_lost', 'n/a') if v == 'shim-otlp' else '—'} |")
+              f"{x['p99_ratio']:.2f} | {f(x.get('cpu_us_per_req'), '{:.1f}')} | "
+              f"{f(x.get('cpu_ratio'), '{:.2f}')} | "
+              f"{x.get('spans_lost', 'n/a') if v == 'shim-otlp' else '—'} |")
         w("")
     os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
     with open(dst, "w") as fh:
