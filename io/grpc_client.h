@@ -2,7 +2,8 @@
  * collector, nghttp2 doing the framing (nghttp2_session_mem_send/mem_recv) while the bytes move
  * through the reporter's loop (io_uring or poll). Several calls may be open at once, each its own
  * stream; a call carries one or more length-prefixed messages (unary or client streaming) and
- * ends with the server's grpc-status. Reporter thread only. */
+ * ends with the server's grpc-status. Deadlines are kept with the loop's timers; an idle
+ * connection costs the loop nothing. Reporter thread only. */
 #ifndef RS_IO_GRPC_CLIENT_H
 #define RS_IO_GRPC_CLIENT_H
 
@@ -11,11 +12,15 @@
 #include "http_client.h" /* struct rs_endpoint, rs_resolve */
 #include "loop.h"
 
-/* How a call ended. status: the grpc-status (0 OK, 1..16), or -errno when no status arrived
- * (-ECONNREFUSED, -ECONNRESET, -ETIMEDOUT for the call's deadline, -EPROTO for a malformed
- * answer, -EMSGSIZE for an answer over the 4 MiB bound). message: grpc-message, percent-decoded
- * (NUL-terminated, may be empty). reply/len: the first response message, unprefixed and
- * decompressed (NULL/0 when none). All pointers are valid only during the callback. */
+/* How a call ended. status: the grpc-status (0 OK, 1..16; an unknown code is 2 UNKNOWN); when
+ * none came, what gRPC derives: an HTTP status other than 200 mapped as gRPC maps it (503 is 14
+ * UNAVAILABLE, ...), a stream the server reset (REFUSED_STREAM and streams above a GOAWAY's last
+ * id are 14 UNAVAILABLE, CANCEL 1, others 13 INTERNAL); else -errno (-ECONNREFUSED,
+ * -ECONNRESET, -ETIMEDOUT for the call's deadline, -EPROTO for a malformed answer or a server
+ * that broke HTTP/2, -EMSGSIZE for an answer over the 4 MiB bound, which resets only that
+ * stream). message: grpc-message, percent-decoded (NUL-terminated, may be empty). reply/len: the
+ * first response message, unprefixed and decompressed (NULL/0 when none, and unless status is
+ * 0). All pointers are valid only during the callback, which may start and end calls. */
 typedef void (*rs_grpc_done_fn)(void *arg, int status, const char *message, const void *reply,
 				size_t len);
 
@@ -31,9 +36,10 @@ struct rs_grpc_client *rs_grpc_client_new(struct rs_loop *loop, const struct rs_
 /* Starts a call of method path ("/pkg.Service/Method") carrying body: one or more messages,
  * each already framed by rs_grpc_frame (so a client stream of N messages is N frames end to
  * end). body stays valid until done runs. gzip: the messages were compressed by rs_grpc_frame
- * and the call announces grpc-encoding: gzip. timeout_ns: the call's deadline, also sent as
- * grpc-timeout. done runs exactly once, always later, from the loop (never inside this call).
- * Returns a call id > 0, or -errno (-ENOMEM, -EBUSY when too many calls are open). */
+ * and the call announces grpc-encoding: gzip. timeout_ns: the call's deadline (0: 10 s), also
+ * sent as grpc-timeout. done runs exactly once, always later, from the loop (never inside this
+ * call). Returns a call id > 0, or -errno (-EBUSY when 64 calls are open, -EINVAL for a path of 160
+ * bytes or more). */
 long rs_grpc_call(struct rs_grpc_client *c, const char *path, const void *body, size_t len,
 		  bool gzip, uint64_t timeout_ns, rs_grpc_done_fn done, void *arg);
 
@@ -44,7 +50,8 @@ int rs_grpc_frame(struct rs_buf *out, const void *msg, size_t len, bool gzip);
 /* Calls open (sent and not yet answered). */
 unsigned rs_grpc_open_calls(const struct rs_grpc_client *c);
 
-/* Drops the connection: open calls end with -ECONNABORTED; the next call reconnects. */
+/* Drops the connection: open calls end with -ECONNABORTED (their done callbacks run later, from
+ * the loop); the next call reconnects. */
 void rs_grpc_client_close(struct rs_grpc_client *c);
 
 /* In a fork child: forget the parent's connection without touching it. */

@@ -149,6 +149,19 @@ int rs_loop_recv(struct rs_loop *l, int handle, void *buf, size_t len, uint64_t 
 	return sockop(l, handle, RS_SOCKOP_RECV, buf, len, NULL, 0, timeout_ns, op);
 }
 
+int rs_loop_post(struct rs_loop *l, struct rs_loop_op *op)
+{
+	if (l->uring)
+		return rs_uring_post(l, op);
+	rs_poll_post(l, op);
+	return 0;
+}
+
+int rs_loop_timer(struct rs_loop *l, uint64_t timeout_ns, struct rs_loop_op *op)
+{
+	return l->uring ? rs_uring_timer(l, timeout_ns, op) : rs_poll_timer(l, timeout_ns, op);
+}
+
 void rs_loop_close(struct rs_loop *l, int handle)
 {
 	if (handle <= 0 || handle >= RS_LOOP_FILES || !l->files[handle].used)

@@ -38,7 +38,7 @@ struct rs_loop_file {
 struct rs_poll_wait {
 	struct rs_loop_op *op;
 	int slot;
-	uint8_t kind; /* connect, send, recv */
+	uint8_t kind; /* connect, send, recv, timer */
 	void *buf;
 	size_t len;
 	uint64_t deadline_ns;
@@ -89,6 +89,15 @@ int rs_loop_send(struct rs_loop *l, int handle, const void *buf, size_t len, uin
 int rs_loop_recv(struct rs_loop *l, int handle, void *buf, size_t len, uint64_t timeout_ns,
 		 struct rs_loop_op *op);
 
+/* Runs op->cb(op, 0) from the loop's next run, never from inside this call: lets a caller finish
+ * something "later" without a descriptor (an error found before any I/O could start). 0 or
+ * -EBUSY. */
+int rs_loop_post(struct rs_loop *l, struct rs_loop_op *op);
+
+/* Runs op->cb(op, -ETIMEDOUT) once timeout_ns has passed (a timer; it cannot be cancelled, so op
+ * must live until then). 0 or -EBUSY. */
+int rs_loop_timer(struct rs_loop *l, uint64_t timeout_ns, struct rs_loop_op *op);
+
 /* Closes a handle (file or socket). Operations still waiting on it end with an error first. */
 void rs_loop_close(struct rs_loop *l, int handle);
 
@@ -117,6 +126,8 @@ int rs_uring_sockop(struct rs_loop *l, int slot, int kind, void *buf, size_t len
 		    const struct sockaddr *addr, socklen_t alen, uint64_t timeout_ns,
 		    struct rs_loop_op *op);
 void rs_uring_close(struct rs_loop *l, int slot);
+int rs_uring_post(struct rs_loop *l, struct rs_loop_op *op);
+int rs_uring_timer(struct rs_loop *l, uint64_t timeout_ns, struct rs_loop_op *op);
 
 int rs_poll_open(struct rs_loop *l, int slot, int dirfd, const char *name, int flags,
 		 mode_t mode);
@@ -125,8 +136,10 @@ int rs_poll_sockop(struct rs_loop *l, int slot, int kind, void *buf, size_t len,
 		   const struct sockaddr *addr, socklen_t alen, uint64_t timeout_ns,
 		   struct rs_loop_op *op);
 void rs_poll_close(struct rs_loop *l, int slot);
+void rs_poll_post(struct rs_loop *l, struct rs_loop_op *op);
+int rs_poll_timer(struct rs_loop *l, uint64_t timeout_ns, struct rs_loop_op *op);
 
-enum { RS_SOCKOP_CONNECT, RS_SOCKOP_SEND, RS_SOCKOP_RECV };
+enum { RS_SOCKOP_CONNECT, RS_SOCKOP_SEND, RS_SOCKOP_RECV, RS_SOCKOP_TIMER };
 int rs_poll_write(struct rs_loop *l, int slot, const void *buf, size_t len, uint64_t off,
 		  struct rs_loop_op *op);
 bool rs_poll_run(struct rs_loop *l, uint64_t timeout_ns);

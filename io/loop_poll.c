@@ -147,6 +147,25 @@ int rs_poll_sockop(struct rs_loop *l, int slot, int kind, void *buf, size_t len,
 	return 0;
 }
 
+void rs_poll_post(struct rs_loop *l, struct rs_loop_op *op)
+{
+	complete(l, op, 0);
+}
+
+int rs_poll_timer(struct rs_loop *l, uint64_t timeout_ns, struct rs_loop_op *op)
+{
+	if (l->nwaits == RS_LOOP_POLL_OPS)
+		return -EBUSY;
+	/* A wait on no descriptor: only its deadline ends it. */
+	l->waits[l->nwaits++] = (struct rs_poll_wait){
+		.op = op,
+		.slot = 0,
+		.kind = RS_SOCKOP_TIMER,
+		.deadline_ns = rs_mono_ns() + timeout_ns,
+	};
+	return 0;
+}
+
 static void drop_wait(struct rs_loop *l, unsigned i)
 {
 	l->waits[i] = l->waits[--l->nwaits];
@@ -207,7 +226,8 @@ bool rs_poll_run(struct rs_loop *l, uint64_t timeout_ns)
 	for (unsigned i = 0; i < n; i++) {
 		struct rs_poll_wait *w = &l->waits[i];
 		_Atomic int *cell = l->files[w->slot].cell;
-		pfd[i].fd = cell && rs_shim_fd_valid(cell) ? atomic_load(cell) : -1;
+		bool fd_ok = cell && w->kind != RS_SOCKOP_TIMER && rs_shim_fd_valid(cell);
+		pfd[i].fd = fd_ok ? atomic_load(cell) : -1;
 		pfd[i].events = w->kind == RS_SOCKOP_RECV ? POLLIN : POLLOUT;
 		pfd[i].revents = 0;
 	}

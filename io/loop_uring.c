@@ -189,6 +189,31 @@ void rs_uring_close(struct rs_loop *l, int slot)
 	}
 }
 
+int rs_uring_post(struct rs_loop *l, struct rs_loop_op *op)
+{
+	struct io_uring_sqe *sqe = get_sqe(l);
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_nop(sqe); /* completes with 0 on the next submission */
+	io_uring_sqe_set_data(sqe, op);
+	op->timeout.tv_sec = op->timeout.tv_nsec = 0;
+	l->inflight++;
+	return 0;
+}
+
+int rs_uring_timer(struct rs_loop *l, uint64_t timeout_ns, struct rs_loop_op *op)
+{
+	struct io_uring_sqe *sqe = get_sqe(l);
+	if (!sqe)
+		return -EBUSY;
+	op->timeout.tv_sec = (long long)(timeout_ns / 1000000000ull);
+	op->timeout.tv_nsec = (long long)(timeout_ns % 1000000000ull);
+	io_uring_prep_timeout(sqe, &op->timeout, 0, 0);
+	io_uring_sqe_set_data(sqe, op);
+	l->inflight++;
+	return 0;
+}
+
 static void arm_wake(struct rs_loop *l)
 {
 	struct io_uring_sqe *sqe = get_sqe(l);
@@ -231,6 +256,8 @@ bool rs_uring_run(struct rs_loop *l, uint64_t timeout_ns)
 				l->inflight--;
 				/* A linked timeout that fired ends its operation with -ECANCELED. */
 				if (res[i] == -ECANCELED && (ops[i]->timeout.tv_sec || ops[i]->timeout.tv_nsec))
+					res[i] = -ETIMEDOUT;
+				if (res[i] == -ETIME) /* a timer (rs_uring_timer) ran out */
 					res[i] = -ETIMEDOUT;
 				ops[i]->timeout.tv_sec = ops[i]->timeout.tv_nsec = 0;
 				ops[i]->cb(ops[i], res[i]);

@@ -14,6 +14,7 @@
 #include "process_resource.h"
 #include "sink.h"
 #include "span_join.h"
+#include "sw_profile.h"
 #include "stats.h"
 
 #include <errno.h>
@@ -93,9 +94,13 @@ static void take(const union rs_rec *rec)
 		deliver(rec);
 		return;
 	case RS_REC_SPAN_BEGIN:
+		if (rs_sw_profile_watching)
+			rs_sw_profile_observe(rec);
 		rs_join_begin(rec, deliver);
 		return;
 	case RS_REC_SPAN_END:
+		if (rs_sw_profile_watching)
+			rs_sw_profile_observe(rec);
 		rs_join_end(rec, deliver);
 		return;
 	default: {

@@ -72,6 +72,7 @@ static const struct opt opts[] = {
 	{"SW_AGENT_AUTHENTICATION", OPT_STR, F(sw_auth)},
 	{"SW_AGENT_COLLECTOR_HEARTBEAT_PERIOD", OPT_UINT, U(sw_heartbeat_s, 1, 86400)},
 	{"SW_AGENT_PROFILE_ACTIVE", OPT_BOOL, F(sw_profile_active)},
+	{"SW_AGENT_COLLECTOR_GET_PROFILE_TASK_INTERVAL", OPT_UINT, U(sw_profile_poll_s, 1, 3600)},
 	{"SW_KAFKA_BOOTSTRAP_SERVERS", OPT_STR, F(sw_kafka_servers)},
 	{"SW_KAFKA_NAMESPACE", OPT_STR, F(sw_kafka_namespace)},
 	{"RINGSIDE_KAFKA_BROKERS", OPT_STR, F(kafka_brokers)},
@@ -112,6 +113,7 @@ static void set_defaults(struct rs_config *c)
 	c->sw_protocol = RS_SW_GRPC;
 	c->sw_heartbeat_s = 30;
 	c->sw_profile_active = true; /* as SkyWalking's agents */
+	c->sw_profile_poll_s = 20;   /* as SkyWalking's agents */
 	strcpy(c->sw_kafka_servers, "localhost:9092");
 	strcpy(c->kafka_brokers, "localhost:9092");
 	strcpy(c->kafka_traces_topic, "otlp_spans"); /* the Collector's Kafka receiver defaults */

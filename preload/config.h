@@ -73,6 +73,7 @@ struct rs_config {
 	char sw_auth[RS_CFG_NAME_MAX];	  /* SW_AGENT_AUTHENTICATION */
 	uint32_t sw_heartbeat_s;	  /* SW_AGENT_COLLECTOR_HEARTBEAT_PERIOD */
 	bool sw_profile_active;		  /* SW_AGENT_PROFILE_ACTIVE: serve profile tasks */
+	uint32_t sw_profile_poll_s;	  /* SW_AGENT_COLLECTOR_GET_PROFILE_TASK_INTERVAL */
 	char sw_kafka_servers[RS_CFG_PATH_MAX]; /* SW_KAFKA_BOOTSTRAP_SERVERS */
 	char sw_kafka_namespace[RS_CFG_NAME_MAX]; /* SW_KAFKA_NAMESPACE: topics become <ns>-<topic> */
 	/* OTLP over Kafka */

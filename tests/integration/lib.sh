@@ -137,7 +137,7 @@ start_peer() {
 	PEER_PID=$!
 	RS_PIDS+=("$PEER_PID")
 	for i in $(seq 200); do
-		line=$(head -1 "$WORK/$name.stdout")
+		line=$(head -1 "$WORK/$name.stdout" 2>/dev/null || true) # the shell may not have created it yet
 		if [[ $line =~ ^listening\ grpc=([0-9]+)\ http=([0-9]+)$ ]]; then
 			GRPC=${BASH_REMATCH[1]}
 			HTTP=${BASH_REMATCH[2]}

@@ -242,6 +242,16 @@ static void test_skywalking_propagation(void)
 	CHECK_EQ_U(c.propagators, RS_PROPAGATE_TRACECONTEXT | RS_PROPAGATE_SW8);
 	CHECK_EQ_U(c.sw_protocol, RS_SW_GRPC);
 	CHECK_EQ_U(c.sw_heartbeat_s, 30);
+	CHECK_EQ_U(c.sw_profile_poll_s, 20);
+	CHECK(c.sw_profile_active);
+	char *poll[] = {"SW_AGENT_COLLECTOR_GET_PROFILE_TASK_INTERVAL=2", "SW_AGENT_PROFILE_ACTIVE=false",
+			NULL};
+	CHECK_EQ_U(parse(&c, poll), 0);
+	CHECK_EQ_U(c.sw_profile_poll_s, 2);
+	CHECK(!c.sw_profile_active);
+	char *bad_poll[] = {"SW_AGENT_COLLECTOR_GET_PROFILE_TASK_INTERVAL=0", NULL};
+	CHECK_EQ_U(parse(&c, bad_poll), 1);
+	CHECK_EQ_U(c.sw_profile_poll_s, 20);
 	char *chosen[] = {"RINGSIDE_EXPORTER=skywalking", "OTEL_PROPAGATORS=tracecontext", NULL};
 	CHECK_EQ_U(parse(&c, chosen), 0);
 	CHECK_EQ_U(c.propagators, RS_PROPAGATE_TRACECONTEXT);

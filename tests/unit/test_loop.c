@@ -103,6 +103,17 @@ static void run(enum rs_io_mode mode)
 	CHECK(wait_for(&l, &w) == -ECONNREFUSED);
 	rs_loop_close(&l, h3);
 
+	/* A posted operation completes with 0 from the loop, never inside the call; a timer with
+	 * -ETIMEDOUT. */
+	w = (struct waiter){.op = {.cb = done}};
+	CHECK_EQ_U(rs_loop_post(&l, &w.op), 0);
+	CHECK(!w.done);
+	CHECK_EQ_U(wait_for(&l, &w), 0);
+	w = (struct waiter){.op = {.cb = done}};
+	CHECK_EQ_U(rs_loop_timer(&l, 1000000ull, &w.op), 0);
+	CHECK(!w.done);
+	CHECK(wait_for(&l, &w) == -ETIMEDOUT);
+
 	/* A file, written at offsets out of order. */
 	char dir[] = "/tmp/rs-loop-XXXXXX";
 	CHECK(mkdtemp(dir) != NULL);
