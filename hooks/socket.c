@@ -39,10 +39,8 @@ HOOK(int, socket, int domain, int type, int protocol)
 	return fd;
 }
 
-HOOK(int, pipe2, int fds[2], int flags)
+static int internal_pipe(int fds[2], int flags)
 {
-	if (!rs_t.internal)
-		return REAL(pipe2)(fds, flags);
 	int r = REAL(pipe2)(fds, flags | O_CLOEXEC);
 	if (r == 0) {
 		fds[0] = internal_fd(fds[0]);
@@ -51,11 +49,14 @@ HOOK(int, pipe2, int fds[2], int flags)
 	return r;
 }
 
+HOOK(int, pipe2, int fds[2], int flags)
+{
+	return rs_t.internal ? internal_pipe(fds, flags) : REAL(pipe2)(fds, flags);
+}
+
 HOOK(int, pipe, int fds[2])
 {
-	if (!rs_t.internal)
-		return REAL(pipe)(fds);
-	return pipe2(fds, 0);
+	return rs_t.internal ? internal_pipe(fds, 0) : REAL(pipe)(fds);
 }
 
 HOOK(int, bind, int fd, const struct sockaddr *addr, socklen_t len)

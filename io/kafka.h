@@ -19,7 +19,10 @@ typedef void (*rs_kafka_done_fn)(void *arg, int err, bool retryable, const char 
 struct rs_kafka; /* opaque */
 
 /* A producer for brokers ("host:port,host:port"). what names it in stderr lines ("Kafka
- * exporter"). NULL after one stderr line saying why (librdkafka missing, bad brokers). */
+ * exporter"). NULL after one stderr line saying why (librdkafka missing, bad brokers). Call it on
+ * the reporter thread. Settings from the configuration: a record waits for a broker at most
+ * OTEL_EXPORTER_OTLP_TIMEOUT (message.timeout.ms), librdkafka's queue holds RINGSIDE_QUEUE_MB,
+ * its log level follows RINGSIDE_LOG_LEVEL; lz4 compression, linger 5 ms, records up to 8 MiB. */
 struct rs_kafka *rs_kafka_new(const char *brokers, const char *what);
 
 /* Optional, before the first record: a topic the producer will write to, so that its leaders
