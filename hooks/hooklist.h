@@ -45,6 +45,7 @@
 	X(posix_spawn)                                                                             \
 	X(posix_spawnp)                                                                             \
 	X(pthread_create)                                                                          \
+	X(thrd_create)                                                                             \
 	X(pthread_mutex_lock)                                                                      \
 	X(sigaction)                                                                               \
 	X(signal)                                                                                  \

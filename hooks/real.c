@@ -230,6 +230,11 @@ int rs_fallback_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn
 	(void)t, (void)a, (void)fn, (void)arg;
 	return ENOSYS;
 }
+int rs_fallback_thrd_create(thrd_t *t, thrd_start_t fn, void *arg)
+{
+	(void)t, (void)fn, (void)arg;
+	return thrd_error;
+}
 int rs_fallback_pthread_mutex_lock(pthread_mutex_t *m)
 {
 	/* trylock is not interposed: spinning on it is a lock, if not a fair one. */

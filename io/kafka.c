@@ -1,8 +1,9 @@
 /* The Kafka producer of kafka.h on librdkafka, loaded with dlopen on first use so a process that
  * never exports to Kafka never maps it (nor its OpenSSL, SASL and compression libraries). Runs on
  * the reporter thread, where every callback is served from rd_kafka_poll, logs included.
- * librdkafka's threads mark themselves internal as they start (an on_thread_start interceptor):
- * it creates them with C11 thrd_create, which the pthread_create hook never sees. */
+ * librdkafka's threads are the shim's own: it creates them with C11 thrd_create from the reporter
+ * thread, so the thrd_create hook marks them internal; an on_thread_start interceptor marks them
+ * too, for a librdkafka whose threads come some other way. */
 #include "kafka.h"
 #include "../preload/clock.h"
 #include "../preload/config.h"
