@@ -2,7 +2,7 @@
  * (sw_segments.c), sent as SkyWalking's agents send them, and the instance kept alive through
  * the ManagementService (properties once, keepAlive every SW_AGENT_COLLECTOR_HEARTBEAT_PERIOD).
  * What differs per SW_AGENT_PROTOCOL sits behind struct rs_sw_transport (sw_transport.h): HTTP
- * (sw_http.c), gRPC (sw_grpc.c), Kafka (sw_kafka.c, built once the Kafka producer is). */
+ * (sw_http.c), gRPC (sw_grpc.c), Kafka (sw_kafka.c). */
 #include "../preload/clock.h"
 #include "../preload/config.h"
 #include "../preload/log.h"
@@ -135,10 +135,8 @@ static const struct rs_sw_transport *transport_for(int protocol)
 		return &rs_sw_http;
 	case RS_SW_GRPC:
 		return &rs_sw_grpc;
-#ifdef RS_SW_KAFKA_BUILT
 	case RS_SW_KAFKA:
 		return &rs_sw_kafka;
-#endif
 	default:
 		return NULL;
 	}
@@ -160,17 +158,10 @@ static void auth_token(void)
 static int sw_start(struct rs_loop *loop, const struct rs_resource *res)
 {
 	(void)res;
-	static const char *const names[] = {
-	    [RS_SW_GRPC] = "grpc", [RS_SW_HTTP] = "http", [RS_SW_KAFKA] = "kafka"};
 	S.ctx.loop = loop;
 	S.t = transport_for(rs_cfg.sw_protocol);
-	if (!S.t) {
-		rs_log(RS_LOG_ERROR,
-		       "SkyWalking export: SW_AGENT_PROTOCOL=%s is not available in this build "
-		       "(use http); spans are dropped and counted",
-		       names[rs_cfg.sw_protocol]);
-		return -ENOTSUP;
-	}
+	if (!S.t)
+		return -ENOTSUP; /* the configuration knows no other protocol */
 	if (S.t->default_port) {
 		char backend[RS_CFG_PATH_MAX], why[200];
 		/* A list of OAP addresses: the first is used. */

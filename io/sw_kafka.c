@@ -89,8 +89,11 @@ static void send_batch(void *transport, struct rs_batch *b)
 		const char *val = key + kl + sizeof(vl);
 		p = val + vl;
 		int e = rs_kafka_produce(K.k, K.segments, key, kl, val, vl, record_done, NULL);
-		if (e < 0) { /* librdkafka's queue is full: the whole batch again, later */
-			K.worst = worse(K.worst, RS_RETRY);
+		if (e < 0) {
+			/* A full queue or a broker error: the whole batch again, later; a record or
+			 * topic the cluster refuses: no later attempt helps. */
+			bool again = e == -ENOBUFS || e == -EIO;
+			K.worst = worse(K.worst, again ? RS_RETRY : RS_REJECTED);
 			snprintf(K.why, sizeof(K.why), "%s", strerror(-e));
 			break;
 		}
@@ -144,7 +147,12 @@ static bool start(const struct rs_sw_ctx *ctx)
 		 ns[0] ? "-" : "");
 	K.k = rs_kafka_new(rs_cfg.sw_kafka_servers[0] ? rs_cfg.sw_kafka_servers : "localhost:9092",
 			   "SkyWalking Kafka exporter");
-	return K.k != NULL;
+	if (!K.k)
+		return false;
+	/* Their leaders are looked up now, not on the first record (which may come at exit). */
+	rs_kafka_declare(K.k, K.segments);
+	rs_kafka_declare(K.k, K.managements);
+	return true;
 }
 
 static void forget(void)

@@ -44,7 +44,6 @@ struct rs_sw_transport {
 
 extern const struct rs_sw_transport rs_sw_http;
 extern const struct rs_sw_transport rs_sw_grpc;
-/* Built (RS_SW_KAFKA_BUILT) once the Kafka producer it runs on is. */
 extern const struct rs_sw_transport rs_sw_kafka;
 
 /* SkyWalking has no retry rule of its own: the OTLP specification's (HTTP 429, 502, 503, 504 and
