@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# RINGSIDE_EXPORTER=skywalking over HTTP and gRPC against the SkyWalking peer (skywalking_peer.js,
-# decoding with the SkyWalking Node.js agent's generated code): curl -> python3 -m http.server,
-# both under the shim. The segments arrive and link up exactly as the sw8 headers on the wire
-# said; the instance is reported once and kept alive; the token arrives; a collector that is down,
-# then up, gets what waited; one that stalls or answers garbage does not hurt the program. A call
-# made on a thread the handler started is a segment tied to the handler's by a CrossThread ref.
+# RINGSIDE_EXPORTER=skywalking over HTTP, gRPC and Kafka, against peers that decode with the
+# SkyWalking Node.js agent's generated code (skywalking_peer.js; kafka_mock read back by
+# kafka_decode.js): curl -> python3 -m http.server, both under the shim. The segments arrive and
+# link up exactly as the sw8 headers on the wire said; the instance is reported once and kept
+# alive; the token arrives; a collector that is down, then up, gets what waited; one that stalls
+# or answers garbage does not hurt the program. A call made on a thread the handler started is a
+# segment tied to the handler's by a CrossThread ref.
 source "$(dirname "$0")/lib.sh"
 need curl
 need_peers
@@ -127,6 +128,49 @@ for g, s in spans:
     assert len(g["traceSegmentId"]) == 16 and len(g["traceId"]) == 32, g
 ' || fail "$proto: span content"
 done
+
+# --- Kafka: librdkafka's mock cluster, read back with kcat and SkyWalking's generated code ----------
+"$PROGS/kafka_mock" --topic ns-skywalking-segments --topic ns-skywalking-managements \
+	>"$WORK/kafka.out" 2>"$WORK/kafka.err" &
+RS_PIDS+=($!)
+for i in $(seq 200); do
+	grep -q '^bootstrap=' "$WORK/kafka.out" && break
+	sleep 0.05
+done
+BOOT=$(sed -n 's/^bootstrap=//p' "$WORK/kafka.out")
+[[ -n $BOOT ]] || fail "kafka_mock did not start: $(cat "$WORK/kafka.err")"
+KAFKA=(SW_KAFKA_BOOTSTRAP_SERVERS="$BOOT" SW_KAFKA_NAMESPACE=ns)
+read_kafka() {
+	node "$PEERS/kafka_decode.js" --brokers "$BOOT" --topic ns-skywalking-segments \
+		--topic ns-skywalking-managements --out "$WORK/kafka.jsonl.new" --timeout-ms 10000 ||
+		fail "kafka: a record did not decode: $(grep error "$WORK/kafka.jsonl.new")"
+	mv "$WORK/kafka.jsonl.new" "$WORK/kafka.jsonl"
+}
+serve kafka kafka "" "${KAFKA[@]}"
+client kafka kafka "" 3 "${KAFKA[@]}"
+for i in $(seq 30); do # two pings from the server (it lives on), then stop it
+	read_kafka
+	[[ $(count "$WORK/kafka.jsonl" ns-skywalking-managements "msg.service=\"$py\"") -ge 3 ]] && break
+	sleep 0.2
+done
+stop_serving kafka
+read_kafka
+J=$WORK/kafka.jsonl
+"${PEER_CHECK[@]}" chain "$J" 3 curl "$py" || fail "kafka: the chain is broken"
+"${PEER_CHECK[@]}" sw-refs "$J" 3 "$py" || fail "kafka: the refs do not point at curl's segments"
+"$PYTHON" - "$J" "$py" <<'PY' || fail "kafka: keys"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+segs = [l for l in lines if l["path"] == "ns-skywalking-segments"]
+assert len(segs) == 6 and all(l["key"] == l["msg"]["traceSegmentId"] for l in segs), segs
+mgmt = [l for l in lines if l["path"] == "ns-skywalking-managements"]
+props = [l for l in mgmt if "properties" in l["msg"]]
+pings = [l for l in mgmt if "properties" not in l["msg"]]
+assert sorted(l["msg"]["service"] for l in props) == sorted(["curl", sys.argv[2]]), props
+assert all(l["key"] == "register-" + l["msg"]["serviceInstance"] for l in props), props
+assert all(l["key"] == l["msg"]["serviceInstance"] for l in pings), pings
+assert sum(l["msg"]["service"] == sys.argv[2] for l in pings) >= 2, pings
+PY
 
 # --- across threads: curl -> app (a handler thread, or a worker it starts) -> backend ---------------
 # The worker's call is a segment of its own whose CrossThread ref names the handler's Entry span.
