@@ -21,7 +21,7 @@ serve() {
 	shift 3
 	PORT=$(free_port)
 	(cd "$WORK/site" && exec env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" "${COMMON[@]}" \
-		SW_AGENT_PROTOCOL="$proto" SW_AGENT_COLLECTOR_BACKEND_SERVICES="$backend" "$@" \
+		SW_AGENT_PROTOCOL="$proto" ${backend:+SW_AGENT_COLLECTOR_BACKEND_SERVICES="$backend"} "$@" \
 		"$PYTHON" -m http.server --bind 127.0.0.1 "$PORT") >"$WORK/$name.python.log" 2>&1 &
 	PY_PID=$!
 	RS_PIDS+=("$PY_PID")
@@ -36,7 +36,7 @@ client() {
 		urls+=(-o /dev/null "http://127.0.0.1:$PORT/index.html")
 	done
 	env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" "${COMMON[@]}" SW_AGENT_PROTOCOL="$proto" \
-		SW_AGENT_COLLECTOR_BACKEND_SERVICES="$backend" "$@" curl -sS "${urls[@]}" \
+		${backend:+SW_AGENT_COLLECTOR_BACKEND_SERVICES="$backend"} "$@" curl -sS "${urls[@]}" \
 		2>"$WORK/$name.curl.log" || fail "$name: curl failed: $(cat "$WORK/$name.curl.log")"
 }
 
@@ -84,6 +84,8 @@ for proto in http grpc; do
 	stop_serving "$proto"
 	stop_peer "$proto"
 	J=$WORK/$proto.jsonl
+	! grep -q ringside "$WORK/$proto.python.log" "$WORK/$proto.curl.log" ||
+		fail "$proto: the shim complained: $(grep ringside "$WORK/$proto.python.log" "$WORK/$proto.curl.log")"
 	"${PEER_CHECK[@]}" chain "$J" 3 curl "$py" || fail "$proto: the chain is broken"
 	"${PEER_CHECK[@]}" sw-refs "$J" 3 "$py" || fail "$proto: the refs do not point at curl's segments"
 	[[ $("${PEER_CHECK[@]}" field "$J" transport | sort -u) == "$TRANSPORT" ]] || fail "$proto: not $TRANSPORT"
@@ -130,32 +132,42 @@ for g, s in spans:
 done
 
 # --- Kafka: librdkafka's mock cluster, read back with kcat and SkyWalking's generated code ----------
-"$PROGS/kafka_mock" --topic ns-skywalking-segments --topic ns-skywalking-managements \
-	>"$WORK/kafka.out" 2>"$WORK/kafka.err" &
-RS_PIDS+=($!)
-for i in $(seq 200); do
-	grep -q '^bootstrap=' "$WORK/kafka.out" && break
-	sleep 0.05
-done
-BOOT=$(sed -n 's/^bootstrap=//p' "$WORK/kafka.out")
-[[ -n $BOOT ]] || fail "kafka_mock did not start: $(cat "$WORK/kafka.err")"
-KAFKA=(SW_KAFKA_BOOTSTRAP_SERVERS="$BOOT" SW_KAFKA_NAMESPACE=ns)
-read_kafka() {
-	node "$PEERS/kafka_decode.js" --brokers "$BOOT" --topic ns-skywalking-segments \
-		--topic ns-skywalking-managements --out "$WORK/kafka.jsonl.new" --timeout-ms 10000 ||
-		fail "kafka: a record did not decode: $(grep error "$WORK/kafka.jsonl.new")"
-	mv "$WORK/kafka.jsonl.new" "$WORK/kafka.jsonl"
+# start_kafka NAME [FLAGS...]: kafka_mock; sets KPID and BOOT.
+start_kafka() {
+	local name=$1 i
+	shift
+	"$PROGS/kafka_mock" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+	KPID=$!
+	RS_PIDS+=("$KPID")
+	for i in $(seq 200); do
+		grep -q '^bootstrap=' "$WORK/$name.out" && break
+		sleep 0.05
+	done
+	BOOT=$(sed -n 's/^bootstrap=//p' "$WORK/$name.out")
+	[[ -n $BOOT ]] || fail "kafka_mock did not start: $(cat "$WORK/$name.err")"
 }
+# read_kafka NAME NAMESPACE: every SkyWalking record so far into $WORK/NAME.jsonl.
+read_kafka() {
+	local ns=${2:+$2-}
+	node "$PEERS/kafka_decode.js" --brokers "$BOOT" --topic "${ns}skywalking-segments" \
+		--topic "${ns}skywalking-managements" --out "$WORK/$1.jsonl.new" --timeout-ms 10000 ||
+		fail "kafka: a record did not decode: $(grep error "$WORK/$1.jsonl.new")"
+	mv "$WORK/$1.jsonl.new" "$WORK/$1.jsonl"
+}
+start_kafka kafka --topic ns-skywalking-segments --topic ns-skywalking-managements
+KAFKA=(SW_KAFKA_BOOTSTRAP_SERVERS="$BOOT" SW_KAFKA_NAMESPACE=ns)
 serve kafka kafka "" "${KAFKA[@]}"
 client kafka kafka "" 3 "${KAFKA[@]}"
 for i in $(seq 30); do # two pings from the server (it lives on), then stop it
-	read_kafka
+	read_kafka kafka ns
 	[[ $(count "$WORK/kafka.jsonl" ns-skywalking-managements "msg.service=\"$py\"") -ge 3 ]] && break
 	sleep 0.2
 done
 stop_serving kafka
-read_kafka
+read_kafka kafka ns
 J=$WORK/kafka.jsonl
+! grep -q ringside "$WORK/kafka.python.log" "$WORK/kafka.curl.log" ||
+	fail "kafka: the shim complained: $(grep ringside "$WORK/kafka.python.log" "$WORK/kafka.curl.log")"
 "${PEER_CHECK[@]}" chain "$J" 3 curl "$py" || fail "kafka: the chain is broken"
 "${PEER_CHECK[@]}" sw-refs "$J" 3 "$py" || fail "kafka: the refs do not point at curl's segments"
 "$PYTHON" - "$J" "$py" <<'PY' || fail "kafka: keys"
@@ -171,6 +183,28 @@ assert all(l["key"] == "register-" + l["msg"]["serviceInstance"] for l in props)
 assert all(l["key"] == l["msg"]["serviceInstance"] for l in pings), pings
 assert sum(l["msg"]["service"] == sys.argv[2] for l in pings) >= 2, pings
 PY
+
+# --- Kafka with the partitions' leader down, then up: what the server recorded meanwhile arrives ---
+start_kafka kdown --leader 1 --topic skywalking-segments --topic skywalking-managements
+kill -USR1 "$KPID"
+for i in $(seq 100); do
+	grep -q '^broker 1 down' "$WORK/kdown.out" && break
+	sleep 0.05
+done
+serve kdown kafka "" SW_KAFKA_BOOTSTRAP_SERVERS="$BOOT"
+client kdown kafka "" 2 SW_KAFKA_BOOTSTRAP_SERVERS="$BOOT" RINGSIDE_FLUSH_TIMEOUT_MS=200
+sleep 0.5 # the records wait for their leader
+kill -USR2 "$KPID"
+for i in $(seq 50); do
+	read_kafka kdown
+	[[ $(count "$WORK/kdown.jsonl" skywalking-segments "msg.service=\"$py\"") -ge 2 ]] && break
+	sleep 0.2
+done
+stop_serving kdown
+[[ $(count "$WORK/kdown.jsonl" skywalking-segments "msg.service=\"$py\"") == 2 ]] ||
+	fail "kafka down/up: the server's segments did not arrive once the broker was back"
+! grep -q "spans lost" "$WORK/kdown.python.log" ||
+	fail "kafka down/up: lost: $(cat "$WORK/kdown.python.log")"
 
 # --- across threads: curl -> app (a handler thread, or a worker it starts) -> backend ---------------
 # The worker's call is a segment of its own whose CrossThread ref names the handler's Entry span.
