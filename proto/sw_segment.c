@@ -177,8 +177,15 @@ void rs_sw_span_read(const struct rs_sw_seg *seg, size_t i, struct rs_sw_span *o
 		/* Its parent went out in an earlier part: continue it across "threads". */
 		int32_t p = o->parent;
 		o->parent = -1;
-		if (seg->part)
-			cross_thread(o, seg, seg->base_id, p, "");
+		if (seg->part) {
+			/* The endpoint of the first part: its Entry span's name, when known. */
+			uint8_t entry[8];
+			struct rs_sw_parent e = {.endpoint = ""};
+			rs_sw_span_id(rs_hash64(seg->base_id, strlen(seg->base_id)), 0, entry);
+			if (!seg->parent || !seg->parent(seg->ctx, entry, &e))
+				e.endpoint[0] = 0;
+			cross_thread(o, seg, seg->base_id, p, e.endpoint);
+		}
 	} else if (o->type == RS_SW_ENTRY && rs_sw_entry_sw8(s, &w)) {
 		o->has_ref = true;
 		ref_from_sw8(&o->ref, &w);

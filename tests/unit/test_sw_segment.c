@@ -259,6 +259,7 @@ static void test_wait_and_parts(void)
 	CHECK(has(1, "\"spanId\":1,\"parentSpanId\":-1"));
 	CHECK(has(1, "\"refType\":\"CrossThread\",\"traceId\":\"a1b2c3d4e5f60708090a0b0c0d0e0f10\","
 		     "\"parentTraceSegmentId\":\"0101010102020202\",\"parentSpanId\":0"));
+	CHECK(has(1, "\"parentEndpoint\":\"GET /\""));
 }
 
 /* A thread without a server span of its own makes a call under the span another thread serves:
