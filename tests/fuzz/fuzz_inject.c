@@ -1,7 +1,7 @@
 /* libFuzzer target for header injection (hooks/http_inject.c): arbitrary request bytes, written
  * in arbitrary pieces and iovecs through a transport that takes arbitrary amounts (EAGAIN too).
  * Checks that the peer receives the program's bytes plus only whole injected blocks, each right
- * after a line end, and one-byte renames of the program's own propagation header names; that
+ * after a request line, and one-byte renames of the program's own propagation header names; that
  * each call returns at most what it was given and the returns add up to what the program wrote. */
 #include "../../hooks/conn.h"
 #include "../../hooks/http.h"
@@ -115,14 +115,25 @@ static bool renamable(const char *app, size_t p)
 	return false;
 }
 
-/* Aligns the wire with the program's bytes: equal bytes, whole recorded blocks after a '\n',
- * and 'x' in place of a propagation name's last byte. */
+/* True when app[p] starts the line after a request line (which ends in its HTTP version). */
+static bool after_request_line(const char *app, size_t p)
+{
+	if (p == 0 || app[p - 1] != '\n')
+		return false;
+	size_t start = p - 1;
+	while (start > 0 && app[start - 1] != '\n')
+		start--;
+	return memmem(app + start, p - start, " HTTP/", 6) != NULL;
+}
+
+/* Aligns the wire with the program's bytes: equal bytes, whole recorded blocks after a request
+ * line, and 'x' in place of a propagation name's last byte. */
 static void check_wire(const char *app, size_t n)
 {
 	size_t w = 0, p = 0, next_block = 0;
 	while (w < wire_len) {
 		bool taken = false;
-		if (p > 0 && app[p - 1] == '\n') {
+		if (after_request_line(app, p)) {
 			for (size_t b = next_block; b < nblocks; b++) {
 				if (block_len[b] <= wire_len - w &&
 				    memcmp(wire + w, blocks[b], block_len[b]) == 0) {
