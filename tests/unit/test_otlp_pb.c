@@ -1,12 +1,15 @@
 /* The direct OTLP protobuf span writer (proto/otlp_pb.c) against the protobuf-c encoder it
  * replaced (otlp_pb_ref.c): the same bytes for varied spans and resources, which protobuf-c's
- * generated code then decodes to the fields put in; and pb_writer.h's length patching. */
+ * generated code then decodes to the fields put in; pb_writer.h's length patching; and the
+ * IPv4 text span_view writes itself. */
 #include "../../proto/pb_writer.h"
+#include "../../proto/span_view.h"
 #include "otlp_pb_ref.h"
 #include "check.h"
 
 #include "otlp/trace.pb-c.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -234,8 +237,27 @@ static void test_patch(void)
 	CHECK_EQ_U(rs_pb_varint_size(128), 2);
 }
 
+/* rs_addr_text formats IPv4 itself: the same text as inet_ntop. */
+static void test_addr_text(void)
+{
+	static const uint8_t v4[][4] = {{0, 0, 0, 0}, {255, 255, 255, 255}, {10, 0, 100, 9},
+					{1, 20, 3, 40}, {127, 0, 0, 1}, {99, 199, 109, 110}};
+	for (size_t i = 0; i < RS_ARRAY_LEN(v4); i++) {
+		struct rs_addr a = {.family = AF_INET};
+		memcpy(a.addr, v4[i], 4);
+		char got[INET6_ADDRSTRLEN], want[INET6_ADDRSTRLEN];
+		inet_ntop(AF_INET, v4[i], want, sizeof(want));
+		CHECK(strcmp(rs_addr_text(&a, got, sizeof(got)), want) == 0);
+	}
+	struct rs_addr none = {0}, v6 = {.family = AF_INET6, .addr = {0xfe, 0x80, [15] = 2}};
+	char t[INET6_ADDRSTRLEN];
+	CHECK(strcmp(rs_addr_text(&none, t, sizeof(t)), "") == 0);
+	CHECK(strcmp(rs_addr_text(&v6, t, sizeof(t)), "fe80::2") == 0);
+}
+
 int main(void)
 {
+	test_addr_text();
 	test_patch();
 	test_spans();
 	return check_result();
