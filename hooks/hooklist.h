@@ -17,6 +17,8 @@
 	X(closefrom)                                                                               \
 	X(dup2)                                                                                    \
 	X(dup3)                                                                                    \
+	X(pipe)                                                                                    \
+	X(pipe2)                                                                                   \
 	X(read)                                                                                    \
 	X(write)                                                                                   \
 	X(readv)                                                                                   \
@@ -43,6 +45,7 @@
 	X(posix_spawn)                                                                             \
 	X(posix_spawnp)                                                                             \
 	X(pthread_create)                                                                          \
+	X(thrd_create)                                                                             \
 	X(pthread_mutex_lock)                                                                      \
 	X(sigaction)                                                                               \
 	X(signal)                                                                                  \

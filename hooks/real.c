@@ -94,6 +94,14 @@ int rs_fallback_dup3(int o, int n, int f)
 {
 	return (int)SYS(SYS_dup3, o, n, f, 0, 0, 0);
 }
+int rs_fallback_pipe2(int fds[2], int flags)
+{
+	return (int)SYS(SYS_pipe2, A(fds), flags, 0, 0, 0, 0);
+}
+int rs_fallback_pipe(int fds[2])
+{
+	return rs_fallback_pipe2(fds, 0);
+}
 int rs_fallback_dup2(int o, int n)
 {
 	if (o == n) /* dup3 refuses equal numbers; dup2 checks o and returns it */
@@ -221,6 +229,11 @@ int rs_fallback_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn
 {
 	(void)t, (void)a, (void)fn, (void)arg;
 	return ENOSYS;
+}
+int rs_fallback_thrd_create(thrd_t *t, thrd_start_t fn, void *arg)
+{
+	(void)t, (void)fn, (void)arg;
+	return thrd_error;
 }
 int rs_fallback_pthread_mutex_lock(pthread_mutex_t *m)
 {

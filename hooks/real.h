@@ -14,6 +14,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <threads.h>
 #include <unistd.h>
 
 /* Fortified variants that _FORTIFY_SOURCE builds (curl, nginx on Debian) call instead. */

@@ -1,20 +1,62 @@
 /* Hooks on the socket lifecycle (socket, bind, connect, accept, shutdown) and on the calls that
  * close descriptors (close, close_range, closefrom, dup2, dup3), which also keep the program from
- * closing the shim's own descriptors. Every hook returns exactly what the real call returned. */
+ * closing the shim's own descriptors; pipe and pipe2 for the descriptors of the shim's threads.
+ * Every hook returns exactly what the real call returned. */
 #include "conn.h"
 #include "prof.h"
 #include "real.h"
 #include "../preload/process.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/close_range.h>
+
+/* A descriptor made on an internal thread: the shim's, or a library's working for it
+ * (librdkafka's broker sockets and wake-up pipes). Close-on-exec, so that no exec'd program
+ * inherits it, and moved up out of the low numbers programs use by habit (below the shim's own
+ * descriptors, which keep the top): a program that closes what it did not open, then opens a
+ * file, gets a low number back, not one librdkafka still writes to. */
+static int internal_fd(int fd)
+{
+	int saved = errno;
+	int want = rs_shim_fd_floor() - 64;
+	int hi = fd < want ? fcntl(fd, F_DUPFD_CLOEXEC, want) : -1;
+	if (hi >= 0)
+		REAL(close)(fd);
+	else
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	errno = saved;
+	return hi >= 0 ? hi : fd;
+}
 
 HOOK(int, socket, int domain, int type, int protocol)
 {
 	int fd = REAL(socket)(domain, type, protocol);
 	if (fd >= 0 && !rs_thread_passthrough())
 		rs_conn_on_socket(fd, domain, type, protocol);
+	else if (fd >= 0 && rs_t.internal)
+		fd = internal_fd(fd);
 	return fd;
+}
+
+static int internal_pipe(int fds[2], int flags)
+{
+	int r = REAL(pipe2)(fds, flags | O_CLOEXEC);
+	if (r == 0) {
+		fds[0] = internal_fd(fds[0]);
+		fds[1] = internal_fd(fds[1]);
+	}
+	return r;
+}
+
+HOOK(int, pipe2, int fds[2], int flags)
+{
+	return rs_t.internal ? internal_pipe(fds, flags) : REAL(pipe2)(fds, flags);
+}
+
+HOOK(int, pipe, int fds[2])
+{
+	return rs_t.internal ? internal_pipe(fds, 0) : REAL(pipe)(fds);
 }
 
 HOOK(int, bind, int fd, const struct sockaddr *addr, socklen_t len)

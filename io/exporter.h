@@ -35,5 +35,7 @@ struct rs_exporter {
 
 extern const struct rs_exporter rs_file_exporter;
 extern const struct rs_exporter rs_otlp_exporter;
+extern const struct rs_exporter rs_sw_exporter;
+extern const struct rs_exporter rs_kafka_exporter; /* OTLP over Kafka, in otlp_exporter.c */
 
 #endif

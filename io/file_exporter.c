@@ -27,6 +27,7 @@ static struct {
 	struct rs_batch *open;
 	struct rs_buf resource_json;
 	bool broken_line; /* a write failed part-way: start the next line on a new line */
+	int failing;	  /* errno of the last failed write, 0 after a success: said once */
 	char path[RS_CFG_PATH_MAX + 128];
 } F;
 
@@ -69,8 +70,13 @@ static void write_done(struct rs_loop_op *op, int res)
 	if (res == 0)
 		res = -EIO; /* a regular file that accepts nothing will not start again */
 	if (res < 0) {
-		rs_log(RS_LOG_ERROR, "writing %s failed: %s; %u spans dropped", F.path,
-		       strerror(-res), b->spans);
+		/* A full disk fails every batch: one line, not one per batch for as long as it
+		 * lasts; the exit summary counts them all. */
+		if (-res != F.failing)
+			rs_log(RS_LOG_ERROR, "writing %s failed: %s; %u spans dropped (and those of "
+					     "later writes failing alike, counted at exit)",
+			       F.path, strerror(-res), b->spans);
+		F.failing = -res;
 		if (b->done)
 			F.broken_line = true;
 		RS_STAT_ADD(dropped_export_failed, b->spans);
@@ -78,6 +84,7 @@ static void write_done(struct rs_loop_op *op, int res)
 	} else {
 		b->done += (size_t)res;
 		F.off += (uint64_t)res;
+		F.failing = 0;
 		if (b->done == b->data.len) {
 			RS_STAT_ADD(spans_exported, b->spans);
 			RS_STAT_ADD(batches, 1);

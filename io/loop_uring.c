@@ -6,6 +6,7 @@
 #include "../preload/sys.h"
 
 #include <errno.h>
+#include <sys/resource.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -35,6 +36,12 @@ int rs_uring_init(struct rs_loop *l)
 		return e;
 	/* A fork child must not share the parent's rings; it builds its own. */
 	e = io_uring_ring_dontfork(&l->ring);
+	/* The kernel refuses a table larger than RLIMIT_NOFILE, and liburing then raises the
+	 * process's soft limit to make room: the program's own limit, which is not ours to change.
+	 * Below it, the poll fallback. */
+	struct rlimit rl;
+	if (e == 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < RS_LOOP_FILES)
+		e = -EMFILE;
 	if (e == 0)
 		e = io_uring_register_files_sparse(&l->ring, RS_LOOP_FILES);
 	if (e < 0) {

@@ -2,7 +2,9 @@
  * own counters as ExportMetricsServiceRequest, over HTTP (protobuf or JSON) or gRPC as
  * OTEL_EXPORTER_OTLP_[SIGNAL_]PROTOCOL says, gzipped when asked. Each signal is a channel with its
  * endpoint, headers, connection and delivery queue. The open span batch keeps the records as they
- * came; sealing encodes them at once. */
+ * came; sealing encodes them at once. RINGSIDE_EXPORTER=kafka is the same exporter with Kafka as
+ * the transport (OTLP protobuf, a record per batch, to the topics of the Collector's Kafka
+ * receiver), so batching, the queue bound, retries and loss counting are the same code. */
 #include "../preload/clock.h"
 #include "../preload/config.h"
 #include "../preload/log.h"
@@ -16,6 +18,7 @@
 #include "grpc_client.h"
 #include "header_list.h"
 #include "http_client.h"
+#include "kafka.h"
 #include "otlp_answer.h"
 #include "self_metrics.h"
 #include "stats.h"
@@ -34,12 +37,15 @@ struct channel {
 	struct rs_delivery d;
 	struct rs_http_client http;
 	struct rs_grpc_client *grpc; /* when the protocol is grpc */
+	const char *topic; /* Kafka */
 	bool ok;
 };
 
 static struct {
 	struct rs_loop *loop;
 	struct channel traces, metrics;
+	struct rs_kafka *kafka; /* RINGSIDE_EXPORTER=kafka: both channels' transport */
+	bool over_kafka;
 	/* the resource, encoded once per encoding in use */
 	struct rs_arena res_arena;
 	Otlp__Resource *res_pb;	 /* for the metrics (protobuf-c) */
@@ -102,12 +108,26 @@ static bool resolve_endpoint(struct channel *ch, char *why, size_t whylen)
 	return true;
 }
 
+/* A signal's settings. Over Kafka the encoding is the receiver's default, otlp_proto, always:
+ * the value must be the bare message, and Kafka compresses on its own (kafka.c). */
+static void signal_settings(enum rs_otlp_signal_kind kind, struct rs_otlp_signal *sig)
+{
+	rs_otlp_signal(&rs_cfg, kind, sig);
+	if (O.over_kafka) {
+		sig->protocol = RS_OTLP_HTTP_PROTOBUF;
+		sig->gzip = false;
+	}
+}
+
 static void send_batch(void *transport, struct rs_batch *b);
+static bool kafka_channel_start(struct channel *ch);
 
 static bool channel_start(struct channel *ch, enum rs_otlp_signal_kind kind)
 {
 	ch->kind = kind;
-	rs_otlp_signal(&rs_cfg, kind, &ch->sig);
+	signal_settings(kind, &ch->sig);
+	if (O.over_kafka)
+		return kafka_channel_start(ch);
 	const char *var = kind == RS_SIGNAL_TRACES ? "TRACES" : "METRICS";
 	char why[200];
 	if (!resolve_endpoint(ch, why, sizeof(why))) {
@@ -158,8 +178,8 @@ static int otlp_start(struct rs_loop *loop, const struct rs_resource *res)
 {
 	O.loop = loop;
 	O.start_ns = rs_epoch_ns();
-	rs_otlp_signal(&rs_cfg, RS_SIGNAL_TRACES, &O.traces.sig);
-	rs_otlp_signal(&rs_cfg, RS_SIGNAL_METRICS, &O.metrics.sig);
+	signal_settings(RS_SIGNAL_TRACES, &O.traces.sig);
+	signal_settings(RS_SIGNAL_METRICS, &O.metrics.sig);
 	if (!resource_ready(res))
 		return -ENOMEM;
 	if (rs_cfg.self_metrics && channel_start(&O.metrics, RS_SIGNAL_METRICS))
@@ -220,6 +240,8 @@ static bool encode_spans(struct rs_buf *out)
 
 static const char *component_type(void)
 {
+	if (O.over_kafka)
+		return "otlp_kafka_span_exporter";
 	switch (O.traces.sig.protocol) {
 	case RS_OTLP_GRPC:
 		return "otlp_grpc_span_exporter";
@@ -297,6 +319,8 @@ static void http_done(void *arg, int status, uint32_t retry_after_ms, const char
 	rs_delivery_done(&ch->d, a.outcome, retry_after_ms, a.rejected, a.why);
 }
 
+static void kafka_send(struct channel *ch, struct rs_batch *b);
+
 static void grpc_done(void *arg, int status, const char *message, const void *reply, size_t len)
 {
 	struct channel *ch = arg;
@@ -317,6 +341,10 @@ static const char *grpc_path(enum rs_otlp_signal_kind k)
 static void send_batch(void *transport, struct rs_batch *b)
 {
 	struct channel *ch = transport;
+	if (O.over_kafka) {
+		kafka_send(ch, b);
+		return;
+	}
 	if (ch->grpc) {
 		long id = rs_grpc_call(ch->grpc, grpc_path(ch->kind), b->data.p, b->data.len,
 				       ch->sig.gzip, ch->sig.timeout_ms * 1000000ull, grpc_done, ch);
@@ -335,7 +363,11 @@ static void send_batch(void *transport, struct rs_batch *b)
 
 static uint64_t otlp_tick(uint64_t now)
 {
-	uint64_t next = rs_delivery_tick(&O.traces.d, now);
+	if (O.kafka) /* delivery reports: they finish the batches in flight */
+		rs_kafka_poll(O.kafka);
+	uint64_t next = rs_kafka_next_poll_ns(O.kafka);
+	uint64_t d = rs_delivery_tick(&O.traces.d, now);
+	next = RS_MIN(next, d);
 	if (O.metrics.ok) {
 		if (now >= O.next_metrics) {
 			/* One snapshot waiting is enough: a newer one supersedes it. */
@@ -375,12 +407,92 @@ static size_t otlp_pending_spans(void)
 
 static void otlp_forget(void)
 {
+	rs_kafka_forget(O.kafka);
 	memset(&O, 0, sizeof(O));
 }
 
 const struct rs_exporter rs_otlp_exporter = {
 	.name = "otlp",
 	.start = otlp_start,
+	.add = otlp_add,
+	.open_spans = otlp_open_spans,
+	.seal = otlp_seal,
+	.tick = otlp_tick,
+	.exit_flush = otlp_exit_flush,
+	.idle = otlp_idle,
+	.pending_spans = otlp_pending_spans,
+	.forget = otlp_forget,
+};
+
+/* --- RINGSIDE_EXPORTER=kafka: the same channels, records to Kafka ----------------------------- */
+
+/* Kafka's rule for topic names: what a broker would refuse, said once at start. */
+static bool kafka_topic_ok(const char *t)
+{
+	size_t n = strlen(t);
+	if (n == 0 || n > 249 || strcmp(t, ".") == 0 || strcmp(t, "..") == 0)
+		return false;
+	return strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+static bool kafka_channel_start(struct channel *ch)
+{
+	bool t = ch->kind == RS_SIGNAL_TRACES;
+	ch->topic = t ? rs_cfg.kafka_traces_topic : rs_cfg.kafka_metrics_topic;
+	if (!kafka_topic_ok(ch->topic)) {
+		const char *def = t ? "otlp_spans" : "otlp_metrics";
+		rs_log(RS_LOG_ERROR,
+		       "RINGSIDE_KAFKA_%s_TOPIC=\"%.250s\" is no Kafka topic name (letters, digits, "
+		       "'.', '_', '-', at most 249); using %s",
+		       t ? "TRACES" : "METRICS", ch->topic, def);
+		ch->topic = def;
+	}
+	int e = rs_kafka_declare(O.kafka, ch->topic);
+	if (e < 0)
+		rs_log(RS_LOG_WARN, "Kafka topic %s: %s", ch->topic, strerror(-e));
+	snprintf(ch->what, sizeof(ch->what), "OTLP %s export to Kafka topic %s at %s",
+		 t ? "span" : "metric", ch->topic, rs_cfg.kafka_brokers);
+	rs_delivery_init(&ch->d, ch->what, send_batch, ch);
+	rs_log(RS_LOG_INFO, "%s", ch->what);
+	ch->ok = true;
+	return true;
+}
+
+/* A record's delivery report: librdkafka retried within message.timeout.ms already; what it
+ * calls retryable waits for the delivery queue's backoff, the rest is dropped and counted. */
+static void kafka_done(void *arg, int err, bool retryable, const char *why)
+{
+	struct channel *ch = arg;
+	enum rs_outcome o = !err ? RS_DELIVERED : retryable ? RS_RETRY : RS_REJECTED;
+	rs_delivery_done(&ch->d, o, 0, 0, why);
+}
+
+static void kafka_send(struct channel *ch, struct rs_batch *b)
+{
+	int e =
+	    rs_kafka_produce(O.kafka, ch->topic, NULL, 0, b->data.p, b->data.len, kafka_done, ch);
+	if (e == -EMSGSIZE || e == -EINVAL || e == -ENOENT || e == -EACCES)
+		rs_delivery_done(&ch->d, RS_REJECTED, 0, 0, strerror(-e));
+	else if (e < 0)
+		rs_delivery_done(&ch->d, RS_RETRY, 0, 0, strerror(-e));
+}
+
+/* The producer is made here, on the reporter thread, so that librdkafka's threads are internal. */
+static int kafka_start(struct rs_loop *loop, const struct rs_resource *res)
+{
+	O.over_kafka = true;
+	O.kafka = rs_kafka_new(rs_cfg.kafka_brokers, "Kafka exporter");
+	if (!O.kafka) {
+		rs_log(RS_LOG_ERROR,
+		       "RINGSIDE_EXPORTER=kafka cannot start; spans are dropped and counted");
+		return -EINVAL;
+	}
+	return otlp_start(loop, res);
+}
+
+const struct rs_exporter rs_kafka_exporter = {
+	.name = "kafka",
+	.start = kafka_start,
 	.add = otlp_add,
 	.open_spans = otlp_open_spans,
 	.seal = otlp_seal,

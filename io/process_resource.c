@@ -31,16 +31,42 @@ static const char *secret_word(const char *arg)
 	return NULL;
 }
 
-/* Copies an argument, with what follows a credential's name (or a -u/--user/--password value)
- * replaced by REDACTED: command lines carry secrets as often as headers do. */
-static size_t redacted_arg(const char *arg, bool after_flag, char *out, size_t cap)
+/* An argument that takes the next one as a credential. Short options only for curl, whose -u,
+ * -U and -b they are (python -u and gunicorn -b mean something else). */
+static bool credential_flag(const char *arg, bool curl)
+{
+	static const char *const any[] = {"--user", "--password", "--pass", "--cookie",
+					  "--oauth2-bearer", "--proxy-user"};
+	for (size_t i = 0; i < RS_ARRAY_LEN(any); i++)
+		if (strcmp(arg, any[i]) == 0)
+			return true;
+	return curl && (strcmp(arg, "-u") == 0 || strcmp(arg, "-U") == 0 || strcmp(arg, "-b") == 0);
+}
+
+/* Copies an argument, with what follows a credential's name (or a credential flag's value, also
+ * joined to it: curl -uUSER:PASS) replaced by REDACTED, and a URL's userinfo too
+ * (https://user:pass@host/): command lines carry secrets as often as headers do. */
+static size_t redacted_arg(const char *arg, bool after_flag, bool curl, char *out, size_t cap)
 {
 	const char *word = after_flag ? arg : secret_word(arg);
-	if (!word)
-		return (size_t)snprintf(out, cap, "%s", arg);
-	size_t keep = after_flag ? 0 : (size_t)(word - arg) + strspn(word, ":= \t\"'");
-	int n = snprintf(out, cap, "%.*sREDACTED", (int)keep, arg);
-	return n < 0 ? 0 : RS_MIN((size_t)n, cap - 1);
+	if (!word && curl && arg[0] == '-' && strchr("uUb", arg[1]) && arg[1] && arg[2])
+		word = arg + 2; /* curl -uUSER:PASS, -bNAME=VALUE */
+	if (word) {
+		size_t keep = after_flag ? 0 : (size_t)(word - arg) + strspn(word, ":= \t\"'");
+		int n = snprintf(out, cap, "%.*sREDACTED", (int)keep, arg);
+		return n < 0 ? 0 : RS_MIN((size_t)n, cap - 1);
+	}
+	const char *scheme = strstr(arg, "://");
+	if (scheme) {
+		const char *host = scheme + 3;
+		size_t alen = strcspn(host, "/?#");
+		const char *at = memrchr(host, '@', alen);
+		if (at) {
+			int n = snprintf(out, cap, "%.*sREDACTED%s", (int)(host - arg), arg, at);
+			return n < 0 ? 0 : RS_MIN((size_t)n, cap - 1);
+		}
+	}
+	return RS_MIN((size_t)snprintf(out, cap, "%s", arg), cap - 1);
 }
 
 /* process.command_args from /proc/self/cmdline, at most 64 arguments and 4 KiB, with credentials
@@ -57,14 +83,15 @@ static void command_args(struct rs_resource *r)
 		return;
 	if (buf[n - 1] != 0)
 		buf[n++] = 0; /* cut short: end the last argument */
+	const char *base = strrchr(buf, '/');
+	bool curl = strcmp(base ? base + 1 : buf, "curl") == 0;
 	size_t count = 0, used = 0, o = 0;
 	bool after_flag = false;
 	while (used < (size_t)n && count < 64) {
 		const char *arg = buf + used;
-		o += redacted_arg(arg, after_flag, out + o, sizeof(out) - o - 1) + 1;
+		o += redacted_arg(arg, after_flag, curl, out + o, sizeof(out) - o - 1) + 1;
 		out[o - 1] = 0;
-		after_flag = strcmp(arg, "-u") == 0 || strcmp(arg, "--user") == 0 ||
-			     strcmp(arg, "--password") == 0 || strcmp(arg, "--pass") == 0;
+		after_flag = credential_flag(arg, curl);
 		used += strlen(arg) + 1;
 		count++;
 	}

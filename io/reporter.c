@@ -205,10 +205,9 @@ static const struct rs_exporter *exporter_for(enum rs_exporter_kind k)
 	case RS_EXPORTER_OTLP:
 		return &rs_otlp_exporter;
 	case RS_EXPORTER_SKYWALKING:
+		return &rs_sw_exporter;
 	case RS_EXPORTER_KAFKA:
-		rs_log(RS_LOG_ERROR, "RINGSIDE_EXPORTER=%s is not available in this build; spans are dropped",
-		       k == RS_EXPORTER_KAFKA ? "kafka" : "skywalking");
-		return NULL;
+		return &rs_kafka_exporter;
 	case RS_EXPORTER_NONE:
 		return NULL;
 	}

@@ -119,3 +119,18 @@ void rs_buf_json_str(struct rs_buf *b, const char *str, size_t n)
 	rs_buf_put(b, s + n - run, run);
 	rs_buf_putc(b, '"');
 }
+
+void rs_buf_utf8(struct rs_buf *b, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	for (size_t i = 0; i < n;) {
+		size_t seq = utf8_seq(s + i, n - i);
+		if (seq) {
+			rs_buf_put(b, s + i, seq);
+			i += seq;
+		} else {
+			rs_buf_put(b, "\xef\xbf\xbd", 3); /* U+FFFD */
+			i++;
+		}
+	}
+}

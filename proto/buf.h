@@ -47,4 +47,8 @@ void rs_buf_hex(struct rs_buf *b, const uint8_t *bytes, size_t n);
  * replaces bytes that are not valid UTF-8 with U+FFFD, so any input gives valid JSON. */
 void rs_buf_json_str(struct rs_buf *b, const char *s, size_t n);
 
+/* Appends s with every byte that is not part of valid UTF-8 replaced by U+FFFD: protobuf
+ * `string` fields must be valid UTF-8, and receivers in Java refuse the message otherwise. */
+void rs_buf_utf8(struct rs_buf *b, const char *s, size_t n);
+
 #endif

@@ -9,6 +9,11 @@ spans and checks the curl -> python3 chain the exporter tests run.
         span's parent being one of the client spans, in the client's trace, N distinct traces
   peer_check.py lines FILE [--path P] [--rejected]  number of lines (messages) that match
   peer_check.py field FILE PATH.TO.FIELD [--path P]  prints that field of each matching line
+  peer_check.py sw-refs FILE N SERVICE
+        SkyWalking: exactly N Entry spans of SERVICE, each with one CrossProcess ref that names a
+        segment that arrived, an Exit span in it (its peer the ref's networkAddressUsedAtPeer),
+        that segment's trace, service, instance and endpoint (its Entry span's name, else its
+        service); no segment id arrives twice
   peer_check.py self-metrics FILE COMPONENT_TYPE N
         the last OTLP metrics export of each of N processes counts, as exported, exactly the spans
         that arrived from that process, none rejected, and at least one answered request
@@ -73,7 +78,9 @@ def sw_spans(line):
         for r in s.get("refs", []):
             parent = f"{r['parentTraceSegmentId']}-{r.get('parentSpanId', 0)}"
         tags = {t["key"]: t.get("value", "") for t in s.get("tags", [])}
-        yield {"exe": seg.get("serviceInstance", ""), "service": seg.get("service", ""),
+        # The service is the executable unless SW_AGENT_NAME or OTEL_SERVICE_NAME says otherwise.
+        yield {"exe": seg.get("service", ""), "instance": seg.get("serviceInstance", ""),
+               "service": seg.get("service", ""),
                "name": s.get("operationName", ""), "kind": SW_KIND[s.get("spanType", 0)],
                "trace": seg["traceId"], "span": f"{sid}-{n}", "parent": parent, "attrs": tags,
                "http": s.get("spanLayer", 0) == 3, "isError": s.get("isError", False),
@@ -91,9 +98,9 @@ def spans(lines):
 
 
 def exe_of(s, exe):
-    # OTLP names the executable; SkyWalking only the service instance (ringside's default instance
-    # name holds the executable name, so the tests match on a substring).
-    return s["exe"] == exe or (s["exe"] and exe in s["exe"])
+    # OTLP names the executable; SkyWalking only the service, which is the executable's name by
+    # default.
+    return s["exe"] == exe
 
 
 def chain(all_spans, n, client_exe, server_exe):
@@ -115,6 +122,52 @@ def chain(all_spans, n, client_exe, server_exe):
     for c in clients.values():
         if c["parent"]:
             errs.append(f"curl's span {c['span']} has a parent {c['parent']}; curl started the trace")
+    return errs
+
+
+def sw_refs(lines, n, service):
+    errs = []
+    segs = {}
+    for l in lines:
+        m = l.get("msg")
+        if l.get("rejected") or not m or "traceSegmentId" not in m:
+            continue
+        if m["traceSegmentId"] in segs:
+            errs.append(f"segment {m['traceSegmentId']} arrived twice")
+        segs[m["traceSegmentId"]] = m
+    count = 0
+    for seg in segs.values():
+        if seg.get("service") != service:
+            continue
+        for s in seg.get("spans", []):
+            if s.get("spanType", 0) != 0:
+                continue
+            count += 1
+            refs = s.get("refs", [])
+            if len(refs) != 1 or refs[0].get("refType", 0) != 0:
+                errs.append(f"entry span of {seg['traceSegmentId']} has refs {refs}, not one CrossProcess")
+                continue
+            r = refs[0]
+            up = segs.get(r.get("parentTraceSegmentId"))
+            if not up:
+                errs.append(f"ref of {seg['traceSegmentId']} names segment {r.get('parentTraceSegmentId')!r}, which did not arrive")
+                continue
+            exits = [x for x in up.get("spans", []) if x.get("spanId", 0) == r.get("parentSpanId", 0)]
+            if len(exits) != 1 or exits[0].get("spanType", 0) != 1:
+                errs.append(f"ref of {seg['traceSegmentId']} names span {r.get('parentSpanId', 0)} of {up['traceSegmentId']}: {exits}")
+                continue
+            entries = [x for x in up.get("spans", []) if x.get("spanType", 0) == 0]
+            want = {"traceId": up["traceId"], "parentService": up.get("service"),
+                    "parentServiceInstance": up.get("serviceInstance"),
+                    "parentEndpoint": entries[0].get("operationName") if entries else up.get("service"),
+                    "networkAddressUsedAtPeer": exits[0].get("peer")}
+            for k, v in want.items():
+                if r.get(k) != v:
+                    errs.append(f"ref of {seg['traceSegmentId']}: {k} is {r.get(k)!r}, expected {v!r}")
+            if seg["traceId"] != up["traceId"]:
+                errs.append(f"segment {seg['traceSegmentId']} is in trace {seg['traceId']}, its parent in {up['traceId']}")
+    if count != n:
+        errs.append(f"expected {n} entry spans of {service}, found {count}")
     return errs
 
 
@@ -161,7 +214,7 @@ def self_metrics(lines, component, nproc):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("cmd", choices=["dump", "chain", "lines", "field", "self-metrics"])
+    p.add_argument("cmd", choices=["dump", "chain", "lines", "field", "self-metrics", "sw-refs"])
     p.add_argument("file")
     p.add_argument("args", nargs="*")
     p.add_argument("--path")
@@ -180,6 +233,11 @@ def main():
         return 0
     if a.cmd == "self-metrics":
         errs = self_metrics(lines, a.args[0], int(a.args[1]))
+        for e in errs:
+            print(e, file=sys.stderr)
+        return 1 if errs else 0
+    if a.cmd == "sw-refs":
+        errs = sw_refs(lines, int(a.args[0]), a.args[1])
         for e in errs:
             print(e, file=sys.stderr)
         return 1 if errs else 0

@@ -3,7 +3,9 @@
 # on curl's main thread for 40 requests minus those for 5 are the same number with and without
 # the shim (what the shim does once per process cancels out; anything per request would not).
 # poll, rt_sigaction and recvfrom are left out: curl itself makes a timing-dependent number of
-# them (a reply already waiting or not), and the shim never calls them.
+# them (a reply already waiting or not), and the shim never calls them. futex too: curl's
+# resolver threads and the shim's exit flush (once per process) wait a timing-dependent number
+# of times.
 source "$(dirname "$0")/lib.sh"
 need curl strace
 
@@ -22,7 +24,7 @@ main_thread_calls() { # N [shim]
 	local main
 	main=$(head -1 "$WORK/st" | awk '{print $1}')
 	awk -v m="$main" '$1 == m' "$WORK/st" | grep -v ' <\.\.\. ' | sed -E 's/^[0-9]+ +//; s/\(.*//' |
-		grep -vE '^(poll|rt_sigaction|recvfrom|\+\+\+)' | sort | uniq -c | tee "$WORK/calls.$1.${2:-bare}" |
+		grep -vE '^(poll|rt_sigaction|recvfrom|futex|\+\+\+)' | sort | uniq -c | tee "$WORK/calls.$1.${2:-bare}" |
 		awk '{n += $1} END {print n}'
 }
 bare=$(($(main_thread_calls 40) - $(main_thread_calls 5)))

@@ -2,19 +2,25 @@
 # fork without exec: parent and five children each connect; every process writes its own file
 # with its own pid, and no child hangs although another thread is inside the hooks at each fork.
 # Once plain, once under the CPU profiler (which gives the forking thread a ring before it forks,
-# so the child's reporter must start without a first claim).
+# so the child's reporter must start without a first claim), and once with every wait sampled
+# (forks while the other thread unwinds inside a wait hook).
 source "$(dirname "$0")/lib.sh"
 
 make_site
 port=$(free_port)
 start_python "$port" "$WORK/site" bare
-for mode in plain profiled; do
+for mode in plain profiled waits; do
 rm -rf "$OUT"
 if [[ $mode == plain ]]; then
 	traced "$PROGS/fork_connect" "$port" 5 || fail "fork_connect failed (a child hung or a request failed)"
-else
+elif [[ $mode == profiled ]]; then
 	traced RINGSIDE_PROFILE=cpu "$PROGS/fork_connect" "$port" 5 ||
 		fail "fork_connect under the profiler failed (a child hung or a request failed)"
+else
+	# Every blocking read, connect and contended lock is a wait sample unwound in the hook, so
+	# forks come while the other thread is unwinding inside one.
+	traced RINGSIDE_PROFILE=cpu,wait RINGSIDE_WAIT_THRESHOLD_US=1 "$PROGS/fork_connect" "$port" 5 ||
+		fail "fork_connect under the wait profiler failed (a child hung or a request failed)"
 fi
 
 "${CHECK[@]}" validate "$OUT" || fail "output is not valid OTLP/JSON"

@@ -1,9 +1,10 @@
 /* A Kafka cluster for the exporters' tests: librdkafka's own mock cluster (rdkafka_mock.h), so the
  * brokers speak the protocol as librdkafka's authors implemented it, not as ringside reads it.
- *   kafka_mock [--brokers N] [--partitions P] [--topic NAME]...
- * Creates each topic with P partitions (default 3), prints `bootstrap=HOST:PORT,...` on stdout
- * once the brokers listen, and runs until SIGTERM or SIGINT. SIGUSR1 takes broker 1 down (its
- * connections drop and new ones are refused; no leader moves), SIGUSR2 brings it back up; each
+ *   kafka_mock [--brokers N] [--partitions P] [--leader B] [--topic NAME]...
+ * Creates each topic with P partitions (default 3), all led by broker B when given (a test that
+ * takes broker 1 down knows then which records wait for it), prints `bootstrap=HOST:PORT,...` on
+ * stdout once the brokers listen, and runs until SIGTERM or SIGINT. SIGUSR1 takes broker 1 down
+ * (its connections drop and new ones are refused; no leader moves), SIGUSR2 brings it back up; each
  * change is confirmed on stdout as `broker 1 down` / `broker 1 up`. */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -17,7 +18,9 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: kafka_mock [--brokers N] [--partitions P] [--topic NAME]...\n");
+	fprintf(
+	    stderr,
+	    "usage: kafka_mock [--brokers N] [--partitions P] [--leader B] [--topic NAME]...\n");
 	exit(2);
 }
 
@@ -32,7 +35,7 @@ static int parse_count(const char *s, int max)
 
 int main(int argc, char **argv)
 {
-	int brokers = 3, partitions = 3, ntopics = 0;
+	int brokers = 3, partitions = 3, leader = 0, ntopics = 0;
 	const char *topics[MAX_TOPICS];
 
 	for (int i = 1; i < argc; i++) {
@@ -42,11 +45,15 @@ int main(int argc, char **argv)
 			brokers = parse_count(argv[++i], 64);
 		else if (strcmp(argv[i], "--partitions") == 0)
 			partitions = parse_count(argv[++i], 1024);
+		else if (strcmp(argv[i], "--leader") == 0)
+			leader = parse_count(argv[++i], 64);
 		else if (strcmp(argv[i], "--topic") == 0 && ntopics < MAX_TOPICS)
 			topics[ntopics++] = argv[++i];
 		else
 			usage();
 	}
+	if (leader > brokers)
+		usage();
 
 	/* Blocked before librdkafka starts its threads, which inherit the mask: the signals are
 	 * then taken only by sigwaitinfo() below, never by a broker thread mid-operation. */
@@ -82,6 +89,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < ntopics; i++) {
 		rd_kafka_resp_err_t e =
 		    rd_kafka_mock_topic_create(mc, topics[i], partitions, replicas);
+		for (int p = 0; !e && leader && p < partitions; p++)
+			e = rd_kafka_mock_partition_set_leader(mc, topics[i], p, leader);
 		if (e) {
 			fprintf(stderr, "kafka_mock: topic %s: %s\n", topics[i],
 				rd_kafka_err2str(e));

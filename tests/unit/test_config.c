@@ -189,6 +189,56 @@ static void test_bad_values(void)
 	CHECK(strlen(msgs[0]) < 200);
 }
 
+/* Every text setting, one byte too long for its buffer (and far past RS_CFG_VALUE_MAX): one
+ * complaint naming the limit, and the default kept. */
+static void test_long_strings(void)
+{
+	struct rs_config d;
+	char *none[] = {NULL};
+	parse(&d, none);
+#define S(name, field, absolute) {name, offsetof(struct rs_config, field), sizeof(d.field), absolute}
+	static const struct {
+		const char *name;
+		size_t off, size;
+		bool absolute;
+	} vars[] = {
+		S("OTEL_SERVICE_NAME", service_name, false),
+		S("RINGSIDE_OUTPUT_DIR", output_dir, true),
+		S("OTEL_EXPORTER_OTLP_HEADERS", otlp_headers, false),
+		S("OTEL_EXPORTER_OTLP_TRACES_HEADERS", otlp_traces_headers, false),
+		S("OTEL_EXPORTER_OTLP_ENDPOINT", otlp_endpoint, false),
+		S("OTEL_RESOURCE_ATTRIBUTES", resource_attrs, false),
+		S("RINGSIDE_PROFILE_ENDPOINT", profile_endpoint, false),
+		S("RINGSIDE_PROFILE_HEADERS", profile_headers, false),
+		S("SW_AGENT_NAME", sw_service, false),
+		S("SW_AGENT_AUTHENTICATION", sw_auth, false),
+		S("SW_AGENT_COLLECTOR_BACKEND_SERVICES", sw_backend, false),
+		S("RINGSIDE_KAFKA_BROKERS", kafka_brokers, false),
+		S("RINGSIDE_KAFKA_TRACES_TOPIC", kafka_traces_topic, false),
+	};
+#undef S
+	static char entry[64 + RS_CFG_VALUE_MAX * 2];
+	for (size_t i = 0; i < RS_ARRAY_LEN(vars); i++) {
+		size_t lens[] = {vars[i].size, RS_CFG_VALUE_MAX * 2};
+		for (size_t k = 0; k < 2; k++) {
+			int o = snprintf(entry, sizeof(entry), "%s=%s", vars[i].name,
+					 vars[i].absolute ? "/" : "");
+			memset(entry + o, 'v', lens[k] - (vars[i].absolute ? 1 : 0));
+			entry[o + (int)lens[k] - (vars[i].absolute ? 1 : 0)] = 0;
+			struct rs_config c;
+			char *env[] = {entry, NULL};
+			int n = parse(&c, env);
+			if (n != 1 || !strstr(msgs[0], "is longer than") || strlen(msgs[0]) > 300) {
+				fprintf(stderr, "%s, %zu bytes: %d complaints: %s\n", vars[i].name,
+					lens[k], n, n ? msgs[0] : "");
+				check_failures++;
+			}
+			CHECK(memcmp((char *)&c + vars[i].off, (char *)&d + vars[i].off,
+				     vars[i].size) == 0);
+		}
+	}
+}
+
 /* Signal-specific OTLP variables win over the general ones, each on its own. */
 static void test_otlp_signal(void)
 {
@@ -271,5 +321,6 @@ int main(void)
 	test_profile();
 	test_first_wins();
 	test_bad_values();
+	test_long_strings();
 	return check_result();
 }
