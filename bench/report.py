@@ -261,6 +261,11 @@ def main():
               f"{f(x.get('cpu_ratio'), '{:.2f}')} | "
               f"{x.get('spans_lost', 'n/a') if v == 'shim-otlp' else '—'} |")
         w("")
+    # Before/after figures of past optimizations, written by hand once: copied as they are.
+    extra = os.path.join(os.path.dirname(os.path.abspath(__file__)), "optimizations.md")
+    if os.path.exists(extra):
+        with open(extra) as fh:
+            w(fh.read())
     os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
     with open(dst, "w") as fh:
         fh.write("\n".join(o))

@@ -48,7 +48,8 @@ static struct {
 	bool over_kafka;
 	/* the resource, encoded once per encoding in use */
 	struct rs_arena res_arena;
-	Otlp__Resource *res_pb;
+	Otlp__Resource *res_pb;	 /* for the metrics (protobuf-c) */
+	struct rs_buf res_pb_body; /* for the spans (written directly) */
 	struct rs_buf res_json;
 	/* the open batch: whole span records, back to back */
 	struct rs_buf recs;
@@ -165,9 +166,12 @@ static bool resource_ready(const struct rs_resource *res)
 		  O.metrics.sig.protocol != RS_OTLP_HTTP_JSON;
 	if (json)
 		rs_otlp_json_resource(&O.res_json, res);
-	if (pb)
+	if (pb) {
 		O.res_pb = rs_otlp_pb_resource(res, &O.res_arena);
-	return !rs_buf_failed(&O.res_json) && !rs_arena_failed(&O.res_arena);
+		rs_otlp_pb_resource_body(&O.res_pb_body, res);
+	}
+	return !rs_buf_failed(&O.res_json) && !rs_buf_failed(&O.res_pb_body) &&
+	       !rs_arena_failed(&O.res_arena);
 }
 
 static int otlp_start(struct rs_loop *loop, const struct rs_resource *res)
@@ -231,9 +235,7 @@ static bool encode_spans(struct rs_buf *out)
 		rs_otlp_json_end(out);
 		return !rs_buf_failed(out);
 	}
-	bool ok = rs_otlp_pb_traces(out, O.res_pb, O.view, O.nrecs, &O.arena);
-	rs_arena_reset(&O.arena);
-	return ok;
+	return rs_otlp_pb_traces(out, O.res_pb_body.p, O.res_pb_body.len, O.view, O.nrecs);
 }
 
 static const char *component_type(void)

@@ -1,7 +1,9 @@
-/* OTLP protobuf encoding with protobuf-c (see otlp_pb.h). Messages point into the span records
- * and the arena; nothing is copied twice before packing. */
+/* OTLP protobuf encoding. Spans (the hot path) are written directly with pb_writer.h: one pass
+ * over each span, each byte written once. The resource as a protobuf-c message (for the metrics,
+ * a few per minute) and the collector's answers use protobuf-c. */
 #include "otlp_pb.h"
 #include "otlp_json.h"
+#include "pb_writer.h"
 #include "span_view.h"
 
 #include "otlp/status.pb-c.h"
@@ -54,15 +56,6 @@ static void put_num(void *ctx, const char *key, int64_t v)
 	kv->value->int_value = v;
 }
 
-static void put_flag(void *ctx, const char *key, bool v)
-{
-	Otlp__KeyValue *kv = new_kv(ctx, key);
-	if (!kv)
-		return;
-	kv->value->value_case = OTLP__ANY_VALUE__VALUE_BOOL_VALUE;
-	kv->value->bool_value = v;
-}
-
 Otlp__Resource *rs_otlp_pb_resource(const struct rs_resource *r, struct rs_arena *a)
 {
 	Otlp__Resource *res = rs_arena_alloc(a, sizeof(*res));
@@ -107,93 +100,192 @@ Otlp__Resource *rs_otlp_pb_resource(const struct rs_resource *r, struct rs_arena
 	return rs_arena_failed(a) ? NULL : res;
 }
 
-static Otlp__Span *span_msg(const struct rs_rec_span *s, struct rs_arena *a)
+/* --- the direct writer ---------------------------------------------------------------------- */
+
+/* Field numbers (opentelemetry-proto; docs: wire-formats.md section 3). */
+enum {
+	KV_KEY = 1, KV_VALUE = 2,
+	ANY_STRING = 1, ANY_BOOL = 2, ANY_INT = 3, ANY_ARRAY = 5,
+	ARRAY_VALUES = 1, RESOURCE_ATTRS = 1,
+	REQ_RESOURCE_SPANS = 1, RS_RESOURCE = 1, RS_SCOPE_SPANS = 2,
+	SS_SCOPE = 1, SS_SPANS = 2, SCOPE_NAME = 1, SCOPE_VERSION = 2,
+	SPAN_TRACE_ID = 1, SPAN_SPAN_ID = 2, SPAN_TRACE_STATE = 3, SPAN_PARENT_ID = 4,
+	SPAN_NAME = 5, SPAN_KIND = 6, SPAN_START = 7, SPAN_END = 8, SPAN_ATTRS = 9,
+	SPAN_EVENTS = 11, SPAN_STATUS = 15, SPAN_FLAGS = 16,
+	EVENT_TIME = 1, EVENT_NAME = 2, EVENT_ATTRS = 3,
+	STATUS_MESSAGE = 2, STATUS_CODE = 3,
+};
+
+#define TAG(field, wire) ((char)((field) << 3 | (wire)))
+
+/* Where attributes go: the buffer and the repeated KeyValue field of the message being written. */
+struct kv_out {
+	struct rs_buf *b;
+	unsigned field;
+};
+
+/* Makes room for a KeyValue whose AnyValue body is any_len bytes and writes all of it but that
+ * body, whose place it returns (the caller writes the body and sets b->len); NULL when memory
+ * ran out. Lengths are known up front, so nothing is patched. The key is left out when empty,
+ * as proto3 encoders do. */
+static char *kv_head(struct rs_buf *b, unsigned field, const char *key, size_t any_len)
+{
+	size_t kl = strlen(key);
+	size_t kv_len = (kl ? 1 + rs_pb_varint_size(kl) + kl : 0) + 1 +
+			rs_pb_varint_size(any_len) + any_len;
+	size_t total = 2 + rs_pb_varint_size(kv_len) + kv_len;
+	if (rs_unlikely(b->len + total > b->cap) && !rs_buf_reserve(b, total))
+		return NULL;
+	char *p = b->p + b->len;
+	p += rs_pb_varint_at(p, (uint64_t)field << 3 | RS_PB_LEN);
+	p += rs_pb_varint_at(p, kv_len);
+	if (kl) {
+		*p++ = TAG(KV_KEY, RS_PB_LEN);
+		p += rs_pb_varint_at(p, kl);
+		memcpy(p, key, kl);
+		p += kl;
+	}
+	*p++ = TAG(KV_VALUE, RS_PB_LEN);
+	p += rs_pb_varint_at(p, any_len);
+	return p;
+}
+
+static void kv_str(void *ctx, const char *key, const char *v, size_t n)
+{
+	struct kv_out *o = ctx;
+	char *p = kv_head(o->b, o->field, key, 1 + rs_pb_varint_size(n) + n);
+	if (!p)
+		return;
+	*p++ = TAG(ANY_STRING, RS_PB_LEN);
+	p += rs_pb_varint_at(p, n);
+	memcpy(p, v, n);
+	o->b->len = (size_t)(p + n - o->b->p);
+}
+
+static void kv_num(void *ctx, const char *key, int64_t v)
+{
+	struct kv_out *o = ctx;
+	char *p = kv_head(o->b, o->field, key, 1 + rs_pb_varint_size((uint64_t)v));
+	if (!p)
+		return;
+	*p++ = TAG(ANY_INT, RS_PB_VARINT);
+	p += rs_pb_varint_at(p, (uint64_t)v); /* int64: negative values take 10 bytes */
+	o->b->len = (size_t)(p - o->b->p);
+}
+
+static void kv_flag(void *ctx, const char *key, bool v)
+{
+	struct kv_out *o = ctx;
+	char *p = kv_head(o->b, o->field, key, 2);
+	if (!p)
+		return;
+	*p++ = TAG(ANY_BOOL, RS_PB_VARINT);
+	*p++ = v ? 1 : 0;
+	o->b->len = (size_t)(p - o->b->p);
+}
+
+/* A proto3 string field: left out when empty. */
+static void opt_str(struct rs_buf *b, unsigned field, const char *s, size_t n)
+{
+	if (n)
+		rs_pb_bytes(b, field, s, n);
+}
+
+bool rs_otlp_pb_resource_body(struct rs_buf *out, const struct rs_resource *r)
+{
+	struct kv_out o = {out, RESOURCE_ATTRS};
+	for (size_t i = 0; i < r->n; i++) {
+		const struct rs_attr *x = &r->attr[i];
+		if (x->type == RS_ATTR_STR) {
+			kv_str(&o, x->key, x->str, x->len);
+		} else if (x->type == RS_ATTR_INT) {
+			kv_num(&o, x->key, x->num);
+		} else {
+			/* KeyValue{key, AnyValue{array_value: ArrayValue{values: AnyValue{string}...}}} */
+			size_t kv = rs_pb_open(out, RESOURCE_ATTRS, 1);
+			opt_str(out, KV_KEY, x->key, strlen(x->key));
+			size_t any = rs_pb_open(out, KV_VALUE, 1);
+			size_t arr = rs_pb_open(out, ANY_ARRAY, 1);
+			const char *s = x->str;
+			for (size_t k = 0; k < x->len; k++) {
+				size_t sl = strlen(s);
+				size_t v = rs_pb_open(out, ARRAY_VALUES, 1);
+				rs_pb_bytes(out, ANY_STRING, s, sl);
+				rs_pb_close(out, v, 1);
+				s += sl + 1;
+			}
+			rs_pb_close(out, arr, 1);
+			rs_pb_close(out, any, 1);
+			rs_pb_close(out, kv, 1);
+		}
+	}
+	return !rs_buf_failed(out);
+}
+
+static void put_span(struct rs_buf *b, const struct rs_rec_span *s)
 {
 	static const uint8_t zero[8];
-	Otlp__Span *m = rs_arena_alloc(a, sizeof(*m));
-	struct attr_list l = {a, rs_arena_alloc(a, MAX_ATTRS * sizeof(Otlp__KeyValue *)), 0};
 	char name[256], ts[1024];
-	if (!m || !l.kv)
-		return NULL;
-	*m = (Otlp__Span)OTLP__SPAN__INIT;
-	m->trace_id = (ProtobufCBinaryData){16, (uint8_t *)s->trace_id};
-	m->span_id = (ProtobufCBinaryData){8, (uint8_t *)s->span_id};
+	/* Most spans are 128 bytes to 16 KiB: a two-byte length, patched once written. */
+	size_t body = rs_pb_open(b, SS_SPANS, 2);
+	rs_pb_bytes(b, SPAN_TRACE_ID, s->trace_id, 16);
+	rs_pb_bytes(b, SPAN_SPAN_ID, s->span_id, 8);
+	opt_str(b, SPAN_TRACE_STATE, ts, rs_span_tracestate(s, ts, sizeof(ts)));
 	if (memcmp(s->parent_id, zero, 8) != 0)
-		m->parent_span_id = (ProtobufCBinaryData){8, (uint8_t *)s->parent_id};
-	m->name = rs_arena_strndup(a, name, rs_span_name(s, name, sizeof(name)));
-	size_t tsl = rs_span_tracestate(s, ts, sizeof(ts));
-	if (tsl)
-		m->trace_state = rs_arena_strndup(a, ts, tsl);
-	m->kind = s->kind;
-	m->start_time_unix_nano = s->start_ns;
-	m->end_time_unix_nano = RS_MAX(s->end_ns, s->start_ns);
-	m->flags = rs_span_flags(s);
-	struct rs_attr_sink sink = {put_str, put_num, put_flag, &l};
+		rs_pb_bytes(b, SPAN_PARENT_ID, s->parent_id, 8);
+	opt_str(b, SPAN_NAME, name, rs_span_name(s, name, sizeof(name)));
+	if (s->kind)
+		rs_pb_uint(b, SPAN_KIND, s->kind);
+	uint64_t end = RS_MAX(s->end_ns, s->start_ns);
+	if (s->start_ns)
+		rs_pb_fixed64(b, SPAN_START, s->start_ns);
+	if (end)
+		rs_pb_fixed64(b, SPAN_END, end);
+	struct kv_out attrs = {b, SPAN_ATTRS};
+	struct rs_attr_sink sink = {kv_str, kv_num, kv_flag, &attrs};
 	rs_span_attrs(s, &sink);
-	m->n_attributes = l.n;
-	m->attributes = l.kv;
 
 	struct rs_span_event ev;
 	if (rs_span_event(s, &ev)) {
-		Otlp__Span__Event *e = rs_arena_alloc(a, sizeof(*e));
-		Otlp__Span__Event **list = rs_arena_alloc(a, sizeof(*list));
-		struct attr_list el = {a, rs_arena_alloc(a, sizeof(Otlp__KeyValue *)), 0};
-		if (!e || !list || !el.kv)
-			return NULL;
-		*e = (Otlp__Span__Event)OTLP__SPAN__EVENT__INIT;
-		e->time_unix_nano = ev.time_ns;
-		e->name = (char *)ev.name;
-		put_str(&el, ev.attr_key, ev.attr_value, strlen(ev.attr_value));
-		e->n_attributes = el.n;
-		e->attributes = el.kv;
-		list[0] = e;
-		m->n_events = 1;
-		m->events = list;
+		size_t e = rs_pb_open(b, SPAN_EVENTS, 1);
+		if (ev.time_ns)
+			rs_pb_fixed64(b, EVENT_TIME, ev.time_ns);
+		opt_str(b, EVENT_NAME, ev.name, strlen(ev.name));
+		struct kv_out eattrs = {b, EVENT_ATTRS};
+		kv_str(&eattrs, ev.attr_key, ev.attr_value, strlen(ev.attr_value));
+		rs_pb_close(b, e, 1);
 	}
 	if (s->status != RS_STATUS_UNSET) {
-		Otlp__Status *st = rs_arena_alloc(a, sizeof(*st));
-		if (!st)
-			return NULL;
-		*st = (Otlp__Status)OTLP__STATUS__INIT;
-		st->code = s->status;
+		size_t st = rs_pb_open(b, SPAN_STATUS, 1);
 		const char *msg = rs_span_status_message(s);
 		if (msg)
-			st->message = (char *)msg;
-		m->status = st;
+			opt_str(b, STATUS_MESSAGE, msg, strlen(msg));
+		rs_pb_uint(b, STATUS_CODE, s->status);
+		rs_pb_close(b, st, 1);
 	}
-	return m;
+	uint32_t flags = rs_span_flags(s);
+	if (flags)
+		rs_pb_fixed32(b, SPAN_FLAGS, flags);
+	rs_pb_close(b, body, 2);
 }
 
-bool rs_otlp_pb_traces(struct rs_buf *out, Otlp__Resource *res,
-		       const struct rs_rec_span *const *spans, size_t n, struct rs_arena *a)
+bool rs_otlp_pb_traces(struct rs_buf *out, const void *res, size_t res_len,
+		       const struct rs_rec_span *const *spans, size_t n)
 {
-	Otlp__ExportTraceServiceRequest req = OTLP__EXPORT_TRACE_SERVICE_REQUEST__INIT;
-	Otlp__ResourceSpans rs = OTLP__RESOURCE_SPANS__INIT;
-	Otlp__ScopeSpans ss = OTLP__SCOPE_SPANS__INIT;
-	Otlp__InstrumentationScope scope = OTLP__INSTRUMENTATION_SCOPE__INIT;
-	Otlp__ResourceSpans *rsp = &rs;
-	Otlp__ScopeSpans *ssp = &ss;
-	scope.name = RS_SCOPE_NAME;
-	scope.version = RS_VERSION;
-	Otlp__Span **list = rs_arena_alloc(a, n * sizeof(*list) + 1);
-	if (!list)
-		return false;
+	/* ExportTraceServiceRequest{resource_spans: ResourceSpans{resource, scope_spans:
+	 * ScopeSpans{scope, spans...}}}. A batch of 512 spans is under 2 MiB: 3-byte lengths. */
+	size_t rsp = rs_pb_open(out, REQ_RESOURCE_SPANS, 3);
+	rs_pb_bytes(out, RS_RESOURCE, res_len ? res : "", res_len);
+	size_t ss = rs_pb_open(out, RS_SCOPE_SPANS, 3);
+	size_t scope = rs_pb_open(out, SS_SCOPE, 1);
+	opt_str(out, SCOPE_NAME, RS_SCOPE_NAME, strlen(RS_SCOPE_NAME));
+	opt_str(out, SCOPE_VERSION, RS_VERSION, strlen(RS_VERSION));
+	rs_pb_close(out, scope, 1);
 	for (size_t i = 0; i < n; i++)
-		if (!(list[i] = span_msg(spans[i], a)))
-			return false;
-	ss.scope = &scope;
-	ss.n_spans = n;
-	ss.spans = list;
-	rs.resource = res;
-	rs.n_scope_spans = 1;
-	rs.scope_spans = &ssp;
-	req.n_resource_spans = 1;
-	req.resource_spans = &rsp;
-	size_t size = otlp__export_trace_service_request__get_packed_size(&req);
-	if (!rs_buf_reserve(out, size))
-		return false;
-	out->len += otlp__export_trace_service_request__pack(&req, (uint8_t *)out->p + out->len);
-	return true;
+		put_span(out, spans[i]);
+	rs_pb_close(out, ss, 3);
+	rs_pb_close(out, rsp, 3);
+	return !rs_buf_failed(out);
 }
 
 bool rs_otlp_pb_trace_answer(const void *buf, size_t len, int64_t *rejected, char *msg,

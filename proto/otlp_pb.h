@@ -1,5 +1,5 @@
-/* OTLP protobuf: span records into an ExportTraceServiceRequest (built as protobuf-c messages in
- * an arena, from span_view's reading of each span), and the collector's answers read back. */
+/* OTLP protobuf: span records into an ExportTraceServiceRequest (written directly, from
+ * span_view's reading of each span), the resource, and the collector's answers read back. */
 #ifndef RS_PROTO_OTLP_PB_H
 #define RS_PROTO_OTLP_PB_H
 
@@ -10,13 +10,17 @@
 
 #include "otlp/common.pb-c.h"
 
-/* The resource as a message, built in a (long-lived) arena. */
+/* The resource as a protobuf-c message (for the metrics), built in a (long-lived) arena. */
 Otlp__Resource *rs_otlp_pb_resource(const struct rs_resource *r, struct rs_arena *a);
 
-/* Appends to out an ExportTraceServiceRequest with the n spans under res. The arena holds the
- * messages while packing; the caller resets it. False when memory ran out. */
-bool rs_otlp_pb_traces(struct rs_buf *out, Otlp__Resource *res, const struct rs_rec_span *const *spans,
-		       size_t n, struct rs_arena *a);
+/* Appends the encoded body of the Resource message (its attributes), for rs_otlp_pb_traces.
+ * False when memory ran out. */
+bool rs_otlp_pb_resource_body(struct rs_buf *out, const struct rs_resource *r);
+
+/* Appends to out an ExportTraceServiceRequest with the n spans under the resource whose encoded
+ * body (rs_otlp_pb_resource_body) is res. False when memory ran out. */
+bool rs_otlp_pb_traces(struct rs_buf *out, const void *res, size_t res_len,
+		       const struct rs_rec_span *const *spans, size_t n);
 
 /* Reads an ExportTraceServiceResponse: *rejected and msg from its partial_success (0 and ""
  * when unset). False when the bytes are not one. */

@@ -9,9 +9,24 @@
 #include <string.h>
 #include <sys/socket.h>
 
-/* Text form of an address; "" when unknown. */
+/* Text form of an address; "" when unknown. IPv4, in every span, is formatted here: glibc's
+ * inet_ntop goes through sprintf, a fifth of the protobuf encoder's time per span. */
 const char *rs_addr_text(const struct rs_addr *a, char *out, size_t size)
 {
+	if (a->family == AF_INET && size >= INET_ADDRSTRLEN) {
+		char *p = out;
+		for (int i = 0; i < 4; i++) {
+			unsigned v = a->addr[i];
+			if (v >= 100)
+				*p++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*p++ = (char)('0' + v / 10 % 10);
+			*p++ = (char)('0' + v % 10);
+			*p++ = '.';
+		}
+		p[-1] = 0;
+		return out;
+	}
 	if (!a->family || !inet_ntop(a->family, a->addr, out, (socklen_t)size))
 		out[0] = 0;
 	return out;
