@@ -89,6 +89,28 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
+bool rs_utf8_valid(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+	for (;;) {
+		/* ASCII eight bytes at a time: nearly everything a span carries. */
+		while (i + 8 <= n) {
+			uint64_t w;
+			memcpy(&w, s + i, 8);
+			if (w & 0x8080808080808080ull)
+				break;
+			i += 8;
+		}
+		if (i >= n)
+			return true;
+		size_t seq = utf8_seq(s + i, n - i);
+		if (!seq)
+			return false;
+		i += seq;
+	}
+}
+
 void rs_buf_json_str(struct rs_buf *b, const char *str, size_t n)
 {
 	static const char digits[] = "0123456789abcdef";

@@ -51,4 +51,7 @@ void rs_buf_json_str(struct rs_buf *b, const char *s, size_t n);
  * `string` fields must be valid UTF-8, and receivers in Java refuse the message otherwise. */
 void rs_buf_utf8(struct rs_buf *b, const char *s, size_t n);
 
+/* True when s is valid UTF-8 (then rs_buf_utf8 would copy it unchanged). */
+bool rs_utf8_valid(const char *s, size_t n);
+
 #endif

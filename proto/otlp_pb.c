@@ -150,9 +150,29 @@ static char *kv_head(struct rs_buf *b, unsigned field, const char *key, size_t a
 	return p;
 }
 
+/* s as valid UTF-8: itself, or (rarely: bytes from the wire that are not text) a copy with each
+ * bad byte replaced by U+FFFD in a scratch buffer that lasts until the next call. A protobuf
+ * `string` must be valid UTF-8, and Go and Java receivers refuse the whole batch otherwise. */
+static const char *utf8(const char *s, size_t *n)
+{
+	static struct rs_buf scratch; /* reporter thread only */
+	if (rs_utf8_valid(s, *n))
+		return s;
+	scratch.len = 0;
+	scratch.failed = false;
+	rs_buf_utf8(&scratch, s, *n);
+	if (rs_buf_failed(&scratch)) {
+		*n = 0;
+		return "";
+	}
+	*n = scratch.len;
+	return scratch.p;
+}
+
 static void kv_str(void *ctx, const char *key, const char *v, size_t n)
 {
 	struct kv_out *o = ctx;
+	v = utf8(v, &n);
 	char *p = kv_head(o->b, o->field, key, 1 + rs_pb_varint_size(n) + n);
 	if (!p)
 		return;
@@ -187,8 +207,10 @@ static void kv_flag(void *ctx, const char *key, bool v)
 /* A proto3 string field: left out when empty. */
 static void opt_str(struct rs_buf *b, unsigned field, const char *s, size_t n)
 {
-	if (n)
+	if (n) {
+		s = utf8(s, &n);
 		rs_pb_bytes(b, field, s, n);
+	}
 }
 
 bool rs_otlp_pb_resource_body(struct rs_buf *out, const struct rs_resource *r)

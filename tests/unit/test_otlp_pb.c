@@ -255,9 +255,60 @@ static void test_addr_text(void)
 	CHECK(strcmp(rs_addr_text(&v6, t, sizeof(t)), "fe80::2") == 0);
 }
 
+/* Bytes from the wire that are not UTF-8 (a Latin-1 path, a cut sequence, a lone continuation
+ * byte) go out with U+FFFD in their place: protobuf strings must be valid UTF-8. */
+static void test_invalid_utf8(void)
+{
+	nspans = 0;
+	union rs_rec *r = new_span(RS_SPAN_HTTP, RS_KIND_SERVER);
+	r->span.u.http = (struct rs_http_info){.status = 200, .method = RS_M_GET, .version = 1};
+	tlv(r, RS_T_TARGET, "/caf\xe9/\xc3");
+	tlv(r, RS_T_USER_AGENT, "agent \x80\xbf ok \xf0\x9f\x9a\x80");
+	finish(r);
+	struct rs_resource *res = calloc(1, sizeof(*res));
+	CHECK(res != NULL);
+	if (!res)
+		return;
+	struct rs_buf rbody = {0}, got = {0};
+	CHECK(rs_otlp_pb_resource_body(&rbody, res));
+	CHECK(rs_otlp_pb_traces(&got, rbody.p, rbody.len, view, 1));
+	Otlp__ExportTraceServiceRequest *req =
+		otlp__export_trace_service_request__unpack(NULL, got.len, (const uint8_t *)got.p);
+	CHECK(req != NULL);
+	if (req) {
+		Otlp__Span *m = req->resource_spans[0]->scope_spans[0]->spans[0];
+		CHECK(rs_utf8_valid(m->name, strlen(m->name)));
+		bool path = false, ua = false;
+		for (size_t i = 0; i < m->n_attributes; i++) {
+			Otlp__KeyValue *kv = m->attributes[i];
+			const char *v = kv->value->string_value;
+			if (kv->value->value_case != OTLP__ANY_VALUE__VALUE_STRING_VALUE)
+				continue;
+			CHECK(rs_utf8_valid(v, strlen(v)));
+			if (!strcmp(kv->key, "url.path")) {
+				path = true;
+				CHECK(strcmp(v, "/caf\xef\xbf\xbd/\xef\xbf\xbd") == 0);
+			}
+			if (!strcmp(kv->key, "user_agent.original")) {
+				ua = true;
+				CHECK(strcmp(v, "agent \xef\xbf\xbd\xef\xbf\xbd ok \xf0\x9f\x9a\x80") == 0);
+			}
+		}
+		CHECK(path && ua);
+		otlp__export_trace_service_request__free_unpacked(req, NULL);
+	}
+	CHECK(rs_utf8_valid("", 0) && rs_utf8_valid("plain ascii text, longer than 8", 31));
+	CHECK(!rs_utf8_valid("12345678\xed\xa0\x80", 11)); /* a surrogate */
+	rs_buf_free(&rbody);
+	rs_buf_free(&got);
+	free(res);
+	nspans = 0; /* the byte-for-byte comparisons start from a fresh table */
+}
+
 int main(void)
 {
 	test_addr_text();
+	test_invalid_utf8();
 	test_patch();
 	test_spans();
 	return check_result();
