@@ -14,6 +14,13 @@ import sys
 UNITS = {"ns": 1, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9, "min": 60e9, "hrs": 3600e9}
 
 
+def frame_name(text):
+    """A frame's function; ASan's interceptors (ASan mode of the tests: the test programs are
+    sanitized) stand in for the libc function they wrap."""
+    name = text.strip()
+    return name[len("__interceptor_"):] if name.startswith("__interceptor_") else name
+
+
 def duration_ns(text):
     m = re.fullmatch(r"([0-9.]+)(ns|us|µs|ms|s|min|hrs)", text)
     if not m:
@@ -40,9 +47,9 @@ def parse(path):
         m = re.fullmatch(r"\s+([0-9.]+(?:ns|us|µs|ms|s|min|hrs))\s+(.*)", line)
         if m and not cur["frames"]:
             cur["value"] = duration_ns(m.group(1))
-            cur["frames"].append(m.group(2).strip())
+            cur["frames"].append(frame_name(m.group(2)))
         else:
-            cur["frames"].append(line.strip())
+            cur["frames"].append(frame_name(line))
     if cur and cur["frames"]:
         samples.append(cur)
     return samples

@@ -14,7 +14,7 @@ make_site
 py=$(python_exe)
 
 # The shim itself never needs librdkafka: only a process exporting to Kafka loads it.
-[[ $(readelf -d "$SHIM") != *librdkafka* ]] || fail "libringside.so has a DT_NEEDED on librdkafka"
+[[ $(readelf -d "$SHIM_LIB") != *librdkafka* ]] || fail "libringside.so has a DT_NEEDED on librdkafka"
 
 # start_kafka NAME [FLAGS...]: a mock cluster with the two OTLP topics; sets KAFKA_PID and BOOT.
 start_kafka() {

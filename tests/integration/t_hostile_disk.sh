@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 [[ $(id -u) == 0 ]] || skip "mounting a small tmpfs needs root"
 mkdir -p "$WORK/full"
 mount -t tmpfs -o size=64k,mode=1777 tmpfs "$WORK/full" || skip "cannot mount a tmpfs here"
-trap 'umount "$WORK/full" 2>/dev/null || umount -l "$WORK/full"; cleanup' EXIT
+at_exit 'umount "$WORK/full" 2>/dev/null || umount -l "$WORK/full"'
 
 make_site
 port=$(free_port)

@@ -25,7 +25,7 @@ shim_fds=$(echo "$links" | awk -v f="$floor" '$1 >= f')
 stop_python
 
 # The export list is the hook list: nothing else leaks out of the library.
-exported=$(nm -D --defined-only "$SHIM" | awk '{print $3}' | sort)
+exported=$(nm -D --defined-only "$SHIM_LIB" | awk '{print $3}' | sort)
 expected=$(cc -E -P -x c -I"$RS_SRC/hooks" - <<<'#include "hooklist.h"
 #define N(x) x
 RS_EXPORTED(N)' | tr ' ' '\n' | grep -v '^$')

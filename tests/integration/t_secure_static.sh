@@ -18,7 +18,7 @@ as_nobody() {
 	setpriv --reuid=65534 --regid=65534 --clear-groups \
 		env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" "$@"
 }
-[[ -r $SHIM ]] && setpriv --reuid=65534 --regid=65534 --clear-groups test -r "$SHIM" ||
+[[ -r $SHIM_LIB ]] && setpriv --reuid=65534 --regid=65534 --clear-groups test -r "$SHIM_LIB" ||
 	skip "the shim at $SHIM is not readable by nobody"
 
 code=$(as_nobody "$WORK/plain-curl" -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/")
