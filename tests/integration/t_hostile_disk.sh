@@ -18,7 +18,10 @@ env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$WORK/full" RINGSIDE_PROFILE=cpu,wai
 [[ $(tail -1 "$WORK/stdout") == ok ]] || fail "unexpected output: $(cat "$WORK/stdout")"
 [[ $(grep -c 'traces.jsonl failed: No space left on device' "$WORK/err") == 1 ]] ||
 	fail "expected one line about the span file: $(cat "$WORK/err")"
-[[ $(grep -c 'pb.gz failed' "$WORK/err") -le 1 ]] || fail "more than one line about profiles: $(cat "$WORK/err")"
+# One line per profile file at most; a slow run (a loaded machine, ASan) spans more than one
+# 1 s interval, so more than one file.
+[[ -z $(grep -o '[^ ]*pb.gz failed' "$WORK/err" | sort | uniq -d) ]] ||
+	fail "more than one line about a profile file: $(cat "$WORK/err")"
 read -r lost recorded < <(sed -n 's/.*: \([0-9]*\) spans lost of \([0-9]*\) recorded.*/\1 \2/p' "$WORK/err")
 [[ -n ${recorded:-} && $recorded -ge 6002 ]] || fail "no loss summary for 6002 spans: $(cat "$WORK/err")"
 # Spans in complete lines: a line the disk cut short is not one.
