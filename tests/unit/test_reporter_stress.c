@@ -140,5 +140,5 @@ int main(int argc, char **argv)
 	unlink(spans);
 	unlink(errpath);
 	rmdir(dir); /* fails, harmlessly, if the child wrote another file */
-	return 0;
+	return check_result();
 }
