@@ -177,6 +177,11 @@ except OSError:
 read_kafka badtopic
 [[ $("${PEER_CHECK[@]}" dump "$WORK/badtopic.jsonl") == *"\"pid\": $(cat "$WORK/badtopic.pid"),"* ]] ||
 	fail "bad topic: the span did not reach otlp_spans"
+# (Not under ASan: GCC 12's libasan does not hold its allocator's locks across fork(), so a child
+# forked while another thread allocates can hang starting a thread; see tests/CMakeLists.txt.)
+if [[ ${RS_SANITIZE:-} == address ]]; then
+	echo "ASan mode: the fork_connect part is left out (libasan and fork with threads)"
+else
 # fork without exec: the child forgets the parent's producer (its threads did not survive the
 # fork) and makes its own; every process's spans arrive, none twice.
 port=$(free_port)
@@ -195,6 +200,7 @@ per = collections.Counter(s["pid"] for s in spans if not s["http"] and s["attrs"
 assert len(per) == 4, per
 assert sorted(per.values())[:3] == [1, 1, 1], per  # each child connected once; the parent more
 ' "$port" || fail "fork: the processes' spans"
+fi
 kill "$KAFKA_PID"
 wait "$KAFKA_PID" || fail "kafka_mock did not exit cleanly"
 
