@@ -122,7 +122,8 @@ static void load(struct symobj *o)
 			add_syms(o, file, size, &sh[i], &sh[sh[i].sh_link], &cap, &names_len,
 				 &names_cap);
 	}
-	qsort(o->syms, o->nsyms, sizeof(*o->syms), cmp_sym);
+	if (o->nsyms) /* syms is NULL for an object without symbols: qsort's base must not be */
+		qsort(o->syms, o->nsyms, sizeof(*o->syms), cmp_sym);
 out:
 	munmap(map, size);
 }
