@@ -71,6 +71,14 @@ if [[ ${RS_SANITIZE:-} == address ]]; then
 			cat "$f" >&2
 			rc=1
 		done
+		# GCC 12's UBSan, combined with ASan, ignores log_path and writes to stderr: look for its
+		# reports in whatever the test captured (stderr files under $WORK), not in span output.
+		for f in $(grep -rlsI --exclude='*.jsonl' --exclude='*.pb.gz' --exclude-dir=sanitizer \
+			-e ': runtime error: ' -e 'UndefinedBehaviorSanitizer' -e 'AddressSanitizer' "$WORK"); do
+			echo "FAIL: sanitizer report in $f:" >&2
+			grep -B2 -A20 -e ': runtime error: ' -e 'Sanitizer' "$f" | head -60 >&2
+			rc=1
+		done
 		cleanup
 		exit "$rc"
 	}
