@@ -261,41 +261,117 @@ static uint8_t body_state(struct rs_hp *p)
 	return S_BODY_CLOSE;
 }
 
-/* The name being read has ended (at its colon): which header it is, and on to its value. */
-static void name_done(struct rs_hp *p, size_t name_len)
+/* The name has ended at its colon and is header h (or H_NONE): on to its value. */
+static void name_is(struct rs_hp *p, unsigned h)
 {
-	p->field = H_NONE;
-	for (unsigned h = 0; h < H_COUNT; h++)
-		if ((p->candidates & (1u << h)) && headers[h].len == name_len)
-			p->field = (uint8_t)h;
-	if (p->field == H_TRACEPARENT && (p->seen & (1u << RS_HPF_TRACEPARENT)))
-		p->flags |= RS_HPM_DUP_TRACEPARENT;
-	if (p->field != H_NONE && headers[p->field].field != RS_HPF_NONE)
-		p->seen |= 1u << headers[p->field].field;
+	p->field = (uint8_t)h;
+	if (h != H_NONE) {
+		unsigned f = headers[h].field;
+		if (h == H_TRACEPARENT && (p->seen & (1u << RS_HPF_TRACEPARENT)))
+			p->flags |= RS_HPM_DUP_TRACEPARENT;
+		if (f != RS_HPF_NONE)
+			p->seen |= 1u << f;
+	}
 	p->candidates = 0;
 	p->scratch = 0;
 	p->vflags = 0;
 	p->state = S_HVALUE_OWS;
 }
 
+/* A name that was matched byte by byte (split across feeds) has ended after name_len bytes. */
+static void name_done(struct rs_hp *p, size_t name_len)
+{
+	unsigned field = H_NONE;
+	for (unsigned h = 0; h < H_COUNT; h++)
+		if ((p->candidates & (1u << h)) && headers[h].len == name_len)
+			field = h;
+	name_is(p, field);
+}
+
+static inline uint64_t load64(const char *s)
+{
+	uint64_t v;
+	memcpy(&v, s, 8);
+	return v;
+}
+
+static inline uint32_t load32(const char *s)
+{
+	uint32_t v;
+	memcpy(&v, s, 4);
+	return v;
+}
+
+/* Whether the n tchar bytes at s are lc (lowercase) ignoring case, n >= 3. OR-ing 0x20 into every
+ * byte is exact here: the known names hold only lowercase letters, digits and '-', which all have
+ * that bit, and among tchars only an uppercase letter becomes a lowercase one (the bytes it would
+ * also fold, CR and 0x18 into '-' and '8', are not tchars and never reach this). Overlapping
+ * loads compare any length in two or three steps. */
+static inline bool name_eq(const char *s, const char *lc, size_t n)
+{
+	if (n >= 8) {
+		const uint64_t m = 0x2020202020202020ull;
+		bool eq = ((load64(s) | m) == load64(lc)) &&
+			  ((load64(s + n - 8) | m) == load64(lc + n - 8));
+		return n > 16 ? eq && (load64(s + 8) | m) == load64(lc + 8) : eq;
+	}
+	if (n >= 4)
+		return ((load32(s) | 0x20202020u) == load32(lc)) &&
+		       ((load32(s + n - 4) | 0x20202020u) == load32(lc + n - 4));
+	return (s[0] | 0x20) == lc[0] && (s[1] | 0x20) == lc[1] && (s[n - 1] | 0x20) == lc[n - 1];
+}
+
+/* Which known header the whole name of n tchar bytes is: by length, then its first byte. */
+static unsigned name_lookup(const char *s, size_t n)
+{
+	unsigned h;
+	switch (n) {
+	case 3:
+		h = H_SW8;
+		break;
+	case 4:
+		h = H_HOST;
+		break;
+	case 7:
+		h = H_UPGRADE;
+		break;
+	case 10:
+		switch (s[0] | 0x20) {
+		case 'u':
+			h = H_USER_AGENT;
+			break;
+		case 't':
+			h = H_TRACESTATE;
+			break;
+		case 'c':
+			h = H_CONNECTION;
+			break;
+		default:
+			return H_NONE;
+		}
+		break;
+	case 11:
+		h = (s[0] | 0x20) == 't' ? H_TRACEPARENT : H_RETRY_AFTER;
+		break;
+	case 14:
+		h = H_CONTENT_LENGTH;
+		break;
+	case 17:
+		h = H_TRANSFER_ENCODING;
+		break;
+	default:
+		return H_NONE;
+	}
+	return name_eq(s, headers[h].name, n) ? h : H_NONE;
+}
+
 /* A whole name of n bytes at name (its colon follows): matched at once by length and bytes. */
 static void name_whole(struct rs_hp *p, const char *name, size_t n)
 {
-	p->candidates = 0;
-	for (unsigned h = 0; h < H_COUNT; h++) {
-		if (headers[h].len != n)
-			continue;
-		size_t k = 0;
-		while (k < n && lower((unsigned char)name[k]) == (unsigned char)headers[h].name[k])
-			k++;
-		if (k == n) {
-			p->candidates = 1u << h;
-			if (h >= H_TRACEPARENT && h <= H_SW8)
-				emit(p, RS_HPF_NAME_TRACEPARENT + h - H_TRACEPARENT, name + n - 1, 1,
-				     true);
-		}
-	}
-	name_done(p, n);
+	unsigned h = name_lookup(name, n);
+	if (h >= H_TRACEPARENT && h <= H_SW8)
+		emit(p, RS_HPF_NAME_TRACEPARENT + h - H_TRACEPARENT, name + n - 1, 1, true);
+	name_is(p, h);
 }
 
 /* Counts a line's byte against the bounds; false (and error) past them. */
@@ -310,13 +386,28 @@ static bool count(struct rs_hp *p, size_t n)
 	return true;
 }
 
-/* Length of the run of bytes from b that stay in the current value: up to CR or LF. */
+/* Length of the run of bytes from b that stay in the current value: up to CR or LF. Values are
+ * short (tens of bytes), where two memchr calls cost more than the scan: eight bytes at a time,
+ * a byte equal to CR or LF found by the zero-byte trick on b ^ CR and b ^ LF (its false positives
+ * lie only above a true zero byte, and the lowest flagged byte is the one taken). */
 static size_t value_run(const char *b, size_t n)
 {
-	const char *cr = memchr(b, '\r', n);
-	const char *lf = memchr(b, '\n', cr ? (size_t)(cr - b) : n);
-	const char *end = lf ? lf : cr;
-	return end ? (size_t)(end - b) : n;
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	size_t i = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ /* the lowest flagged byte is the first in memory */
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w = load64(b + i);
+		uint64_t cr = w ^ (ones * '\r'), lf = w ^ (ones * '\n');
+		uint64_t z = ((cr - ones) & ~cr) | ((lf - ones) & ~lf);
+		z &= highs;
+		if (z)
+			return i + (size_t)(__builtin_ctzll(z) >> 3);
+	}
+#endif
+	for (; i < n; i++)
+		if (b[i] == '\r' || b[i] == '\n')
+			return i;
+	return n;
 }
 
 size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event *ev)
@@ -398,6 +489,16 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 			/* "HTTP/1.x", eight bytes, then CR/LF (requests) or a space (responses). */
 			static const char v[] = "HTTP/1.";
 			size_t k = p->remaining;
+			if (k == 0 && len - i >= 8 && memcmp(b + i, v, 7) == 0 &&
+			    (b[i + 7] == '0' || b[i + 7] == '1')) {
+				/* All eight in this buffer: at once (the terminator goes byte by byte). */
+				p->version = (uint8_t)(b[i + 7] - '0');
+				p->remaining = 8;
+				if (!count(p, 8))
+					goto error;
+				i += 8;
+				break;
+			}
 			if (k < 7) {
 				if (c != (unsigned char)v[k])
 					goto error;
@@ -431,6 +532,16 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 			break;
 		}
 		case S_STATUS_CODE:
+			if (p->remaining == 0 && len - i >= 3 && c >= '0' && c <= '9' &&
+			    b[i + 1] >= '0' && b[i + 1] <= '9' && b[i + 2] >= '0' && b[i + 2] <= '9') {
+				p->status = (uint16_t)((c - '0') * 100 + (b[i + 1] - '0') * 10 +
+						       (b[i + 2] - '0'));
+				p->remaining = 3;
+				if (!count(p, 3))
+					goto error;
+				i += 3;
+				break;
+			}
 			if (p->remaining < 3) {
 				if (c < '0' || c > '9')
 					goto error;
@@ -478,11 +589,14 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 			}
 			break;
 		case S_HNAME_START:
+		hname_start:
 			if (c == '\r') {
-				p->state = S_HEAD_END_LF;
 				if (!count(p, 1))
 					goto error;
 				i++;
+				if (i < len && b[i] == '\n')
+					goto head_end;
+				p->state = S_HEAD_END_LF;
 				break;
 			}
 			if (c == '\n')
@@ -497,10 +611,17 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 					j++;
 				if (j < len && b[j] == ':') {
 					name_whole(p, buf + i, j - i);
-					if (!count(p, j - i + 1))
+					/* Its white space and value too, while they are in this buffer:
+					 * a whole header line without a trip through the switch per part. */
+					for (j++; j < len && (b[j] == ' ' || b[j] == '\t');)
+						j++;
+					if (!count(p, j - i))
 						goto error;
-					i = j + 1;
-					break;
+					i = j;
+					if (i == len)
+						break;
+					p->state = S_HVALUE;
+					goto hvalue;
 				}
 			}
 			p->state = S_HNAME;
@@ -546,7 +667,9 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 			p->state = S_HVALUE;
 			p->candidates = 0;
 			break;
-		case S_HVALUE: {
+		case S_HVALUE:
+		hvalue: {
+			p->candidates = 0;
 			size_t j = i + value_run(buf + i, len - i);
 			if (!count(p, j - i))
 				goto error;
@@ -570,6 +693,18 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 						goto error;
 				}
 				p->field = H_NONE;
+				if (b[i] == '\r' && i + 1 < len && b[i + 1] == '\n') {
+					/* CRLF whole: straight to the next line. */
+					if (!count(p, 2))
+						goto error;
+					i += 2;
+					p->state = S_HNAME_START;
+					p->line = 0;
+					if (i == len)
+						break;
+					c = b[i];
+					goto hname_start; /* the next line, still in this buffer */
+				}
 				if (!count(p, 1))
 					goto error;
 				if (b[i++] == '\r') {
