@@ -4,31 +4,23 @@
 
 #include <string.h>
 
-static bool is_lhex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
-static int hexv(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+/* Lowercase hex digits: 0x10 | value; 0 for every other byte (uppercase is not allowed here). */
+static const uint8_t lhex[256] = {
+	['0'] = 0x10, ['1'] = 0x11, ['2'] = 0x12, ['3'] = 0x13, ['4'] = 0x14, ['5'] = 0x15,
+	['6'] = 0x16, ['7'] = 0x17, ['8'] = 0x18, ['9'] = 0x19, ['a'] = 0x1a, ['b'] = 0x1b,
+	['c'] = 0x1c, ['d'] = 0x1d, ['e'] = 0x1e, ['f'] = 0x1f,
+};
 
 /* Parses 2n lowercase hex digits into n bytes; false on any other character. */
 static bool lhex_bytes(const char *s, size_t n, uint8_t *out)
 {
+	unsigned all = 0x10;
 	for (size_t i = 0; i < n; i++) {
-		if (!is_lhex(s[2 * i]) || !is_lhex(s[2 * i + 1]))
-			return false;
-		out[i] = (uint8_t)(hexv(s[2 * i]) << 4 | hexv(s[2 * i + 1]));
+		unsigned hi = lhex[(unsigned char)s[2 * i]], lo = lhex[(unsigned char)s[2 * i + 1]];
+		all &= hi & lo; /* loses 0x10 at the first byte that is not a digit */
+		out[i] = (uint8_t)((hi & 15) << 4 | (lo & 15));
 	}
-	return true;
+	return all;
 }
 
 static bool all_zero(const uint8_t *b, size_t n)
