@@ -472,11 +472,12 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 				j++;
 			if (!count(p, j - i))
 				goto error;
-			emit(p, RS_HPF_METHOD, buf + i, j - i, false);
+			/* Ended here: one call with end set, not a second empty one. */
+			bool ends = j < len && b[j] == ' ';
+			emit(p, RS_HPF_METHOD, buf + i, j - i, ends);
 			if (j < len) {
-				if (b[j] != ' ')
+				if (!ends)
 					goto error;
-				emit(p, RS_HPF_METHOD, buf + j, 0, true);
 				p->state = S_TARGET;
 				j++;
 				if (!count(p, 1))
@@ -489,11 +490,12 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 			size_t j = i + target_run(buf + i, len - i);
 			if (!count(p, j - i))
 				goto error;
-			emit(p, RS_HPF_TARGET, buf + i, j - i, false);
+			/* Ended here: one call with end set, not a second empty one. */
+			bool ends = j < len && b[j] == ' ';
+			emit(p, RS_HPF_TARGET, buf + i, j - i, ends);
 			if (j < len) {
-				if (b[j] != ' ')
+				if (!ends)
 					goto error;
-				emit(p, RS_HPF_TARGET, buf + j, 0, true);
 				p->state = S_REQ_VERSION;
 				p->version = 0xff;
 				p->remaining = 0;
@@ -696,7 +698,7 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 			if (p->field != H_NONE) {
 				unsigned field = headers[p->field].field;
 				if (field != RS_HPF_NONE) {
-					emit(p, field, buf + i, j - i, false);
+					emit(p, field, buf + i, j - i, j < len);
 				} else {
 					for (size_t k = i; k < j && p->state != S_ERROR; k++)
 						framing_byte(p, b[k]);
@@ -707,8 +709,7 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 			i = j;
 			if (i < len) {
 				if (p->field != H_NONE) {
-					emit(p, headers[p->field].field, buf + i, 0, true);
-					framing_end(p);
+					framing_end(p); /* a captured value's end went with its bytes */
 					if (p->state == S_ERROR)
 						goto error;
 				}
