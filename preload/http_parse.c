@@ -470,28 +470,26 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 			size_t j = i;
 			while (j < len && is_tchar(b[j]))
 				j++;
-			if (!count(p, j - i))
-				goto error;
 			/* Ended here: one call with end set, not a second empty one. */
 			bool ends = j < len && b[j] == ' ';
+			if (!count(p, j - i + ends)) /* with its space */
+				goto error;
 			emit(p, RS_HPF_METHOD, buf + i, j - i, ends);
 			if (j < len) {
 				if (!ends)
 					goto error;
 				p->state = S_TARGET;
 				j++;
-				if (!count(p, 1))
-					goto error;
 			}
 			i = j;
 			break;
 		}
 		case S_TARGET: {
 			size_t j = i + target_run(buf + i, len - i);
-			if (!count(p, j - i))
-				goto error;
 			/* Ended here: one call with end set, not a second empty one. */
 			bool ends = j < len && b[j] == ' ';
+			if (!count(p, j - i + ends)) /* with its space */
+				goto error;
 			emit(p, RS_HPF_TARGET, buf + i, j - i, ends);
 			if (j < len) {
 				if (!ends)
@@ -500,8 +498,6 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 				p->version = 0xff;
 				p->remaining = 0;
 				j++;
-				if (!count(p, 1))
-					goto error;
 			}
 			i = j;
 			break;
@@ -513,9 +509,25 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 			size_t k = p->remaining;
 			if (k == 0 && len - i >= 8 && memcmp(b + i, v, 7) == 0 &&
 			    (b[i + 7] == '0' || b[i + 7] == '1')) {
-				/* All eight in this buffer: at once (the terminator goes byte by byte). */
+				/* All eight in this buffer: at once, and the usual terminator with them. */
 				p->version = (uint8_t)(b[i + 7] - '0');
 				p->remaining = 8;
+				if (p->state == S_REQ_VERSION && len - i >= 10 && b[i + 8] == '\r' &&
+				    b[i + 9] == '\n') {
+					if (!count(p, 9))
+						goto error;
+					i += 9;
+					goto line_end; /* which takes the LF */
+				}
+				if (p->state == S_STATUS_VERSION && len - i >= 9 && b[i + 8] == ' ') {
+					p->state = S_STATUS_CODE;
+					p->status = 0;
+					p->remaining = 0;
+					if (!count(p, 9))
+						goto error;
+					i += 9;
+					break;
+				}
 				if (!count(p, 8))
 					goto error;
 				i += 8;
@@ -559,9 +571,12 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 				p->status = (uint16_t)((c - '0') * 100 + (b[i + 1] - '0') * 10 +
 						       (b[i + 2] - '0'));
 				p->remaining = 3;
-				if (!count(p, 3))
+				bool sp = len - i >= 4 && b[i + 3] == ' ';
+				if (sp)
+					p->state = S_REASON;
+				if (!count(p, 3 + sp))
 					goto error;
-				i += 3;
+				i += 3 + sp;
 				break;
 			}
 			if (p->remaining < 3) {
@@ -693,7 +708,8 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 		hvalue: {
 			p->candidates = 0;
 			size_t j = i + value_run(buf + i, len - i);
-			if (!count(p, j - i))
+			bool crlf = len - j >= 2 && b[j] == '\r' && b[j + 1] == '\n';
+			if (!count(p, j - i + (crlf ? 2 : 0))) /* with its line end when whole */
 				goto error;
 			if (p->field != H_NONE) {
 				unsigned field = headers[p->field].field;
@@ -714,10 +730,8 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 						goto error;
 				}
 				p->field = H_NONE;
-				if (b[i] == '\r' && i + 1 < len && b[i + 1] == '\n') {
-					/* CRLF whole: straight to the next line. */
-					if (!count(p, 2))
-						goto error;
+				if (crlf) {
+					/* CRLF whole (counted above): straight to the next line. */
 					i += 2;
 					p->state = S_HNAME_START;
 					p->line = 0;
