@@ -432,10 +432,10 @@ static size_t target_run(const char *b, size_t n)
 	return n;
 }
 
+static size_t feed_bytes(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event *ev);
+
 size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event *ev)
 {
-	const unsigned char *b = (const unsigned char *)buf;
-	size_t i = 0;
 	*ev = RS_HP_MORE;
 	if (p->state == S_MSG_DONE) {
 		if (p->flags & RS_HPM_UPGRADE) {
@@ -446,6 +446,19 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 		*ev = RS_HP_MSG_DONE;
 		return 0;
 	}
+	/* Callers feed again after every event, often with nothing left: that costs no more than
+	 * this check, not the state machine's frame. */
+	if (len == 0)
+		return 0;
+	return feed_bytes(p, buf, len, ev);
+}
+
+/* The state machine over len > 0 bytes (rs_hp_feed has set *ev to RS_HP_MORE). */
+static __attribute__((noinline)) size_t feed_bytes(struct rs_hp *p, const char *buf, size_t len,
+						   enum rs_hp_event *ev)
+{
+	const unsigned char *b = (const unsigned char *)buf;
+	size_t i = 0;
 	while (i < len) {
 		unsigned char c = b[i];
 		switch (p->state) {
@@ -644,6 +657,9 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 			/* The usual case: the whole name and its colon are in this buffer. */
 			{
 				size_t j = i, lim = len - i > 64 ? i + 64 : len;
+				while (j + 4 <= lim && (tchar[b[j]] & tchar[b[j + 1]] & tchar[b[j + 2]] &
+							tchar[b[j + 3]]))
+					j += 4; /* four at a time: names are mostly longer */
 				while (j < lim && is_tchar(b[j]))
 					j++;
 				if (j < len && b[j] == ':') {
