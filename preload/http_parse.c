@@ -152,7 +152,7 @@ static void fail(struct rs_hp *p)
 }
 
 /* Interprets the value of a framing header, byte by byte (values may be split across feeds). */
-static void framing_byte(struct rs_hp *p, unsigned char c)
+static inline __attribute__((always_inline)) void framing_byte(struct rs_hp *p, unsigned char c)
 {
 	switch (p->field) {
 	case H_CONTENT_LENGTH:
@@ -180,7 +180,7 @@ static void framing_byte(struct rs_hp *p, unsigned char c)
 	}
 }
 
-static bool tail_is(uint64_t window, const char *word)
+static inline __attribute__((always_inline)) bool tail_is(uint64_t window, const char *word)
 {
 	size_t n = strlen(word);
 	uint64_t w = 0;
@@ -390,7 +390,7 @@ static bool count(struct rs_hp *p, size_t n)
  * short (tens of bytes), where two memchr calls cost more than the scan: eight bytes at a time,
  * a byte equal to CR or LF found by the zero-byte trick on b ^ CR and b ^ LF (its false positives
  * lie only above a true zero byte, and the lowest flagged byte is the one taken). */
-static size_t value_run(const char *b, size_t n)
+static inline __attribute__((always_inline)) size_t value_run(const char *b, size_t n)
 {
 	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
 	size_t i = 0;
@@ -414,7 +414,7 @@ static size_t value_run(const char *b, size_t n)
  * space or DEL (bytes from 0x80 up pass). Eight at a time as in value_run: bytes below 0x21 are
  * flagged by subtracting 0x21 from each (a byte from 0x80 up never borrows), DEL by the zero-byte
  * trick on b ^ 0x7f. */
-static size_t target_run(const char *b, size_t n)
+static inline __attribute__((always_inline)) size_t target_run(const char *b, size_t n)
 {
 	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
 	size_t i = 0;
