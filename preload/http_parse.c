@@ -180,12 +180,10 @@ static inline __attribute__((always_inline)) void framing_byte(struct rs_hp *p, 
 	}
 }
 
-static inline __attribute__((always_inline)) bool tail_is(uint64_t window, const char *word)
+/* Whether the window's last n bytes are the word w (its bytes packed big-endian, as the window
+ * shifts them in), n <= 8: the final token of the value. */
+static inline bool tail_is(uint64_t window, uint64_t w, unsigned n)
 {
-	size_t n = strlen(word);
-	uint64_t w = 0;
-	for (size_t i = 0; i < n; i++)
-		w = (w << 8) | (unsigned char)word[i];
 	uint64_t mask = n >= 8 ? ~0ull : ((1ull << (8 * n)) - 1);
 	if ((window & mask) != w)
 		return false;
@@ -193,6 +191,13 @@ static inline __attribute__((always_inline)) bool tail_is(uint64_t window, const
 	unsigned char before = n < 8 ? (unsigned char)(window >> (8 * n)) : 0;
 	return before == 0 || before == ',';
 }
+
+/* The final tokens framing_end looks for, packed as tail_is wants them (constants, so that a
+ * value's end costs a few compares, not a loop over the word). */
+#define W_CHUNKED 0x6368756e6b6564ull	 /* "chunked" */
+#define W_CLOSE 0x636c6f7365ull		 /* "close" */
+#define W_EP_ALIVE 0x65702d616c697665ull /* "ep-alive": keep-alive, the window holds eight */
+#define W_UPGRADE 0x75706772616465ull	 /* "upgrade" */
 
 /* A framing header's value has ended. */
 static void framing_end(struct rs_hp *p)
@@ -208,17 +213,17 @@ static void framing_end(struct rs_hp *p)
 		p->content_length = p->scratch;
 		return;
 	case H_TRANSFER_ENCODING:
-		if (tail_is(p->scratch, "chunked"))
+		if (tail_is(p->scratch, W_CHUNKED, 7))
 			p->flags |= RS_HPM_CHUNKED;
 		else
 			p->flags &= (uint16_t)~RS_HPM_CHUNKED; /* chunked must be the final coding */
 		return;
 	case H_CONNECTION:
-		if (tail_is(p->scratch, "close"))
+		if (tail_is(p->scratch, W_CLOSE, 5))
 			p->flags |= RS_HPM_CLOSE;
-		if (tail_is(p->scratch, "ep-alive")) /* keep-alive: the window holds eight bytes */
+		if (tail_is(p->scratch, W_EP_ALIVE, 8))
 			p->flags |= RS_HPM_KEEP_ALIVE;
-		if (tail_is(p->scratch, "upgrade"))
+		if (tail_is(p->scratch, W_UPGRADE, 7))
 			p->flags |= RS_HPM_UPGRADE;
 		return;
 	case H_UPGRADE:

@@ -92,6 +92,15 @@ static void test_requests(void)
 	       "[4:a b\tc d e f g h i j k]<2@69");
 	/* Leading empty lines and bare LF line ends are tolerated. */
 	expect(RS_HP_REQUEST, "\r\nGET /x HTTP/1.1\nHost: h\n\n", false, "[3:h]<2@");
+	/* Connection's final token, case-insensitive, after other tokens; not a longer word. */
+	expect(RS_HP_REQUEST, "GET / HTTP/1.1\r\nConnection: TE, Keep-Alive\r\n\r\n", false,
+	       "<2@46 s=0 f=8 b=0>");
+	expect(RS_HP_REQUEST, "GET / HTTP/1.1\r\nConnection: x,close\r\n\r\n", false,
+	       "<2@39 s=0 f=4 b=0>");
+	expect(RS_HP_REQUEST, "GET / HTTP/1.1\r\nConnection: notclose\r\n\r\n", false,
+	       "<2@40 s=0 f=0 b=0>");
+	expect(RS_HP_REQUEST, "POST / HTTP/1.1\r\nTransfer-Encoding: xchunked\r\n\r\n", false,
+	       "<2@48 s=0 f=0 b=0>");
 	/* A request asking to upgrade, then its websocket bytes (no body of its own). */
 	expect(RS_HP_REQUEST, "GET /ws HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
 	       false, "<2@61 s=0 f=10 b=0><3@61");
