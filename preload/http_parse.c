@@ -437,6 +437,9 @@ static inline __attribute__((always_inline)) size_t target_run(const char *b, si
 	return n;
 }
 
+/* Optional white space after a header's colon. */
+static const uint8_t ows[256] = {[' '] = 1, ['\t'] = 1};
+
 static size_t feed_bytes(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event *ev);
 
 size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event *ev)
@@ -671,7 +674,7 @@ static __attribute__((noinline)) size_t feed_bytes(struct rs_hp *p, const char *
 					name_whole(p, buf + i, j - i);
 					/* Its white space and value too, while they are in this buffer:
 					 * a whole header line without a trip through the switch per part. */
-					for (j++; j < len && (b[j] == ' ' || b[j] == '\t');)
+					for (j++; j < len && ows[b[j]];)
 						j++;
 					if (!count(p, j - i))
 						goto error;
