@@ -393,20 +393,22 @@ static bool count(struct rs_hp *p, size_t n)
 
 /* Length of the run of bytes from b that stay in the current value: up to CR or LF. Values are
  * short (tens of bytes), where two memchr calls cost more than the scan: eight bytes at a time,
- * a byte equal to CR or LF found by the zero-byte trick on b ^ CR and b ^ LF (its false positives
- * lie only above a true zero byte, and the lowest flagged byte is the one taken). */
+ * any byte up to 0x0d (CR, LF, and the rare tab or control byte) flagged by subtracting 0x0e
+ * from each; the bytes of a flagged word are then looked at one by one, from the first flagged
+ * (a true one: false flags lie only above a byte that borrowed). */
 static inline __attribute__((always_inline)) size_t value_run(const char *b, size_t n)
 {
-	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
 	size_t i = 0;
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ /* the lowest flagged byte is the first in memory */
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
 	for (; i + 8 <= n; i += 8) {
 		uint64_t w = load64(b + i);
-		uint64_t cr = w ^ (ones * '\r'), lf = w ^ (ones * '\n');
-		uint64_t z = ((cr - ones) & ~cr) | ((lf - ones) & ~lf);
-		z &= highs;
-		if (z)
-			return i + (size_t)(__builtin_ctzll(z) >> 3);
+		uint64_t z = (w - ones * 0x0e) & ~w & highs;
+		if (rs_likely(!z))
+			continue;
+		for (size_t k = i + (size_t)(__builtin_ctzll(z) >> 3); k < i + 8; k++)
+			if (b[k] == '\r' || b[k] == '\n')
+				return k;
 	}
 #endif
 	for (; i < n; i++)
