@@ -2,7 +2,6 @@
  * builds this twice, once per revision): prints what the parser reports for each input file, whole,
  * byte by byte and cut five pseudo-random ways, in both modes and with a HEAD expectation. */
 #include "../unit/hp_driver.h"
-#include <dirent.h>
 #include <stdlib.h>
 static char buf[1 << 20];
 static struct hp_log lg;
