@@ -13,7 +13,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/old"
 git show "$rev:preload/http_parse.c" >"$work/old/http_parse.c"
-git show "$rev:preload/http_parse.h" >"$work/old/http_parse.h"
+for h in $(git ls-tree --name-only "$rev" preload/ | grep -E '^preload/http_.*\.h$'); do
+	git show "$rev:$h" >"$work/old/${h#preload/}" # the parser's own headers, as they were
+done
 cp preload/rs.h "$work/old/"
 cc -O1 -std=gnu11 -Ipreload -o "$work/new" tests/fuzz/hp_diff.c preload/http_parse.c
 # The old parser with its own header, the driver's include of the header redirected to it.
