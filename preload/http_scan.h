@@ -23,12 +23,12 @@ static inline bool is_tchar(unsigned char c)
 	return tchar[c];
 }
 
-static unsigned char lower(unsigned char c)
+static inline unsigned char lower(unsigned char c)
 {
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
 }
 
-static int hexval(unsigned char c)
+static inline int hexval(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
