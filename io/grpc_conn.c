@@ -407,8 +407,8 @@ static void on_connect(struct rs_loop_op *op, int res)
 			c->addr_len = 0; /* resolve again next time */
 			rs_grpc_conn_kill(k, res);
 		} else if (c->ep.tls && !(k->tls = rs_tls_new(c->tls_ctx, c->loop, k->sock,
-								      c->ep.host))) {
-			rs_grpc_conn_kill(k, -ENOMEM);
+								      c->ep.host, &res))) {
+			rs_grpc_conn_kill(k, res);
 		} else {
 			/* With TLS, the handshake runs within the first send (the preface). */
 			k->connected = true;

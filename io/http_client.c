@@ -240,9 +240,10 @@ static void step(struct rs_loop_op *op, int res)
 			finish(c, res);
 			return;
 		}
-		if (c->ep.tls && !(c->tls = rs_tls_new(c->tls_ctx, c->loop, c->sock, c->ep.host))) {
+		int e;
+		if (c->ep.tls && !(c->tls = rs_tls_new(c->tls_ctx, c->loop, c->sock, c->ep.host, &e))) {
 			rs_http_client_close(c);
-			finish(c, -ENOMEM);
+			finish(c, e);
 			return;
 		}
 		c->state = SENDING;

@@ -96,6 +96,16 @@ static bool load(const char *what)
 	return true;
 }
 
+/* False once OpenSSL was cleaned up: the program's own use of OpenSSL registers OPENSSL_cleanup
+ * with atexit, and the shim's last flush runs after atexit handlers, from its destructor. From
+ * then on no OpenSSL object may be touched (they would be used or freed after their library
+ * state is gone): sessions fail, and what they hold is left to the process's end. The check
+ * itself is safe then: OPENSSL_init_ssl looks at its "stopped" flag first. */
+static bool usable(void)
+{
+	return L.ok && L.OPENSSL_init_ssl(0, NULL) == 1;
+}
+
 struct rs_tls_ctx {
 	SSL_CTX *ctx;
 	bool alpn;
@@ -119,7 +129,7 @@ static const char *ssl_reason(char *buf, size_t cap, const char *fallback)
 struct rs_tls_ctx *rs_tls_ctx_new(const char *ca_file, const char *cert_file, const char *key_file,
 				  const char *alpn, const char *what)
 {
-	if (!load(what))
+	if (!load(what) || !usable())
 		return NULL;
 	struct rs_tls_ctx *x = calloc(1, sizeof(*x));
 	if (!x)
@@ -186,7 +196,7 @@ void rs_tls_ctx_free(struct rs_tls_ctx *x)
 {
 	if (!x)
 		return;
-	if (x->ctx)
+	if (x->ctx && usable())
 		L.SSL_CTX_free(x->ctx);
 	free(x);
 }
@@ -226,8 +236,10 @@ static void on_net_send(struct rs_loop_op *op, int res);
 static void on_net_recv(struct rs_loop_op *op, int res);
 static void on_post(struct rs_loop_op *op, int res);
 
-struct rs_tls *rs_tls_new(struct rs_tls_ctx *x, struct rs_loop *loop, int sock, const char *host)
+struct rs_tls *rs_tls_new(struct rs_tls_ctx *x, struct rs_loop *loop, int sock, const char *host,
+			  int *err)
 {
+	*err = -ENOMEM;
 	struct rs_tls *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
@@ -238,10 +250,21 @@ struct rs_tls *rs_tls_new(struct rs_tls_ctx *x, struct rs_loop *loop, int sock, 
 	t->send_op.cb = on_net_send;
 	t->recv_op.cb = on_net_recv;
 	t->post_op.cb = on_post;
+	if (!usable()) {
+		RS_LOG_ONCE(RS_LOG_WARN, "%s: the program's OpenSSL was cleaned up (at exit) before the "
+					 "shim's last flush: what is left is not sent",
+			    x->what);
+		free(t);
+		*err = -ESHUTDOWN;
+		return NULL;
+	}
 	L.ERR_clear_error();
 	BIO *inner = NULL;
 	t->ssl = L.SSL_new(x->ctx);
+	char why[200];
 	if (!t->ssl || L.BIO_new_bio_pair(&inner, PAIR_BUF, &t->net, PAIR_BUF) != 1) {
+		rs_log(RS_LOG_ERROR, "%s: TLS session: %s", x->what,
+		       ssl_reason(why, sizeof(why), "out of memory"));
 		if (t->ssl)
 			L.SSL_free(t->ssl);
 		free(t);
@@ -259,9 +282,13 @@ struct rs_tls *rs_tls_new(struct rs_tls_ctx *x, struct rs_loop *loop, int sock, 
 				(void *)host) == 1;
 	}
 	if (!ok) { /* never connect without checking the name */
+		rs_log(RS_LOG_ERROR, "%s: TLS cannot check the name %s: %s", x->what, host,
+		       ssl_reason(why, sizeof(why), "refused"));
 		rs_tls_free(t);
+		*err = -EINVAL;
 		return NULL;
 	}
+	*err = 0;
 	return t;
 }
 
@@ -373,6 +400,8 @@ static bool feed(struct rs_tls *t)
 /* Advances the handshake and the caller's operations as far as the bytes at hand allow. */
 static void progress(struct rs_tls *t)
 {
+	if (!t->err && !usable())
+		t->err = -ESHUTDOWN;
 	for (int round = 0; round < 8 && !t->err; round++) {
 		bool fed = feed(t);
 		t->snd.blocked = t->rcv.blocked = false;
@@ -464,8 +493,10 @@ static void release(struct rs_tls *t)
 	if (!t->freed || t->depth || t->net_sending || t->net_receiving || t->posted || t->snd.op ||
 	    t->rcv.op)
 		return;
-	L.SSL_free(t->ssl); /* frees the inner BIO */
-	L.BIO_free(t->net);
+	if (usable()) {
+		L.SSL_free(t->ssl); /* frees the inner BIO */
+		L.BIO_free(t->net);
+	}
 	free(t);
 }
 

@@ -23,8 +23,10 @@ void rs_tls_ctx_free(struct rs_tls_ctx *x);
 
 /* A client session over sock, a connected socket handle of loop, expecting a certificate for host
  * (a name: checked and sent as SNI; an IP literal: checked against the certificate's addresses).
- * The handshake runs within the first send or receive. NULL when out of memory. */
-struct rs_tls *rs_tls_new(struct rs_tls_ctx *x, struct rs_loop *loop, int sock, const char *host);
+ * The handshake runs within the first send or receive. NULL with *err: -ENOMEM, -EINVAL (a host
+ * OpenSSL cannot check), -ESHUTDOWN (OpenSSL was cleaned up: see tls.c). */
+struct rs_tls *rs_tls_new(struct rs_tls_ctx *x, struct rs_loop *loop, int sock, const char *host,
+			  int *err);
 
 /* Like rs_loop_send and rs_loop_recv, in plaintext: op->cb gets the byte count (a receive of 0:
  * the peer closed), or -errno: -EKEYREJECTED the peer's certificate failed verification,
