@@ -162,8 +162,7 @@ struct rs_tls_ctx *rs_tls_ctx_new(const char *ca_file, const char *cert_file, co
 			file = key_file;
 			if (L.SSL_CTX_use_PrivateKey_file(x->ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
 			    L.SSL_CTX_check_private_key(x->ctx) != 1)
-				fail = "cannot use the client key file (or it does not match the "
-				       "certificate)";
+				fail = "cannot use the client key file"; /* OpenSSL: mismatch? */
 		}
 	} else if (!fail && key_file && *key_file) {
 		fail = "has a client key but no client certificate";

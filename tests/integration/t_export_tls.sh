@@ -24,10 +24,10 @@ ca() { # ca NAME
 	openssl req -x509 -new -key "$C/$1.key" -out "$C/$1.pem" -days 2 -subj "/CN=ringside test $1" \
 		2>/dev/null || fail "openssl: cannot make CA $1"
 }
-leaf() { # leaf NAME CA SAN
+leaf() { # leaf NAME CA SAN [USAGE]
 	key "$C/$1.key"
 	openssl req -new -key "$C/$1.key" -out "$C/$1.csr" -subj "/CN=$1" 2>/dev/null
-	printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$3" >"$C/$1.ext"
+	printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=%s\n' "$3" "${4:-serverAuth}" >"$C/$1.ext"
 	openssl x509 -req -in "$C/$1.csr" -CA "$C/$2.pem" -CAkey "$C/$2.key" -CAcreateserial \
 		-out "$C/$1.pem" -days 2 -extfile "$C/$1.ext" 2>/dev/null || fail "openssl: cannot sign $1"
 }
@@ -35,6 +35,7 @@ ca ca
 ca other
 leaf server ca "DNS:localhost,IP:127.0.0.1,IP:::1"
 leaf elsewhere ca "DNS:collector.example"
+leaf client ca "DNS:ringside-client" clientAuth
 TLS_PEER=(--tls-cert "$C/server.pem" --tls-key "$C/server.key")
 
 # run_chain NAME [VAR=value...]: three requests, curl -> python, exported with those settings.
@@ -186,6 +187,41 @@ stop_peer nofile.peer
 [[ ! -s $WORK/nofile.peer.jsonl ]] || fail "nofile: something was delivered"
 grep -q "TLS cannot use the CA certificate file $WORK/no-such-ca.pem" "$WORK/nofile.log" ||
 	fail "nofile: no line: $(cat "$WORK/nofile.log")"
+
+# --- mutual TLS: a collector that asks for the client's certificate ---------------------------------
+MTLS=(OTEL_EXPORTER_OTLP_CERTIFICATE="$C/ca.pem" OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE="$C/client.pem"
+	OTEL_EXPORTER_OTLP_CLIENT_KEY="$C/client.key")
+start_peer mtls otlp_peer.js "${TLS_PEER[@]}" --tls-client-ca "$C/ca.pem"
+serve mtls "https://127.0.0.1:$HTTP" "${MTLS[@]}"
+requests 3
+wait_lines "$WORK/mtls.jsonl" 1 20
+stop_serving mtls
+serve mtls_grpc "https://127.0.0.1:$GRPC" OTEL_EXPORTER_OTLP_PROTOCOL=grpc RINGSIDE_IO=poll \
+	OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE="$C/ca.pem" OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE="$C/client.pem" \
+	OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY="$C/client.key"
+requests 3
+wait_lines "$WORK/mtls.jsonl" 2 20
+stop_serving mtls_grpc
+# without a client certificate: the collector ends the handshake; retried, then counted at exit
+serve mtls_none "https://127.0.0.1:$HTTP" OTEL_EXPORTER_OTLP_CERTIFICATE="$C/ca.pem"
+requests 3
+sleep 0.5
+stop_serving mtls_none
+stop_peer mtls
+[[ $("${PEER_CHECK[@]}" field "$WORK/mtls.jsonl" transport | sort | tr "\n" " ") == '"grpc" "http-protobuf" ' ]] ||
+	fail "mutual TLS: $(cat "$WORK/mtls.jsonl")"
+[[ $(server_spans "$WORK/mtls.jsonl") == 6 ]] || fail "mutual TLS: $(server_spans "$WORK/mtls.jsonl") of 6 spans arrived"
+! grep -q "spans lost" "$WORK/mtls.log" "$WORK/mtls_grpc.log" || fail "mutual TLS: spans lost"
+grep -q "TLS with 127.0.0.1: .*alert" "$WORK/mtls_none.log" || fail "mutual TLS without a certificate: $(cat "$WORK/mtls_none.log")"
+grep -Eq "spans lost of 3 recorded: .* 3 not sent before exit" "$WORK/mtls_none.log" ||
+	fail "mutual TLS without a certificate: the loss is not counted: $(cat "$WORK/mtls_none.log")"
+# a key that is not the certificate's: said at start, nothing sent
+serve mtls_badkey "https://127.0.0.1:1" OTEL_EXPORTER_OTLP_CERTIFICATE="$C/ca.pem" \
+	OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE="$C/client.pem" OTEL_EXPORTER_OTLP_CLIENT_KEY="$C/server.key"
+requests 1
+stop_serving mtls_badkey
+grep -q "TLS cannot use the client key file $C/server.key (.*key values mismatch)" "$WORK/mtls_badkey.log" ||
+	fail "mismatched client key: $(cat "$WORK/mtls_badkey.log")"
 
 # --- servers that do not speak TLS ------------------------------------------------------------------
 # The server answers each connection's ClientHello with the next of: random bytes, a handshake record

@@ -28,6 +28,7 @@ const USAGE_COMMON = `  --out FILE            append one JSON line per received 
   --tls-cert FILE --tls-key FILE
                         serve both over TLS with this PEM certificate chain and key (gRPC with
                         ALPN h2, HTTP/1.1 as https)
+  --tls-client-ca FILE  with --tls-cert: require a client certificate this CA signed (mutual TLS)
 hostile modes, one at a time:
   --fail N --status CODE [--retry-after S] [--grpc-code C]
                         the first N requests fail: HTTP CODE (with Retry-After: S), gRPC C (by
@@ -76,6 +77,7 @@ function parseArgs(argv, usage, extra = {}) {
 		case '--huge': o.huge = true; break;
 		case '--tls-cert': o.tlsCert = val(); break;
 		case '--tls-key': o.tlsKey = val(); break;
+		case '--tls-client-ca': o.tlsClientCa = val(); break;
 		case '-h': case '--help': usageExit(usage); break;
 		default:
 			if (extra[a] === 'mode')
@@ -94,9 +96,16 @@ function parseArgs(argv, usage, extra = {}) {
 		usageExit(usage, '--fail needs --status CODE');
 	if (!o.tlsCert !== !o.tlsKey)
 		usageExit(usage, '--tls-cert and --tls-key go together');
+	if (o.tlsClientCa && !o.tlsCert)
+		usageExit(usage, '--tls-client-ca needs --tls-cert and --tls-key');
 	if (o.tlsCert) {
 		try {
 			tls = {cert: fs.readFileSync(o.tlsCert), key: fs.readFileSync(o.tlsKey)};
+			if (o.tlsClientCa) {
+				tls.ca = fs.readFileSync(o.tlsClientCa);
+				tls.requestCert = true;
+				tls.rejectUnauthorized = true;
+			}
 		} catch (e) {
 			usageExit(usage, `--tls-cert/--tls-key: ${e.message}`);
 		}
@@ -483,8 +492,8 @@ async function listen(o, grpcSrv, httpSrv) {
 	const gport = await new Promise((resolve, reject) => {
 		const host = o.host.includes(':') ? `[${o.host}]` : o.host;
 		const creds = tls
-			? grpc.ServerCredentials.createSsl(null, [{cert_chain: tls.cert, private_key: tls.key}],
-				false)
+			? grpc.ServerCredentials.createSsl(tls.ca || null,
+				[{cert_chain: tls.cert, private_key: tls.key}], !!tls.ca)
 			: grpc.ServerCredentials.createInsecure();
 		grpcSrv.bindAsync(`${host}:${o.grpcPort}`, creds,
 			(err, port) => (err ? reject(err) : resolve(port)));
