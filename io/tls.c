@@ -1,204 +1,22 @@
-/* The TLS layer of tls.h: OpenSSL (libssl.so.3, loaded with dlopen on first use) drives a client
- * session over a BIO pair; this file moves the pair's network side through the loop, one send and
- * one receive at a time, and runs the caller's plaintext operations as OpenSSL allows. Everything
- * that happens is worked out in progress(); callbacks run only from loop completions. */
-#include "tls.h"
+/* The TLS layer of tls.h: OpenSSL (see tls_lib.c) drives a client session over a BIO pair; this
+ * file moves the pair's network side through the loop, one send and one receive at a time, and
+ * runs the caller's plaintext operations as OpenSSL allows. Everything that happens is worked out
+ * in progress(); callbacks run only from loop completions. */
 #include "../preload/clock.h"
 #include "../preload/log.h"
+#include "tls_int.h"
 
 #include <arpa/inet.h>
-#include <dlfcn.h>
 #include <errno.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define PAIR_BUF     (64u << 10) /* each direction of the BIO pair: a full TLS record and more */
-#define NET_BUF	     (16u << 10)
-#define WRITE_MAX    (16u << 10) /* plaintext per SSL_write: one record */
+#define PAIR_BUF       (64u << 10) /* each direction of the BIO pair: a full record and more */
+#define NET_BUF	       (16u << 10)
+#define WRITE_MAX      (16u << 10)    /* plaintext per SSL_write: one record */
 #define NET_DEFAULT_NS 10000000000ull /* a network send no caller bounds (handshake, alerts) */
-#define LOG_AGAIN_NS 60000000000ull	   /* the same failure is said again after a minute */
-
-/* The OpenSSL functions used, resolved once from libssl.so.3 (libcrypto's come through it). */
-#define SSL_FUNCS(X)                                                                               \
-	X(OPENSSL_init_ssl)                                                                        \
-	X(TLS_client_method)                                                                       \
-	X(SSL_CTX_new)                                                                             \
-	X(SSL_CTX_free)                                                                            \
-	X(SSL_CTX_ctrl)                                                                            \
-	X(SSL_CTX_set_verify)                                                                      \
-	X(SSL_CTX_set_default_verify_paths)                                                        \
-	X(SSL_CTX_load_verify_locations)                                                           \
-	X(SSL_CTX_set_alpn_protos)                                                                 \
-	X(SSL_CTX_use_certificate_chain_file)                                                      \
-	X(SSL_CTX_use_PrivateKey_file)                                                             \
-	X(SSL_CTX_check_private_key)                                                               \
-	X(SSL_new)                                                                                 \
-	X(SSL_free)                                                                                \
-	X(SSL_set_bio)                                                                             \
-	X(SSL_set_connect_state)                                                                   \
-	X(SSL_ctrl)                                                                                \
-	X(SSL_set1_host)                                                                           \
-	X(SSL_get0_param)                                                                          \
-	X(X509_VERIFY_PARAM_set1_ip_asc)                                                           \
-	X(SSL_do_handshake)                                                                        \
-	X(SSL_read)                                                                                \
-	X(SSL_write)                                                                               \
-	X(SSL_get_error)                                                                           \
-	X(SSL_get_verify_result)                                                                   \
-	X(SSL_get0_alpn_selected)                                                                  \
-	X(BIO_new_bio_pair)                                                                        \
-	X(BIO_read)                                                                                \
-	X(BIO_write)                                                                               \
-	X(BIO_free)                                                                                \
-	X(BIO_ctrl_pending)                                                                        \
-	X(X509_verify_cert_error_string)                                                           \
-	X(ERR_get_error)                                                                           \
-	X(ERR_error_string_n)                                                                      \
-	X(ERR_clear_error)
-
-static struct {
-	bool tried, ok;
-#define X(f) __typeof__(f) *f;
-	SSL_FUNCS(X)
-#undef X
-} L;
-
-static bool load(const char *what)
-{
-	if (L.tried)
-		return L.ok;
-	L.tried = true;
-	void *h = dlopen("libssl.so.3", RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		rs_log(RS_LOG_ERROR, "%s: cannot load OpenSSL (%s); install libssl3", what,
-		       dlerror());
-		return false;
-	}
-#define X(f)                                                                                       \
-	L.f = (__typeof__(f) *)dlsym(h, #f);                                                       \
-	if (!L.f) {                                                                                \
-		rs_log(RS_LOG_ERROR, "%s: libssl.so.3 has no %s", what, #f);                       \
-		return false;                                                                      \
-	}
-	SSL_FUNCS(X)
-#undef X
-	/* No atexit cleanup: the reporter's last flush runs from the shim's destructor, after
-	 * atexit handlers, and must still find OpenSSL whole. */
-	if (!L.OPENSSL_init_ssl(OPENSSL_INIT_NO_ATEXIT | OPENSSL_INIT_LOAD_SSL_STRINGS, NULL)) {
-		rs_log(RS_LOG_ERROR, "%s: OpenSSL did not initialize", what);
-		return false;
-	}
-	L.ok = true;
-	return true;
-}
-
-/* False once OpenSSL was cleaned up: the program's own use of OpenSSL registers OPENSSL_cleanup
- * with atexit, and the shim's last flush runs after atexit handlers, from its destructor. From
- * then on no OpenSSL object may be touched (they would be used or freed after their library
- * state is gone): sessions fail, and what they hold is left to the process's end. The check
- * itself is safe then: OPENSSL_init_ssl looks at its "stopped" flag first. */
-static bool usable(void)
-{
-	return L.ok && L.OPENSSL_init_ssl(0, NULL) == 1;
-}
-
-struct rs_tls_ctx {
-	SSL_CTX *ctx;
-	bool alpn;
-	char what[200];
-	char said[256]; /* the last failure said on stderr, and when */
-	uint64_t said_at;
-};
-
-/* The reason OpenSSL's error queue holds, or fallback. */
-static const char *ssl_reason(char *buf, size_t cap, const char *fallback)
-{
-	unsigned long e, last = 0;
-	while ((e = L.ERR_get_error()) != 0)
-		last = e;
-	if (!last)
-		return fallback;
-	L.ERR_error_string_n(last, buf, cap);
-	return buf;
-}
-
-struct rs_tls_ctx *rs_tls_ctx_new(const char *ca_file, const char *cert_file, const char *key_file,
-				  const char *alpn, const char *what)
-{
-	if (!load(what) || !usable())
-		return NULL;
-	struct rs_tls_ctx *x = calloc(1, sizeof(*x));
-	if (!x)
-		return NULL;
-	snprintf(x->what, sizeof(x->what), "%s", what);
-	char why[256];
-	const char *fail = NULL, *file = "";
-	L.ERR_clear_error();
-	x->ctx = L.SSL_CTX_new(L.TLS_client_method());
-	if (!x->ctx) {
-		fail = "cannot make a TLS context";
-		goto out;
-	}
-	L.SSL_CTX_ctrl(x->ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, NULL);
-	L.SSL_CTX_set_verify(x->ctx, SSL_VERIFY_PEER, NULL);
-	if (ca_file && *ca_file) {
-		file = ca_file;
-		if (L.SSL_CTX_load_verify_locations(x->ctx, ca_file, NULL) != 1)
-			fail = "cannot use the CA certificate file";
-	} else if (L.SSL_CTX_set_default_verify_paths(x->ctx) != 1) {
-		fail = "cannot use the system's CA certificates";
-	}
-	if (!fail && cert_file && *cert_file) {
-		file = cert_file;
-		if (L.SSL_CTX_use_certificate_chain_file(x->ctx, cert_file) != 1) {
-			fail = "cannot use the client certificate file";
-		} else if (!key_file || !*key_file) {
-			fail = "has a client certificate but no client key";
-		} else {
-			file = key_file;
-			if (L.SSL_CTX_use_PrivateKey_file(x->ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
-			    L.SSL_CTX_check_private_key(x->ctx) != 1)
-				fail = "cannot use the client key file"; /* OpenSSL: mismatch? */
-		}
-	} else if (!fail && key_file && *key_file) {
-		fail = "has a client key but no client certificate";
-	}
-	/* ALPN "h2": a gRPC server over TLS serves HTTP/2 only to a client that asks for it. */
-	if (!fail && alpn) {
-		unsigned char p[32];
-		size_t n = strlen(alpn);
-		if (n >= sizeof(p)) {
-			fail = "has an ALPN name too long";
-		} else {
-			p[0] = (unsigned char)n;
-			memcpy(p + 1, alpn, n);
-			if (L.SSL_CTX_set_alpn_protos(x->ctx, p, (unsigned)n + 1) != 0)
-				fail = "cannot ask for ALPN";
-			x->alpn = true;
-		}
-	}
-out:
-	if (fail) {
-		rs_log(RS_LOG_ERROR, "%s: TLS %s%s%.200s (%s); nothing is sent", what, fail,
-		       *file ? " " : "", file, ssl_reason(why, sizeof(why), "no detail"));
-		rs_tls_ctx_free(x);
-		return NULL;
-	}
-	return x;
-}
-
-void rs_tls_ctx_free(struct rs_tls_ctx *x)
-{
-	if (!x)
-		return;
-	if (x->ctx && usable())
-		L.SSL_CTX_free(x->ctx);
-	free(x);
-}
+#define LOG_AGAIN_NS   60000000000ull /* the same failure is said again after a minute */
 
 /* A caller's plaintext operation. */
 struct user {
@@ -235,8 +53,8 @@ static void on_net_send(struct rs_loop_op *op, int res);
 static void on_net_recv(struct rs_loop_op *op, int res);
 static void on_post(struct rs_loop_op *op, int res);
 
-struct rs_tls *rs_tls_new(struct rs_tls_ctx *x, struct rs_loop *loop, int sock, const char *host,
-			  int *err)
+static struct rs_tls *session_new(struct rs_tls_ctx *x, struct rs_loop *loop, int sock,
+				  const char *host, int *err)
 {
 	*err = -ENOMEM;
 	struct rs_tls *t = calloc(1, sizeof(*t));
@@ -249,45 +67,55 @@ struct rs_tls *rs_tls_new(struct rs_tls_ctx *x, struct rs_loop *loop, int sock, 
 	t->send_op.cb = on_net_send;
 	t->recv_op.cb = on_net_recv;
 	t->post_op.cb = on_post;
-	if (!usable()) {
-		RS_LOG_ONCE(RS_LOG_WARN, "%s: the program's OpenSSL was cleaned up (at exit) before the "
-					 "shim's last flush: what is left is not sent",
+	if (!rs_tls_usable()) {
+		RS_LOG_ONCE(RS_LOG_WARN,
+			    "%s: the program's OpenSSL was cleaned up (at exit) before the "
+			    "shim's last flush: what is left is not sent",
 			    x->what);
 		free(t);
 		*err = -ESHUTDOWN;
 		return NULL;
 	}
-	L.ERR_clear_error();
+	rs_ssl.ERR_clear_error();
 	BIO *inner = NULL;
-	t->ssl = L.SSL_new(x->ctx);
+	t->ssl = rs_ssl.SSL_new(x->ctx);
 	char why[200];
-	if (!t->ssl || L.BIO_new_bio_pair(&inner, PAIR_BUF, &t->net, PAIR_BUF) != 1) {
+	if (!t->ssl || rs_ssl.BIO_new_bio_pair(&inner, PAIR_BUF, &t->net, PAIR_BUF) != 1) {
 		rs_log(RS_LOG_ERROR, "%s: TLS session: %s", x->what,
-		       ssl_reason(why, sizeof(why), "out of memory"));
+		       rs_tls_reason(why, sizeof(why), "out of memory"));
 		if (t->ssl)
-			L.SSL_free(t->ssl);
+			rs_ssl.SSL_free(t->ssl);
 		free(t);
 		return NULL;
 	}
-	L.SSL_set_bio(t->ssl, inner, inner);
-	L.SSL_set_connect_state(t->ssl);
+	rs_ssl.SSL_set_bio(t->ssl, inner, inner);
+	rs_ssl.SSL_set_connect_state(t->ssl);
 	unsigned char a[16];
 	int ok;
 	if (inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1) {
-		ok = L.X509_VERIFY_PARAM_set1_ip_asc(L.SSL_get0_param(t->ssl), host);
+		ok = rs_ssl.X509_VERIFY_PARAM_set1_ip_asc(rs_ssl.SSL_get0_param(t->ssl), host);
 	} else {
-		ok = L.SSL_set1_host(t->ssl, host) == 1 &&
-		     L.SSL_ctrl(t->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-				(void *)host) == 1;
+		ok = rs_ssl.SSL_set1_host(t->ssl, host) == 1 &&
+		     rs_ssl.SSL_ctrl(t->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME,
+				     TLSEXT_NAMETYPE_host_name, (void *)host) == 1;
 	}
 	if (!ok) { /* never connect without checking the name */
 		rs_log(RS_LOG_ERROR, "%s: TLS cannot check the name %s: %s", x->what, host,
-		       ssl_reason(why, sizeof(why), "refused"));
+		       rs_tls_reason(why, sizeof(why), "refused"));
 		rs_tls_free(t);
 		*err = -EINVAL;
 		return NULL;
 	}
 	*err = 0;
+	return t;
+}
+
+struct rs_tls *rs_tls_new(struct rs_tls_ctx *x, struct rs_loop *loop, int sock, const char *host,
+			  int *err)
+{
+	rs_tls_enter();
+	struct rs_tls *t = session_new(x, loop, sock, host, err);
+	rs_tls_leave();
 	return t;
 }
 
@@ -320,21 +148,21 @@ static void fail(struct rs_tls *t, int err)
 /* What an OpenSSL call's failure means for the session (ret: its return value). */
 static void ssl_failed(struct rs_tls *t, int ret)
 {
-	int e = L.SSL_get_error(t->ssl, ret);
+	int e = rs_ssl.SSL_get_error(t->ssl, ret);
 	char why[200];
 	if (e == SSL_ERROR_ZERO_RETURN) {
 		fail(t, -ECONNRESET);
 		return;
 	}
-	long v = L.SSL_get_verify_result(t->ssl);
+	long v = rs_ssl.SSL_get_verify_result(t->ssl);
 	if (!t->shook && v != X509_V_OK) {
-		L.ERR_clear_error();
+		rs_ssl.ERR_clear_error();
 		say(t, "certificate verify failed: %s; the batch is not delivered",
-		    L.X509_verify_cert_error_string(v));
+		    rs_ssl.X509_verify_cert_error_string(v));
 		fail(t, -EKEYREJECTED);
 		return;
 	}
-	say(t, "%s", ssl_reason(why, sizeof(why), "protocol error"));
+	say(t, "%s", rs_tls_reason(why, sizeof(why), "protocol error"));
 	fail(t, -EPROTO);
 }
 
@@ -350,7 +178,7 @@ static void net_io(struct rs_tls *t)
 	if (!t->net_sending && !t->err) {
 		if (t->out_off == t->out_len) {
 			t->out_off = t->out_len = 0;
-			int n = L.BIO_read(t->net, t->out, sizeof(t->out));
+			int n = rs_ssl.BIO_read(t->net, t->out, sizeof(t->out));
 			if (n > 0)
 				t->out_len = (size_t)n;
 		}
@@ -358,8 +186,8 @@ static void net_io(struct rs_tls *t)
 			uint64_t to = t->snd.op && t->snd.deadline ? left(t->snd.deadline, now)
 								   : NET_DEFAULT_NS;
 			t->net_sending = true;
-			if (rs_loop_send(t->loop, t->sock, t->out + t->out_off, t->out_len - t->out_off,
-					 to, &t->send_op) < 0) {
+			if (rs_loop_send(t->loop, t->sock, t->out + t->out_off,
+					 t->out_len - t->out_off, to, &t->send_op) < 0) {
 				t->net_sending = false;
 				fail(t, -EBUSY);
 			}
@@ -367,7 +195,8 @@ static void net_io(struct rs_tls *t)
 	}
 	bool want = (t->snd.op && t->snd.blocked) || (t->rcv.op && t->rcv.blocked);
 	if (want && !t->net_receiving && !t->net_eof && !t->err && t->in_off == t->in_len) {
-		/* Bounded by the earliest deadline of those waiting; none: wait as long as it takes. */
+		/* Bounded by the earliest deadline of those waiting; none: wait as long as it
+		 * takes. */
 		uint64_t to = 0;
 		struct user *u[] = {&t->snd, &t->rcv};
 		for (size_t i = 0; i < 2; i++)
@@ -387,7 +216,7 @@ static bool feed(struct rs_tls *t)
 {
 	bool any = false;
 	while (t->in_off < t->in_len) {
-		int n = L.BIO_write(t->net, t->in + t->in_off, (int)(t->in_len - t->in_off));
+		int n = rs_ssl.BIO_write(t->net, t->in + t->in_off, (int)(t->in_len - t->in_off));
 		if (n <= 0)
 			break;
 		t->in_off += (size_t)n;
@@ -397,28 +226,29 @@ static bool feed(struct rs_tls *t)
 }
 
 /* Advances the handshake and the caller's operations as far as the bytes at hand allow. */
-static void progress(struct rs_tls *t)
+static void progress_in(struct rs_tls *t)
 {
-	if (!t->err && !usable())
+	if (!t->err && !rs_tls_usable())
 		t->err = -ESHUTDOWN;
 	for (int round = 0; round < 8 && !t->err; round++) {
 		bool fed = feed(t);
 		t->snd.blocked = t->rcv.blocked = false;
-		L.ERR_clear_error();
+		rs_ssl.ERR_clear_error();
 		if (!t->shook && (t->snd.op || t->rcv.op)) {
-			int r = L.SSL_do_handshake(t->ssl);
+			int r = rs_ssl.SSL_do_handshake(t->ssl);
 			if (r == 1) {
 				t->shook = true;
 				const unsigned char *p = NULL;
 				unsigned n = 0;
-				L.SSL_get0_alpn_selected(t->ssl, &p, &n);
+				rs_ssl.SSL_get0_alpn_selected(t->ssl, &p, &n);
 				if (t->x->alpn && n == 0) {
-					say(t, "%s", "the server did not agree to HTTP/2 (ALPN h2)");
+					say(t, "%s",
+					    "the server did not agree to HTTP/2 (ALPN h2)");
 					fail(t, -EPROTO);
 					break;
 				}
 			} else {
-				int e = L.SSL_get_error(t->ssl, r);
+				int e = rs_ssl.SSL_get_error(t->ssl, r);
 				if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
 					ssl_failed(t, r);
 					break;
@@ -429,12 +259,13 @@ static void progress(struct rs_tls *t)
 			}
 		}
 		if (t->shook && t->rcv.op && !t->rcv.done) {
-			int r = L.SSL_read(t->ssl, t->rcv.buf, (int)RS_MIN(t->rcv.len, (size_t)INT32_MAX));
+			int r = rs_ssl.SSL_read(t->ssl, t->rcv.buf,
+						(int)RS_MIN(t->rcv.len, (size_t)INT32_MAX));
 			if (r > 0) {
 				t->rcv.done = true;
 				t->rcv.res = r;
 			} else {
-				int e = L.SSL_get_error(t->ssl, r);
+				int e = rs_ssl.SSL_get_error(t->ssl, r);
 				if (e == SSL_ERROR_ZERO_RETURN) { /* close_notify */
 					t->rcv.done = true;
 					t->rcv.res = 0;
@@ -447,11 +278,12 @@ static void progress(struct rs_tls *t)
 			}
 		}
 		if (t->shook && t->snd.op && !t->snd.done && !t->snd.wrote) {
-			int r = L.SSL_write(t->ssl, t->snd.buf, (int)RS_MIN(t->snd.len, (size_t)WRITE_MAX));
+			int r = rs_ssl.SSL_write(t->ssl, t->snd.buf,
+						 (int)RS_MIN(t->snd.len, (size_t)WRITE_MAX));
 			if (r > 0) {
 				t->snd.wrote = (size_t)r;
 			} else {
-				int e = L.SSL_get_error(t->ssl, r);
+				int e = rs_ssl.SSL_get_error(t->ssl, r);
 				if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
 					t->snd.blocked = e == SSL_ERROR_WANT_READ;
 				} else {
@@ -463,14 +295,15 @@ static void progress(struct rs_tls *t)
 		net_io(t);
 		/* A send is done once its records have all left. */
 		if (t->snd.op && t->snd.wrote && !t->snd.done && !t->net_sending &&
-		    L.BIO_ctrl_pending(t->net) == 0) {
+		    rs_ssl.BIO_ctrl_pending(t->net) == 0) {
 			t->snd.done = true;
 			t->snd.res = (int)t->snd.wrote;
 		}
 		/* The peer closed: whoever still waits for bytes will not get them. */
 		if (t->net_eof && t->in_off == t->in_len && !fed) {
 			if (!t->shook && (t->snd.blocked || t->rcv.blocked)) {
-				say(t, "%s", "the server closed the connection during the handshake");
+				say(t, "%s",
+				    "the server closed the connection during the handshake");
 				fail(t, -ECONNRESET);
 			} else if (t->rcv.op && t->rcv.blocked && !t->rcv.done) {
 				t->rcv.done = true;
@@ -487,15 +320,24 @@ static void progress(struct rs_tls *t)
 		fail(t, t->err);
 }
 
+static void progress(struct rs_tls *t)
+{
+	rs_tls_enter();
+	progress_in(t);
+	rs_tls_leave();
+}
+
 static void release(struct rs_tls *t)
 {
 	if (!t->freed || t->depth || t->net_sending || t->net_receiving || t->posted || t->snd.op ||
 	    t->rcv.op)
 		return;
-	if (usable()) {
-		L.SSL_free(t->ssl); /* frees the inner BIO */
-		L.BIO_free(t->net);
+	rs_tls_enter();
+	if (rs_tls_usable()) {
+		rs_ssl.SSL_free(t->ssl); /* frees the inner BIO */
+		rs_ssl.BIO_free(t->net);
 	}
+	rs_tls_leave();
 	free(t);
 }
 
@@ -576,8 +418,8 @@ static int kick(struct rs_tls *t, struct user *u)
 	return 0;
 }
 
-static int start(struct rs_tls *t, struct user *u, const void *buf, size_t len,
-		 uint64_t timeout_ns, struct rs_loop_op *op)
+static int start(struct rs_tls *t, struct user *u, const void *buf, size_t len, uint64_t timeout_ns,
+		 struct rs_loop_op *op)
 {
 	if (u->op || t->freed)
 		return -EBUSY;
@@ -597,8 +439,7 @@ int rs_tls_send(struct rs_tls *t, const void *buf, size_t len, uint64_t timeout_
 	return start(t, &t->snd, buf, len, timeout_ns, op);
 }
 
-int rs_tls_recv(struct rs_tls *t, void *buf, size_t len, uint64_t timeout_ns,
-		struct rs_loop_op *op)
+int rs_tls_recv(struct rs_tls *t, void *buf, size_t len, uint64_t timeout_ns, struct rs_loop_op *op)
 {
 	return start(t, &t->rcv, buf, len, timeout_ns, op);
 }

@@ -95,7 +95,8 @@ static void *server(void *arg)
 		char hello[4096];
 		if (poll(&q, 1, 2000) > 0 && recv(fd, hello, sizeof(hello), 0) > 0) {
 			if (S.kind == STALL) { /* until the client gives up */
-				while (poll(&q, 1, 3000) > 0 && recv(fd, hello, sizeof(hello), 0) > 0)
+				while (poll(&q, 1, 3000) > 0 &&
+				       recv(fd, hello, sizeof(hello), 0) > 0)
 					;
 			} else if (S.kind != HANGUP) {
 				answer(fd, S.kind, S.seed);
@@ -140,10 +141,12 @@ static void attempt(struct rs_tls_ctx *x, int kind, uint32_t seed, bool free_ear
 	S.seed = seed;
 	int sock = rs_loop_socket(&L, AF_INET);
 	CHECK(sock >= 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(S.port),
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons(S.port),
 				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	struct op c = {.op.cb = on_op}, s = {.op.cb = on_op}, r = {.op.cb = on_op};
-	CHECK(rs_loop_connect(&L, sock, (struct sockaddr *)&a, sizeof(a), 2000000000ull, &c.op) == 0);
+	CHECK(rs_loop_connect(&L, sock, (struct sockaddr *)&a, sizeof(a), 2000000000ull, &c.op) ==
+	      0);
 	wait_for(&c.done, NULL);
 	CHECK(c.done && c.res == 0);
 	int err = 1;
@@ -209,7 +212,8 @@ int main(void)
 	pthread_create(&t, NULL, server, NULL);
 	run(RS_IO_POLL);
 	run(RS_IO_URING);
-	for (int i = 0; i < 200 && S.conns < 2 * 122; i++) /* the last one may wait in the backlog */
+	for (int i = 0; i < 200 && S.conns < 2 * 122;
+	     i++) /* the last one may wait in the backlog */
 		nanosleep(&(struct timespec){0, 10000000}, NULL);
 	S.stop = true;
 	pthread_join(t, NULL);
