@@ -157,7 +157,7 @@ static void ssl_failed(struct rs_tls *t, int ret)
 	long v = rs_ssl.SSL_get_verify_result(t->ssl);
 	if (!t->shook && v != X509_V_OK) {
 		rs_ssl.ERR_clear_error();
-		say(t, "certificate verify failed: %s; the batch is not delivered",
+		say(t, "certificate verify failed: %s",
 		    rs_ssl.X509_verify_cert_error_string(v));
 		fail(t, -EKEYREJECTED);
 		return;
