@@ -227,7 +227,7 @@ requests 3
 sleep 0.5
 stop_serving mtls_none
 stop_peer mtls
-[[ $("${PEER_CHECK[@]}" field "$WORK/mtls.jsonl" transport | sort | tr "\n" " ") == '"grpc" "http-protobuf" ' ]] ||
+[[ $("${PEER_CHECK[@]}" field "$WORK/mtls.jsonl" transport | sort -u | tr "\n" " ") == '"grpc" "http-protobuf" ' ]] ||
 	fail "mutual TLS: $(cat "$WORK/mtls.jsonl")"
 [[ $(server_spans "$WORK/mtls.jsonl") == 6 ]] || fail "mutual TLS: $(server_spans "$WORK/mtls.jsonl") of 6 spans arrived"
 ! grep -q "spans lost" "$WORK/mtls.log" "$WORK/mtls_grpc.log" || fail "mutual TLS: spans lost"
