@@ -18,7 +18,16 @@ RS_EXPORT void OPENSSL_cleanup(void)
 	if (https(rs_cfg.otlp_endpoint) || https(rs_cfg.otlp_traces_endpoint) ||
 	    https(rs_cfg.otlp_metrics_endpoint))
 		return;
+	/* A libcrypto the program loaded with RTLD_LOCAL (Python's ssl module does) is not in the
+	 * scope RTLD_NEXT searches, though its own reference still binds here: ask it directly. */
 	void (*real)(void) = (void (*)(void))dlsym(RTLD_NEXT, "OPENSSL_cleanup");
-	if (real)
+	if (!real) {
+		void *h = dlopen("libcrypto.so.3", RTLD_LAZY | RTLD_NOLOAD);
+		if (h) {
+			real = (void (*)(void))dlsym(h, "OPENSSL_cleanup");
+			dlclose(h);
+		}
+	}
+	if (real && real != OPENSSL_cleanup)
 		real();
 }
