@@ -261,11 +261,16 @@ def main():
               f"{f(x.get('cpu_ratio'), '{:.2f}')} | "
               f"{x.get('spans_lost', 'n/a') if v == 'shim-otlp' else '—'} |")
         w("")
-    # Before/after figures of past optimizations, written by hand once: copied as they are.
-    extra = os.path.join(os.path.dirname(os.path.abspath(__file__)), "optimizations.md")
-    if os.path.exists(extra):
-        with open(extra) as fh:
-            w(fh.read())
+    # --- optimizations: before/after notes, one Markdown file each, measured when they were made ---
+    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "optimizations")
+    names = sorted(n for n in os.listdir(notes) if n.endswith(".md")) if os.path.isdir(notes) else []
+    if names:
+        w("## Optimizations\n")
+        w("Each part below was measured once, before and after the change it describes (not by "
+          "this run); the files are in bench/optimizations/.\n")
+        for n in names:
+            with open(os.path.join(notes, n)) as fh:
+                w(fh.read().rstrip("\n") + "\n")
     os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
     with open(dst, "w") as fh:
         fh.write("\n".join(o))

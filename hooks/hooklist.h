@@ -55,8 +55,10 @@
 	X(dl_iterate_phdr)
 
 /* Exported without a REAL() of their own: the execl forms are built on the vector forms; the
- * OpenTelemetry thread-context pointer is data. */
-#define RS_EXPORTED(X) RS_HOOKED(X) X(execl) X(execle) X(execlp) X(otel_thread_ctx_v1) RS_COND(X)
+ * OpenTelemetry thread-context pointer is data; OPENSSL_cleanup finds the real one itself, when
+ * the program has one (hooks/openssl.c). */
+#define RS_EXPORTED(X)                                                                             \
+	RS_HOOKED(X) X(execl) X(execle) X(execlp) X(otel_thread_ctx_v1) X(OPENSSL_cleanup) RS_COND(X)
 
 /* pthread_cond_wait/timedwait: on x86_64 glibc has two versions of each, exported with .symver
  * under the version nodes of exports.map.in (hooks/wait.c); elsewhere one, exported plainly. */

@@ -12,6 +12,7 @@
 #include "http.h"
 #include "real.h"
 #include "../preload/config.h"
+#include "../preload/propagation.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -74,7 +75,11 @@ static void scan_line_end(struct scan *sc, size_t off)
 	h->prep_n++;
 	sc->inserts++;
 	sc->prop = p->prop;
-	sc->ts_injected = memmem(text, len, "\r\ntracestate: ", 14) != NULL;
+	/* rs_http_inject_text writes our tracestate line, when there is one, right after the
+	 * traceparent line: looked for there, not searched for. */
+	const size_t tp_line = 13 + RS_TRACEPARENT_LEN + 2;
+	sc->ts_injected = (p->prop & RS_PROP_TRACECONTEXT) && len >= tp_line + 12 &&
+			  memcmp(text + tp_line, "tracestate: ", 12) == 0;
 	sc->e[sc->n++] = (struct edit){.off = off, .insert = true, .data = text, .len = len};
 }
 

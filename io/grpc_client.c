@@ -205,6 +205,11 @@ struct rs_grpc_client *rs_grpc_client_new(struct rs_loop *loop, const struct rs_
 	return c;
 }
 
+void rs_grpc_client_set_tls(struct rs_grpc_client *c, struct rs_tls_ctx *x)
+{
+	c->tls_ctx = x;
+}
+
 long rs_grpc_call(struct rs_grpc_client *c, const char *path, const void *body, size_t len,
 		  bool gzip, uint64_t timeout_ns, rs_grpc_done_fn done, void *arg)
 {

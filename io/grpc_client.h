@@ -1,4 +1,4 @@
-/* A gRPC client for the reporter: one HTTP/2 cleartext (h2c, prior knowledge) connection to one
+/* A gRPC client for the reporter: one HTTP/2 connection (h2c with prior knowledge, or TLS) to one
  * collector, nghttp2 doing the framing (nghttp2_session_mem_send/mem_recv) while the bytes move
  * through the reporter's loop (io_uring or poll). Several calls may be open at once, each its own
  * stream; a call carries one or more length-prefixed messages (unary or client streaming) and
@@ -32,6 +32,11 @@ struct rs_grpc_client; /* opaque */
  * the first call. NULL on ENOMEM. */
 struct rs_grpc_client *rs_grpc_client_new(struct rs_loop *loop, const struct rs_endpoint *ep,
 					  const char *metadata_lines);
+
+/* For an https:// ep: connections speak TLS (ALPN h2) with x's settings, which the caller keeps
+ * for the client's life. Without it, calls to an https:// endpoint end with -EPROTONOSUPPORT. */
+struct rs_tls_ctx;
+void rs_grpc_client_set_tls(struct rs_grpc_client *c, struct rs_tls_ctx *x);
 
 /* Starts a call of method path ("/pkg.Service/Method") carrying body: one or more messages,
  * each already framed by rs_grpc_frame (so a client stream of N messages is N frames end to

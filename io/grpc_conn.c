@@ -50,6 +50,8 @@ void rs_grpc_conn_kill(struct conn *k, int err)
 	if (c->ping_pending && c->ping_conn == k->id)
 		c->ping_pending = false; /* nothing left to ask about */
 	rs_loop_close(c->loop, k->sock); /* what is in flight completes later, with an error */
+	rs_tls_free(k->tls);		 /* ... and through TLS, too */
+	k->tls = NULL;
 }
 
 /* Frees a dead connection once nothing in the loop refers to it. */
@@ -243,7 +245,7 @@ void rs_grpc_submit(struct call *call)
 			     sizeof(timeout));
 	nghttp2_nv nv[12 + MAX_META] = {
 	    NV(":method", "POST"),
-	    NV(":scheme", "http"),
+	    NV(":scheme", k->tls ? "https" : "http"),
 	    NV(":path", call->path),
 	    NV(":authority", c->authority),
 	    NV("grpc-timeout", timeout),
@@ -293,8 +295,10 @@ static void start_send(struct conn *k)
 	}
 	k->sending = true;
 	k->holds++;
-	if (rs_loop_send(k->c->loop, k->sock, k->out.p + k->out_off, k->out.len - k->out_off, t,
-			 &k->send_op) < 0) {
+	const void *p = k->out.p + k->out_off;
+	size_t n = k->out.len - k->out_off;
+	if ((k->tls ? rs_tls_send(k->tls, p, n, t, &k->send_op)
+		    : rs_loop_send(k->c->loop, k->sock, p, n, t, &k->send_op)) < 0) {
 		k->sending = false;
 		k->holds--;
 		rs_grpc_conn_kill(k, -EBUSY);
@@ -341,8 +345,9 @@ void rs_grpc_pump(struct conn *k)
 		k->holds++;
 		/* No timeout: deadlines are the timers' business, and an idle connection
 		 * costs nothing. */
-		if (rs_loop_recv(k->c->loop, k->sock, k->rbuf, sizeof(k->rbuf), 0, &k->recv_op) <
-		    0) {
+		if ((k->tls ? rs_tls_recv(k->tls, k->rbuf, sizeof(k->rbuf), 0, &k->recv_op)
+			    : rs_loop_recv(k->c->loop, k->sock, k->rbuf, sizeof(k->rbuf), 0,
+					   &k->recv_op)) < 0) {
 			k->recv_armed = false;
 			k->holds--;
 			rs_grpc_conn_kill(k, -EBUSY);
@@ -401,7 +406,11 @@ static void on_connect(struct rs_loop_op *op, int res)
 		if (res < 0) {
 			c->addr_len = 0; /* resolve again next time */
 			rs_grpc_conn_kill(k, res);
+		} else if (c->ep.tls && !(k->tls = rs_tls_new(c->tls_ctx, c->loop, k->sock,
+								      c->ep.host, &res))) {
+			rs_grpc_conn_kill(k, res);
 		} else {
+			/* With TLS, the handshake runs within the first send (the preface). */
 			k->connected = true;
 			for (size_t i = 0; i < MAX_CALLS; i++)
 				if (c->calls[i].state == CALL_OPEN && c->calls[i].conn == k &&
@@ -461,7 +470,9 @@ void rs_grpc_connect(struct rs_grpc_client *c)
 {
 	int e = 0;
 	struct conn *k = NULL;
-	if (!c->addr_len && (e = rs_resolve(c->ep.host, c->ep.port, &c->addr, &c->addr_len)) < 0)
+	if (c->ep.tls && !c->tls_ctx)
+		e = -EPROTONOSUPPORT;
+	else if (!c->addr_len && (e = rs_resolve(c->ep.host, c->ep.port, &c->addr, &c->addr_len)) < 0)
 		c->addr_len = 0;
 	if (e == 0)
 		k = conn_new(c, &e);

@@ -5,6 +5,7 @@
 #define RS_IO_GRPC_INT_H
 
 #include "grpc_client.h"
+#include "tls.h"
 
 #include <nghttp2/nghttp2.h>
 
@@ -50,6 +51,7 @@ struct conn {
 	struct rs_grpc_client *c;
 	nghttp2_session *s;
 	int sock;
+	struct rs_tls *tls; /* https://: the socket's TLS session */
 	bool connected, sending, recv_armed, dead, goaway;
 	bool proto_error; /* nghttp2 sent GOAWAY with an error: the server broke the protocol */
 	unsigned holds;	  /* loop operations in flight */
@@ -64,6 +66,7 @@ struct conn {
 struct rs_grpc_client {
 	struct rs_loop *loop;
 	struct rs_endpoint ep;
+	struct rs_tls_ctx *tls_ctx; /* https://: the owner's; NULL: refused */
 	char authority[300];
 	struct sockaddr_storage addr;
 	socklen_t addr_len;

@@ -131,6 +131,8 @@ bool rs_http_client_busy(const struct rs_http_client *c)
 
 void rs_http_client_close(struct rs_http_client *c)
 {
+	rs_tls_free(c->tls);
+	c->tls = NULL;
 	if (c->sock >= 0)
 		rs_loop_close(c->loop, c->sock);
 	c->sock = -1;
@@ -168,10 +170,18 @@ static void failed(struct rs_http_client *c, int err)
 	finish(c, err);
 }
 
+/* The connection's bytes go through TLS for https://. */
+static int sock_send(struct rs_http_client *c, const void *p, size_t n)
+{
+	return c->tls ? rs_tls_send(c->tls, p, n, left(c), &c->op)
+		      : rs_loop_send(c->loop, c->sock, p, n, left(c), &c->op);
+}
+
 static void recv_more(struct rs_http_client *c)
 {
 	c->state = RECEIVING;
-	if (rs_loop_recv(c->loop, c->sock, c->rbuf, sizeof(c->rbuf), left(c), &c->op) < 0)
+	if ((c->tls ? rs_tls_recv(c->tls, c->rbuf, sizeof(c->rbuf), left(c), &c->op)
+		    : rs_loop_recv(c->loop, c->sock, c->rbuf, sizeof(c->rbuf), left(c), &c->op)) < 0)
 		failed(c, -EBUSY);
 }
 
@@ -230,6 +240,12 @@ static void step(struct rs_loop_op *op, int res)
 			finish(c, res);
 			return;
 		}
+		int e;
+		if (c->ep.tls && !(c->tls = rs_tls_new(c->tls_ctx, c->loop, c->sock, c->ep.host, &e))) {
+			rs_http_client_close(c);
+			finish(c, e);
+			return;
+		}
 		c->state = SENDING;
 		send_more(c);
 		return;
@@ -275,7 +291,7 @@ static void send_more(struct rs_http_client *c)
 	}
 	const char *p = c->sent < c->head.len ? c->head.p + c->sent : c->body + (c->sent - c->head.len);
 	size_t n = c->sent < c->head.len ? c->head.len - c->sent : total - c->sent;
-	if (rs_loop_send(c->loop, c->sock, p, n, left(c), &c->op) < 0)
+	if (sock_send(c, p, n) < 0)
 		failed(c, -EBUSY);
 }
 
@@ -298,6 +314,10 @@ static void start(struct rs_http_client *c)
 		return;
 	}
 	c->reused = false;
+	if (c->ep.tls && !c->tls_ctx) {
+		finish(c, -EPROTONOSUPPORT);
+		return;
+	}
 	if (!c->addr_len) {
 		int e = rs_resolve(c->ep.host, c->ep.port, &c->addr, &c->addr_len);
 		if (e < 0) {

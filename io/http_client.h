@@ -8,6 +8,7 @@
 #include "../proto/buf.h"
 #include "header_list.h"
 #include "loop.h"
+#include "tls.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -35,6 +36,8 @@ struct rs_http_client {
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
 	int sock; /* loop handle, -1 when not connected */
+	struct rs_tls_ctx *tls_ctx; /* https://: set by the owner after init (it keeps it) */
+	struct rs_tls *tls;	    /* the connection's session */
 	int state;
 	bool reused;	  /* the request went out on a connection that carried an earlier one */
 	bool retried;	  /* ... and was sent again on a fresh one */
@@ -62,6 +65,8 @@ struct rs_http_client {
 
 void rs_http_client_init(struct rs_http_client *c, struct rs_loop *loop,
 			 const struct rs_endpoint *ep);
+
+/* An https:// endpoint without tls_ctx fails every request with -EPROTONOSUPPORT. */
 
 /* Starts a POST of body (which stays valid until done runs) to path. extra_headers: more header
  * lines, each ending in CRLF, or NULL. Returns 0, or -EBUSY while a request is in flight. */

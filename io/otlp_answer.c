@@ -99,8 +99,13 @@ void rs_otlp_http_answer(int status, bool json, const char *body, size_t len,
 	memset(a, 0, sizeof(*a));
 	char msg[160] = "", what[48];
 	if (status < 0) {
-		a->outcome = RS_RETRY;
-		with_message(a, strerror(-status), NULL);
+		/* A certificate that failed verification does not get better by retrying within
+		 * the backoff budget (a wrong CA, a name mismatch): the batch is dropped and
+		 * counted at once, and the next batch tries again on a new connection. */
+		a->outcome = status == -EKEYREJECTED ? RS_REJECTED : RS_RETRY;
+		with_message(a, status == -EKEYREJECTED ? "TLS certificate verification failed"
+							: strerror(-status),
+			     NULL);
 		return;
 	}
 	snprintf(what, sizeof(what), "HTTP %d", status);
@@ -150,8 +155,13 @@ void rs_otlp_grpc_answer(int status, const char *message, const void *resp, size
 	memset(a, 0, sizeof(*a));
 	char what[48], msg[160] = "";
 	if (status < 0) {
-		a->outcome = RS_RETRY;
-		with_message(a, strerror(-status), NULL);
+		/* A certificate that failed verification does not get better by retrying within
+		 * the backoff budget (a wrong CA, a name mismatch): the batch is dropped and
+		 * counted at once, and the next batch tries again on a new connection. */
+		a->outcome = status == -EKEYREJECTED ? RS_REJECTED : RS_RETRY;
+		with_message(a, status == -EKEYREJECTED ? "TLS certificate verification failed"
+							: strerror(-status),
+			     NULL);
 		return;
 	}
 	if (status == 0) {

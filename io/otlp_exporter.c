@@ -37,6 +37,7 @@ struct channel {
 	struct rs_delivery d;
 	struct rs_http_client http;
 	struct rs_grpc_client *grpc; /* when the protocol is grpc */
+	struct rs_tls_ctx *tls;	     /* https:// */
 	const char *topic; /* Kafka */
 	bool ok;
 };
@@ -86,11 +87,6 @@ static bool resolve_endpoint(struct channel *ch, char *why, size_t whylen)
 	}
 	if (!rs_endpoint_parse(text, 0, &ch->ep, why, whylen))
 		return false;
-	if (ch->ep.tls) {
-		snprintf(why, whylen, "is https://, and ringside speaks only cleartext HTTP so far "
-				      "(put a local collector or a TLS proxy in between)");
-		return false;
-	}
 	if (!grpc && !ch->sig.endpoint_is_signal) {
 		const char *add = signal_path(ch->kind);
 		size_t n = strcspn(ch->ep.path, "?");
@@ -102,9 +98,9 @@ static bool resolve_endpoint(struct channel *ch, char *why, size_t whylen)
 		}
 		memcpy(ch->ep.path + n, add, strlen(add) + 1);
 	}
-	snprintf(ch->what, sizeof(ch->what), "OTLP %s %s export to http://%s:%u%s",
+	snprintf(ch->what, sizeof(ch->what), "OTLP %s %s export to http%s://%s:%u%s",
 		 protocol_name(ch->sig.protocol), ch->kind == RS_SIGNAL_TRACES ? "span" : "metric",
-		 ch->ep.host, ch->ep.port, grpc ? "" : ch->ep.path);
+		 ch->ep.tls ? "s" : "", ch->ep.host, ch->ep.port, grpc ? "" : ch->ep.path);
 	return true;
 }
 
@@ -145,12 +141,21 @@ static bool channel_start(struct channel *ch, enum rs_otlp_signal_kind kind)
 	rs_buf_putc(&ch->headers, 0);
 	if (rs_buf_failed(&ch->headers))
 		return false;
+	/* TLS settings are read once: a CA or key file that cannot be used stops the export (said
+	 * on stderr) rather than sending anything unverified. */
+	if (ch->ep.tls &&
+	    !(ch->tls = rs_tls_ctx_new(ch->sig.certificate, ch->sig.client_certificate,
+				       ch->sig.client_key,
+				       ch->sig.protocol == RS_OTLP_GRPC ? "h2" : NULL, ch->what)))
+		return false;
 	if (ch->sig.protocol == RS_OTLP_GRPC) {
 		ch->grpc = rs_grpc_client_new(O.loop, &ch->ep, ch->headers.p);
 		if (!ch->grpc)
 			return false;
+		rs_grpc_client_set_tls(ch->grpc, ch->tls);
 	} else {
 		rs_http_client_init(&ch->http, O.loop, &ch->ep);
+		ch->http.tls_ctx = ch->tls;
 	}
 	rs_delivery_init(&ch->d, ch->what, send_batch, ch);
 	rs_log(RS_LOG_INFO, "%s", ch->what);

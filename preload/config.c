@@ -65,6 +65,15 @@ static const struct opt opts[] = {
 	{"OTEL_EXPORTER_OTLP_TIMEOUT", OPT_UINT, U(otlp_timeout_ms, 1, 600000)},
 	{"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", OPT_UINT, U(otlp_traces_timeout_ms, 1, 600000)},
 	{"OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", OPT_UINT, U(otlp_metrics_timeout_ms, 1, 600000)},
+	{"OTEL_EXPORTER_OTLP_CERTIFICATE", OPT_STR, F(otlp_certificate)},
+	{"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", OPT_STR, F(otlp_traces_certificate)},
+	{"OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE", OPT_STR, F(otlp_metrics_certificate)},
+	{"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", OPT_STR, F(otlp_client_certificate)},
+	{"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", OPT_STR, F(otlp_traces_client_certificate)},
+	{"OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE", OPT_STR, F(otlp_metrics_client_certificate)},
+	{"OTEL_EXPORTER_OTLP_CLIENT_KEY", OPT_STR, F(otlp_client_key)},
+	{"OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", OPT_STR, F(otlp_traces_client_key)},
+	{"OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY", OPT_STR, F(otlp_metrics_client_key)},
 	{"OTEL_METRIC_EXPORT_INTERVAL", OPT_UINT, U(metric_interval_ms, 100, 86400000)},
 	{"RINGSIDE_SELF_METRICS", OPT_BOOL, F(self_metrics)},
 	{"SW_AGENT_PROTOCOL", OPT_ENUM, E(sw_protocol, "grpc|http|kafka")},
@@ -134,6 +143,12 @@ void rs_otlp_signal(const struct rs_config *c, enum rs_otlp_signal_kind k, struc
 	s->headers = *hd ? hd : c->otlp_headers;
 	s->gzip = (gz != RS_CFG_UNSET_ENUM ? gz : c->otlp_compression) == 1;
 	s->timeout_ms = to != RS_CFG_UNSET_UINT ? to : c->otlp_timeout_ms;
+	const char *ca = t ? c->otlp_traces_certificate : c->otlp_metrics_certificate;
+	const char *cc = t ? c->otlp_traces_client_certificate : c->otlp_metrics_client_certificate;
+	const char *ck = t ? c->otlp_traces_client_key : c->otlp_metrics_client_key;
+	s->certificate = *ca ? ca : c->otlp_certificate;
+	s->client_certificate = *cc ? cc : c->otlp_client_certificate;
+	s->client_key = *ck ? ck : c->otlp_client_key;
 }
 
 static bool ieq(const char *a, const char *b)

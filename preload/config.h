@@ -65,6 +65,13 @@ struct rs_config {
 	char otlp_metrics_headers[RS_CFG_ATTRS_MAX];
 	int otlp_compression, otlp_traces_compression, otlp_metrics_compression; /* 0 none, 1 gzip */
 	uint32_t otlp_timeout_ms, otlp_traces_timeout_ms, otlp_metrics_timeout_ms;
+	/* TLS files (PEM paths): the CA to trust, the client's certificate and key (mutual TLS) */
+	char otlp_certificate[RS_CFG_PATH_MAX], otlp_traces_certificate[RS_CFG_PATH_MAX],
+	    otlp_metrics_certificate[RS_CFG_PATH_MAX];
+	char otlp_client_certificate[RS_CFG_PATH_MAX], otlp_traces_client_certificate[RS_CFG_PATH_MAX],
+	    otlp_metrics_client_certificate[RS_CFG_PATH_MAX];
+	char otlp_client_key[RS_CFG_PATH_MAX], otlp_traces_client_key[RS_CFG_PATH_MAX],
+	    otlp_metrics_client_key[RS_CFG_PATH_MAX];
 	uint32_t metric_interval_ms; /* OTEL_METRIC_EXPORT_INTERVAL: the self-telemetry metrics */
 	bool self_metrics;	     /* RINGSIDE_SELF_METRICS */
 	/* SkyWalking exporter */
@@ -114,6 +121,7 @@ struct rs_otlp_signal {
 	const char *headers;
 	bool gzip;
 	uint32_t timeout_ms;
+	const char *certificate, *client_certificate, *client_key; /* "" when unset */
 };
 enum rs_otlp_signal_kind { RS_SIGNAL_TRACES, RS_SIGNAL_METRICS };
 void rs_otlp_signal(const struct rs_config *c, enum rs_otlp_signal_kind k, struct rs_otlp_signal *s);

@@ -1,104 +1,14 @@
 /* The HTTP/1.x parser (see http_parse.h). A byte-driven state machine over the head, with runs
- * handed to the capture callback in one call per feed; bodies are skipped by counting. Lenient
- * where real peers are (bare LF line ends, empty lines before a request), strict where a wrong
- * guess would misframe the next message (lengths, chunk sizes). */
+ * handed to the capture callback in one call per feed; bodies are skipped by counting. What is
+ * wholly in the buffer (a name and its colon, a value and its CRLF, the version) is taken a word at
+ * a time (http_scan.h), the rest byte by byte, with the same outcome for any split. Lenient where
+ * real peers are (bare LF line ends, empty lines before a request), strict where a wrong guess
+ * would misframe the next message (lengths, chunk sizes). */
 #include "http_parse.h"
+#include "http_parse_fields.h"
+#include "http_scan.h"
 
 #include <string.h>
-
-enum {
-	S_START,
-	S_METHOD,
-	S_TARGET,
-	S_REQ_VERSION,
-	S_STATUS_VERSION,
-	S_STATUS_CODE,
-	S_REASON,
-	S_LINE_LF,
-	S_HNAME_START,
-	S_HNAME,
-	S_HVALUE_OWS,
-	S_HVALUE,
-	S_HVALUE_LF,
-	S_HEAD_END_LF,
-	S_BODY_LENGTH,
-	S_CHUNK_SIZE,
-	S_CHUNK_EXT,
-	S_CHUNK_SIZE_LF,
-	S_CHUNK_DATA,
-	S_CHUNK_DATA_CR,
-	S_CHUNK_DATA_LF,
-	S_TRAILER_START,
-	S_TRAILER,
-	S_TRAILER_LF,
-	S_TRAILER_END_LF,
-	S_BODY_CLOSE,	/* response body up to the close */
-	S_MSG_DONE,	/* head done, no body: MSG_DONE on the next feed */
-	S_OPAQUE,	/* after an upgrade: not HTTP any more */
-	S_ERROR,
-};
-
-/* Headers the parser recognises, lowercase. Index order matters only for the bitmask. */
-enum {
-	H_HOST,
-	H_USER_AGENT,
-	H_TRACEPARENT,
-	H_TRACESTATE,
-	H_SW8,
-	H_CONTENT_LENGTH,
-	H_TRANSFER_ENCODING,
-	H_CONNECTION,
-	H_UPGRADE,
-	H_RETRY_AFTER,
-	H_COUNT,
-	H_NONE = 0xff
-};
-
-static const struct {
-	const char *name;
-	uint8_t len;
-	uint8_t field;
-} headers[H_COUNT] = {
-	[H_HOST] = {"host", 4, RS_HPF_HOST},
-	[H_USER_AGENT] = {"user-agent", 10, RS_HPF_USER_AGENT},
-	[H_TRACEPARENT] = {"traceparent", 11, RS_HPF_TRACEPARENT},
-	[H_TRACESTATE] = {"tracestate", 10, RS_HPF_TRACESTATE},
-	[H_SW8] = {"sw8", 3, RS_HPF_SW8},
-	[H_CONTENT_LENGTH] = {"content-length", 14, RS_HPF_NONE},
-	[H_TRANSFER_ENCODING] = {"transfer-encoding", 17, RS_HPF_NONE},
-	[H_CONNECTION] = {"connection", 10, RS_HPF_NONE},
-	[H_UPGRADE] = {"upgrade", 7, RS_HPF_NONE},
-	[H_RETRY_AFTER] = {"retry-after", 11, RS_HPF_RETRY_AFTER},
-};
-
-static const uint32_t all_headers = (1u << H_COUNT) - 1;
-
-/* RFC 9110 tchar, as a table: tested for every byte of methods and header names. */
-static const uint8_t tchar[256] = {
-	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
-	['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
-	['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
-};
-
-static inline bool is_tchar(unsigned char c)
-{
-	return tchar[c];
-}
-
-static unsigned char lower(unsigned char c)
-{
-	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
-}
-
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = lower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 void rs_hp_init(struct rs_hp *p, enum rs_hp_mode mode, uint32_t capture, rs_hp_capture_fn fn,
 		void *arg)
@@ -117,212 +27,10 @@ bool rs_hp_idle(const struct rs_hp *p)
 	return p->state == S_START && p->line == 0;
 }
 
-static bool captured(const struct rs_hp *p, unsigned field)
-{
-	return field != RS_HPF_NONE && (p->capture & (1u << field)) && p->on_capture;
-}
-
-static void emit(struct rs_hp *p, unsigned field, const char *b, size_t n, bool end)
-{
-	if (captured(p, field))
-		p->on_capture(p->arg, (enum rs_hp_field)field, b, n, end);
-}
-
-/* Starts the next message in this direction (a no-body expectation was for the one that ended). */
-static void next_message(struct rs_hp *p)
-{
-	p->last_body = p->body_bytes;
-	p->state = S_START;
-	p->flags = 0;
-	p->status = 0;
-	p->line = 0;
-	p->head = 0;
-	p->remaining = 0;
-	p->scratch = 0;
-	p->vflags = 0;
-	p->seen = 0;
-	p->content_length = 0;
-	p->body_bytes = 0;
-	p->field = H_NONE;
-}
-
-static void fail(struct rs_hp *p)
-{
-	p->state = S_ERROR;
-}
-
-/* Interprets the value of a framing header, byte by byte (values may be split across feeds). */
-static void framing_byte(struct rs_hp *p, unsigned char c)
-{
-	switch (p->field) {
-	case H_CONTENT_LENGTH:
-		if (c == ' ' || c == '\t') {
-			if (p->vflags & 1)
-				p->vflags |= 2; /* white space after the digits: they must have ended */
-			return;
-		}
-		if (c < '0' || c > '9' || (p->vflags & 2) || p->scratch > (1ull << 52)) {
-			fail(p);
-			return;
-		}
-		p->vflags |= 1;
-		p->scratch = p->scratch * 10 + (uint64_t)(c - '0');
-		return;
-	case H_TRANSFER_ENCODING:
-	case H_CONNECTION:
-	case H_UPGRADE:
-		/* The last eight non-space bytes, lowercased, to match the final token. */
-		if (c != ' ' && c != '\t')
-			p->scratch = (p->scratch << 8) | lower(c);
-		return;
-	default:
-		return;
-	}
-}
-
-static bool tail_is(uint64_t window, const char *word)
-{
-	size_t n = strlen(word);
-	uint64_t w = 0;
-	for (size_t i = 0; i < n; i++)
-		w = (w << 8) | (unsigned char)word[i];
-	uint64_t mask = n >= 8 ? ~0ull : ((1ull << (8 * n)) - 1);
-	if ((window & mask) != w)
-		return false;
-	/* The byte before the word, if any, must end the previous token. */
-	unsigned char before = n < 8 ? (unsigned char)(window >> (8 * n)) : 0;
-	return before == 0 || before == ',';
-}
-
-/* A framing header's value has ended. */
-static void framing_end(struct rs_hp *p)
-{
-	switch (p->field) {
-	case H_CONTENT_LENGTH:
-		if (!(p->vflags & 1) ||
-		    ((p->flags & RS_HPM_LENGTH) && p->content_length != p->scratch)) {
-			fail(p); /* empty, or two different lengths: a smuggling attempt */
-			return;
-		}
-		p->flags |= RS_HPM_LENGTH;
-		p->content_length = p->scratch;
-		return;
-	case H_TRANSFER_ENCODING:
-		if (tail_is(p->scratch, "chunked"))
-			p->flags |= RS_HPM_CHUNKED;
-		else
-			p->flags &= (uint16_t)~RS_HPM_CHUNKED; /* chunked must be the final coding */
-		return;
-	case H_CONNECTION:
-		if (tail_is(p->scratch, "close"))
-			p->flags |= RS_HPM_CLOSE;
-		if (tail_is(p->scratch, "ep-alive")) /* keep-alive: the window holds eight bytes */
-			p->flags |= RS_HPM_KEEP_ALIVE;
-		if (tail_is(p->scratch, "upgrade"))
-			p->flags |= RS_HPM_UPGRADE;
-		return;
-	case H_UPGRADE:
-		if (p->mode == RS_HP_REQUEST)
-			p->flags |= RS_HPM_UPGRADE;
-		return;
-	default:
-		return;
-	}
-}
-
-/* The head has ended: decide how the body is framed. Returns the state that follows. */
-static uint8_t body_state(struct rs_hp *p)
-{
-	p->remaining = 0;
-	if (p->mode == RS_HP_REQUEST) {
-		if (p->flags & RS_HPM_CHUNKED)
-			return S_CHUNK_SIZE;
-		if ((p->flags & RS_HPM_LENGTH) && p->content_length) {
-			p->remaining = p->content_length;
-			return S_BODY_LENGTH;
-		}
-		return S_MSG_DONE;
-	}
-	if (p->status >= 100 && p->status < 200 && p->status != 101)
-		return S_START; /* interim response: the final one follows */
-	if (p->status == 101) {
-		p->flags |= RS_HPM_UPGRADE;
-		return S_MSG_DONE;
-	}
-	if ((p->flags & RS_HPM_NO_BODY) || p->status == 204 || p->status == 304)
-		return S_MSG_DONE;
-	if (p->flags & RS_HPM_CHUNKED)
-		return S_CHUNK_SIZE;
-	if (p->flags & RS_HPM_LENGTH) {
-		p->remaining = p->content_length;
-		return p->content_length ? S_BODY_LENGTH : S_MSG_DONE;
-	}
-	p->flags |= RS_HPM_TO_CLOSE;
-	return S_BODY_CLOSE;
-}
-
-/* The name being read has ended (at its colon): which header it is, and on to its value. */
-static void name_done(struct rs_hp *p, size_t name_len)
-{
-	p->field = H_NONE;
-	for (unsigned h = 0; h < H_COUNT; h++)
-		if ((p->candidates & (1u << h)) && headers[h].len == name_len)
-			p->field = (uint8_t)h;
-	if (p->field == H_TRACEPARENT && (p->seen & (1u << RS_HPF_TRACEPARENT)))
-		p->flags |= RS_HPM_DUP_TRACEPARENT;
-	if (p->field != H_NONE && headers[p->field].field != RS_HPF_NONE)
-		p->seen |= 1u << headers[p->field].field;
-	p->candidates = 0;
-	p->scratch = 0;
-	p->vflags = 0;
-	p->state = S_HVALUE_OWS;
-}
-
-/* A whole name of n bytes at name (its colon follows): matched at once by length and bytes. */
-static void name_whole(struct rs_hp *p, const char *name, size_t n)
-{
-	p->candidates = 0;
-	for (unsigned h = 0; h < H_COUNT; h++) {
-		if (headers[h].len != n)
-			continue;
-		size_t k = 0;
-		while (k < n && lower((unsigned char)name[k]) == (unsigned char)headers[h].name[k])
-			k++;
-		if (k == n) {
-			p->candidates = 1u << h;
-			if (h >= H_TRACEPARENT && h <= H_SW8)
-				emit(p, RS_HPF_NAME_TRACEPARENT + h - H_TRACEPARENT, name + n - 1, 1,
-				     true);
-		}
-	}
-	name_done(p, n);
-}
-
-/* Counts a line's byte against the bounds; false (and error) past them. */
-static bool count(struct rs_hp *p, size_t n)
-{
-	p->line += (uint32_t)n;
-	p->head += (uint32_t)n;
-	if (p->line > RS_HP_MAX_LINE || p->head > RS_HP_MAX_HEAD) {
-		fail(p);
-		return false;
-	}
-	return true;
-}
-
-/* Length of the run of bytes from b that stay in the current value: up to CR or LF. */
-static size_t value_run(const char *b, size_t n)
-{
-	const char *cr = memchr(b, '\r', n);
-	const char *lf = memchr(b, '\n', cr ? (size_t)(cr - b) : n);
-	const char *end = lf ? lf : cr;
-	return end ? (size_t)(end - b) : n;
-}
+static size_t feed_bytes(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event *ev);
 
 size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event *ev)
 {
-	const unsigned char *b = (const unsigned char *)buf;
-	size_t i = 0;
 	*ev = RS_HP_MORE;
 	if (p->state == S_MSG_DONE) {
 		if (p->flags & RS_HPM_UPGRADE) {
@@ -333,6 +41,19 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 		*ev = RS_HP_MSG_DONE;
 		return 0;
 	}
+	/* Callers feed again after every event, often with nothing left: that costs no more than
+	 * this check, not the state machine's frame. */
+	if (len == 0)
+		return 0;
+	return feed_bytes(p, buf, len, ev);
+}
+
+/* The state machine over len > 0 bytes (rs_hp_feed has set *ev to RS_HP_MORE). */
+static __attribute__((noinline)) size_t feed_bytes(struct rs_hp *p, const char *buf, size_t len,
+						   enum rs_hp_event *ev)
+{
+	const unsigned char *b = (const unsigned char *)buf;
+	size_t i = 0;
 	while (i < len) {
 		unsigned char c = b[i];
 		switch (p->state) {
@@ -357,38 +78,34 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 			size_t j = i;
 			while (j < len && is_tchar(b[j]))
 				j++;
-			if (!count(p, j - i))
+			/* Ended here: one call with end set, not a second empty one. */
+			bool ends = j < len && b[j] == ' ';
+			if (!count(p, j - i + ends)) /* with its space */
 				goto error;
-			emit(p, RS_HPF_METHOD, buf + i, j - i, false);
+			emit(p, RS_HPF_METHOD, buf + i, j - i, ends);
 			if (j < len) {
-				if (b[j] != ' ')
+				if (!ends)
 					goto error;
-				emit(p, RS_HPF_METHOD, buf + j, 0, true);
 				p->state = S_TARGET;
 				j++;
-				if (!count(p, 1))
-					goto error;
 			}
 			i = j;
 			break;
 		}
 		case S_TARGET: {
-			size_t j = i;
-			while (j < len && b[j] > ' ' && b[j] != 0x7f)
-				j++;
-			if (!count(p, j - i))
+			size_t j = i + target_run(buf + i, len - i);
+			/* Ended here: one call with end set, not a second empty one. */
+			bool ends = j < len && b[j] == ' ';
+			if (!count(p, j - i + ends)) /* with its space */
 				goto error;
-			emit(p, RS_HPF_TARGET, buf + i, j - i, false);
+			emit(p, RS_HPF_TARGET, buf + i, j - i, ends);
 			if (j < len) {
-				if (b[j] != ' ')
+				if (!ends)
 					goto error;
-				emit(p, RS_HPF_TARGET, buf + j, 0, true);
 				p->state = S_REQ_VERSION;
 				p->version = 0xff;
 				p->remaining = 0;
 				j++;
-				if (!count(p, 1))
-					goto error;
 			}
 			i = j;
 			break;
@@ -398,6 +115,32 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 			/* "HTTP/1.x", eight bytes, then CR/LF (requests) or a space (responses). */
 			static const char v[] = "HTTP/1.";
 			size_t k = p->remaining;
+			if (k == 0 && len - i >= 8 && memcmp(b + i, v, 7) == 0 &&
+			    (b[i + 7] == '0' || b[i + 7] == '1')) {
+				/* All eight in this buffer: at once, and the usual terminator with them. */
+				p->version = (uint8_t)(b[i + 7] - '0');
+				p->remaining = 8;
+				if (p->state == S_REQ_VERSION && len - i >= 10 && b[i + 8] == '\r' &&
+				    b[i + 9] == '\n') {
+					if (!count(p, 9))
+						goto error;
+					i += 9;
+					goto line_end; /* which takes the LF */
+				}
+				if (p->state == S_STATUS_VERSION && len - i >= 9 && b[i + 8] == ' ') {
+					p->state = S_STATUS_CODE;
+					p->status = 0;
+					p->remaining = 0;
+					if (!count(p, 9))
+						goto error;
+					i += 9;
+					break;
+				}
+				if (!count(p, 8))
+					goto error;
+				i += 8;
+				break;
+			}
 			if (k < 7) {
 				if (c != (unsigned char)v[k])
 					goto error;
@@ -431,6 +174,19 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 			break;
 		}
 		case S_STATUS_CODE:
+			if (p->remaining == 0 && len - i >= 3 && c >= '0' && c <= '9' &&
+			    b[i + 1] >= '0' && b[i + 1] <= '9' && b[i + 2] >= '0' && b[i + 2] <= '9') {
+				p->status = (uint16_t)((c - '0') * 100 + (b[i + 1] - '0') * 10 +
+						       (b[i + 2] - '0'));
+				p->remaining = 3;
+				bool sp = len - i >= 4 && b[i + 3] == ' ';
+				if (sp)
+					p->state = S_REASON;
+				if (!count(p, 3 + sp))
+					goto error;
+				i += 3 + sp;
+				break;
+			}
 			if (p->remaining < 3) {
 				if (c < '0' || c > '9')
 					goto error;
@@ -478,11 +234,14 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 			}
 			break;
 		case S_HNAME_START:
+		hname_start:
 			if (c == '\r') {
-				p->state = S_HEAD_END_LF;
 				if (!count(p, 1))
 					goto error;
 				i++;
+				if (i < len && b[i] == '\n')
+					goto head_end;
+				p->state = S_HEAD_END_LF;
 				break;
 			}
 			if (c == '\n')
@@ -492,15 +251,25 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 			p->candidates = all_headers;
 			/* The usual case: the whole name and its colon are in this buffer. */
 			{
-				size_t j = i;
-				while (j < len && j - i < 64 && is_tchar(b[j]))
+				size_t j = i, lim = len - i > 64 ? i + 64 : len;
+				while (j + 4 <= lim && (tchar[b[j]] & tchar[b[j + 1]] & tchar[b[j + 2]] &
+							tchar[b[j + 3]]))
+					j += 4; /* four at a time: names are mostly longer */
+				while (j < lim && is_tchar(b[j]))
 					j++;
 				if (j < len && b[j] == ':') {
 					name_whole(p, buf + i, j - i);
-					if (!count(p, j - i + 1))
+					/* Its white space and value too, while they are in this buffer:
+					 * a whole header line without a trip through the switch per part. */
+					for (j++; j < len && ows[b[j]];)
+						j++;
+					if (!count(p, j - i))
 						goto error;
-					i = j + 1;
-					break;
+					i = j;
+					if (i == len)
+						break;
+					p->state = S_HVALUE;
+					goto hvalue;
 				}
 			}
 			p->state = S_HNAME;
@@ -546,14 +315,17 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 			p->state = S_HVALUE;
 			p->candidates = 0;
 			break;
-		case S_HVALUE: {
+		case S_HVALUE:
+		hvalue: {
+			p->candidates = 0;
 			size_t j = i + value_run(buf + i, len - i);
-			if (!count(p, j - i))
+			bool crlf = len - j >= 2 && b[j] == '\r' && b[j + 1] == '\n';
+			if (!count(p, j - i + (crlf ? 2 : 0))) /* with its line end when whole */
 				goto error;
 			if (p->field != H_NONE) {
 				unsigned field = headers[p->field].field;
 				if (field != RS_HPF_NONE) {
-					emit(p, field, buf + i, j - i, false);
+					emit(p, field, buf + i, j - i, j < len);
 				} else {
 					for (size_t k = i; k < j && p->state != S_ERROR; k++)
 						framing_byte(p, b[k]);
@@ -564,12 +336,21 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 			i = j;
 			if (i < len) {
 				if (p->field != H_NONE) {
-					emit(p, headers[p->field].field, buf + i, 0, true);
-					framing_end(p);
+					framing_end(p); /* a captured value's end went with its bytes */
 					if (p->state == S_ERROR)
 						goto error;
 				}
 				p->field = H_NONE;
+				if (crlf) {
+					/* CRLF whole (counted above): straight to the next line. */
+					i += 2;
+					p->state = S_HNAME_START;
+					p->line = 0;
+					if (i == len)
+						break;
+					c = b[i];
+					goto hname_start; /* the next line, still in this buffer */
+				}
 				if (!count(p, 1))
 					goto error;
 				if (b[i++] == '\r') {

@@ -2,6 +2,7 @@
 #include "http_route.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 void rs_http_target_path(const char *t, size_t n, const char **path, size_t *len)
@@ -29,9 +30,18 @@ void rs_http_target_path(const char *t, size_t n, const char **path, size_t *len
 	*len = end;
 }
 
+/* Byte classes for folding: a segment is {id} when every byte is a digit, {hex} when every byte
+ * is a hex digit, so one AND per byte keeps both answers. */
+enum { C_DIGIT = 1, C_HEX = 2 };
+static const uint8_t cls[256] = {
+	['0' ... '9'] = C_DIGIT | C_HEX,
+	['a' ... 'f'] = C_HEX,
+	['A' ... 'F'] = C_HEX,
+};
+
 static bool is_hex(char c)
 {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+	return cls[(unsigned char)c] & C_HEX;
 }
 
 /* The placeholder for a segment, or NULL to keep it. */
@@ -39,12 +49,10 @@ static const char *fold(const char *s, size_t n)
 {
 	if (n == 0)
 		return NULL;
-	bool digits = true, hex = true;
-	for (size_t i = 0; i < n; i++) {
-		digits = digits && s[i] >= '0' && s[i] <= '9';
-		hex = hex && is_hex(s[i]);
-	}
-	if (digits)
+	unsigned all = C_DIGIT | C_HEX;
+	for (size_t i = 0; i < n && all; i++)
+		all &= cls[(unsigned char)s[i]];
+	if (all & C_DIGIT)
 		return "{id}";
 	if (n == 36 && s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-') {
 		bool uuid = true;
@@ -53,7 +61,7 @@ static const char *fold(const char *s, size_t n)
 		if (uuid)
 			return "{uuid}";
 	}
-	if (hex && n >= 16)
+	if ((all & C_HEX) && n >= 16)
 		return "{hex}";
 	return NULL;
 }

@@ -128,6 +128,17 @@ struct shim_fd {
 static struct shim_fd shim_fds[RS_SHIM_FDS];
 static _Atomic int shim_fd_count;
 static int shim_floor = 3;
+/* No shim descriptor was ever below this: the shim's sit high, so a program's close() of its own
+ * low numbers is answered without a look at every cell. Only ever lowered, before a cell holds
+ * the lower number, so a check never misses one. */
+static _Atomic int shim_fd_min = INT_MAX;
+
+static void note_shim_fd(int fd)
+{
+	int cur = atomic_load(&shim_fd_min);
+	while (fd >= 0 && fd < cur && !atomic_compare_exchange_weak(&shim_fd_min, &cur, fd))
+		;
+}
 
 int rs_shim_fd_floor(void)
 {
@@ -155,7 +166,9 @@ _Atomic int *rs_shim_fd_add(int fd)
 			continue;
 		s->dev = st.st_dev;
 		s->ino = st.st_ino;
-		atomic_store(&s->fd, move_high(fd));
+		int hi = move_high(fd);
+		note_shim_fd(hi);
+		atomic_store(&s->fd, hi);
 		atomic_fetch_add(&shim_fd_count, 1);
 		return &s->fd;
 	}
@@ -172,7 +185,7 @@ void rs_shim_fd_del(_Atomic int *cell)
 
 bool rs_shim_fd_is(int fd)
 {
-	if (rs_likely(rs_load_relaxed(&shim_fd_count) == 0) || fd < 0)
+	if (rs_likely(rs_load_relaxed(&shim_fd_count) == 0) || fd < rs_load_relaxed(&shim_fd_min))
 		return false;
 	for (int i = 0; i < RS_SHIM_FDS; i++)
 		if (rs_load_relaxed(&shim_fds[i].fd) == fd)
@@ -215,6 +228,7 @@ void rs_shim_fd_evict(int fd)
 		int saved = errno;
 		int hi = fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
 		errno = saved;
+		note_shim_fd(hi);
 		/* Without a free number the descriptor is given up: the owner notices through
 		 * rs_shim_fd_valid and rebuilds. The program's dup2 replaces it either way. */
 		atomic_store(&s->fd, hi);

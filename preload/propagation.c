@@ -4,31 +4,23 @@
 
 #include <string.h>
 
-static bool is_lhex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
-static int hexv(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+/* Lowercase hex digits: 0x10 | value; 0 for every other byte (uppercase is not allowed here). */
+static const uint8_t lhex[256] = {
+	['0'] = 0x10, ['1'] = 0x11, ['2'] = 0x12, ['3'] = 0x13, ['4'] = 0x14, ['5'] = 0x15,
+	['6'] = 0x16, ['7'] = 0x17, ['8'] = 0x18, ['9'] = 0x19, ['a'] = 0x1a, ['b'] = 0x1b,
+	['c'] = 0x1c, ['d'] = 0x1d, ['e'] = 0x1e, ['f'] = 0x1f,
+};
 
 /* Parses 2n lowercase hex digits into n bytes; false on any other character. */
 static bool lhex_bytes(const char *s, size_t n, uint8_t *out)
 {
+	unsigned all = 0x10;
 	for (size_t i = 0; i < n; i++) {
-		if (!is_lhex(s[2 * i]) || !is_lhex(s[2 * i + 1]))
-			return false;
-		out[i] = (uint8_t)(hexv(s[2 * i]) << 4 | hexv(s[2 * i + 1]));
+		unsigned hi = lhex[(unsigned char)s[2 * i]], lo = lhex[(unsigned char)s[2 * i + 1]];
+		all &= hi & lo; /* loses 0x10 at the first byte that is not a digit */
+		out[i] = (uint8_t)((hi & 15) << 4 | (lo & 15));
 	}
-	return true;
+	return all;
 }
 
 static bool all_zero(const uint8_t *b, size_t n)
@@ -70,13 +62,29 @@ bool rs_traceparent_parse(const char *s, size_t n, struct rs_ctx *out)
 	return true;
 }
 
+/* Every byte's two lowercase hex digits: one two-byte copy per byte. */
+static const char hex_pairs[513] =
+	"000102030405060708090a0b0c0d0e0f"
+	"101112131415161718191a1b1c1d1e1f"
+	"202122232425262728292a2b2c2d2e2f"
+	"303132333435363738393a3b3c3d3e3f"
+	"404142434445464748494a4b4c4d4e4f"
+	"505152535455565758595a5b5c5d5e5f"
+	"606162636465666768696a6b6c6d6e6f"
+	"707172737475767778797a7b7c7d7e7f"
+	"808182838485868788898a8b8c8d8e8f"
+	"909192939495969798999a9b9c9d9e9f"
+	"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
+	"b0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecf"
+	"d0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+	"e0e1e2e3e4e5e6e7e8e9eaebecedeeef"
+	"f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
 void rs_hex(const uint8_t *in, size_t n, char *out)
 {
-	static const char d[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[in[i] >> 4];
-		out[2 * i + 1] = d[in[i] & 15];
-	}
+	for (size_t i = 0; i < n; i++)
+		memcpy(out + 2 * i, hex_pairs + 2 * in[i], 2);
 }
 
 void rs_traceparent_format(const struct rs_ctx *c, char out[RS_TRACEPARENT_LEN])

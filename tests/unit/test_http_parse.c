@@ -5,6 +5,7 @@
 #include "hp_driver.h"
 
 #include <stdlib.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -84,8 +85,22 @@ static void test_requests(void)
 	       false,
 	       "[5:00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01][6:a=1]"
 	       "[6:b=2][7:1-dA==-cw==-3-cw==-aQ==-ZQ==-YQ==]<2@162");
+	/* Bytes from 0x80 up pass in a target (UTF-8 sent raw), however long the run. */
+	expect(RS_HP_REQUEST, "GET /caf\xc3\xa9/\xe2\x82\xac\xe2\x82\xac?q=\xff HTTP/1.1\r\n"
+	       "User-Agent: a b\tc d e f g h i j k\r\n\r\n", false,
+	       "[2:/caf\xc3\xa9/\xe2\x82\xac\xe2\x82\xac?q=\xff]<1@32 s=0 f=0 b=0>"
+	       "[4:a b\tc d e f g h i j k]<2@69");
 	/* Leading empty lines and bare LF line ends are tolerated. */
 	expect(RS_HP_REQUEST, "\r\nGET /x HTTP/1.1\nHost: h\n\n", false, "[3:h]<2@");
+	/* Connection's final token, case-insensitive, after other tokens; not a longer word. */
+	expect(RS_HP_REQUEST, "GET / HTTP/1.1\r\nConnection: TE, Keep-Alive\r\n\r\n", false,
+	       "<2@46 s=0 f=8 b=0>");
+	expect(RS_HP_REQUEST, "GET / HTTP/1.1\r\nConnection: x,close\r\n\r\n", false,
+	       "<2@39 s=0 f=4 b=0>");
+	expect(RS_HP_REQUEST, "GET / HTTP/1.1\r\nConnection: notclose\r\n\r\n", false,
+	       "<2@40 s=0 f=0 b=0>");
+	expect(RS_HP_REQUEST, "POST / HTTP/1.1\r\nTransfer-Encoding: xchunked\r\n\r\n", false,
+	       "<2@48 s=0 f=0 b=0>");
 	/* A request asking to upgrade, then its websocket bytes (no body of its own). */
 	expect(RS_HP_REQUEST, "GET /ws HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
 	       false, "<2@61 s=0 f=10 b=0><3@61");
@@ -131,6 +146,10 @@ static void test_errors(void)
 {
 	expect_error(RS_HP_REQUEST, "GET / HTTP/2.0\r\n\r\n");
 	expect_error(RS_HP_REQUEST, "GET /\x01 HTTP/1.1\r\n\r\n");
+	/* Targets and values are scanned eight bytes at a time: a bad byte past the first eight. */
+	expect_error(RS_HP_REQUEST, "GET /abcdefghijk\x7fl HTTP/1.1\r\n\r\n");
+	expect_error(RS_HP_REQUEST, "GET /abcdefghijk\tl HTTP/1.1\r\n\r\n");
+	expect_error(RS_HP_REQUEST, "GET / HTTP/1.1\r\nHost: abcdefghijklmnop\rq\r\n\r\n");
 	expect_error(RS_HP_REQUEST, "GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n");
 	expect_error(RS_HP_REQUEST, "GET / HTTP/1.1\r\nContent-Length: 5x\r\n\r\n");
 	expect_error(RS_HP_REQUEST, "GET / HTTP/1.1\r\nContent-Length:\r\n\r\n");
@@ -175,6 +194,70 @@ static void test_names(void)
 	CHECK(strstr(l.text, "[5:x]") && !strstr(l.text, "[9:"));
 }
 
+/* Header names are matched two ways: whole (by length, first byte and case-folded word compares)
+ * when a name and its colon arrive together, byte by byte against every known name when a feed
+ * splits them. For each known name and near misses of it (every byte swapped for a tchar that
+ * folds to something else, case changes, one byte more or less), expect() checks that both ways
+ * agree (whole, every cut, byte by byte), and a plain case-insensitive compare says whether the
+ * header must have been recognised: its value captured, or its framing effect seen. */
+static void test_name_variants(void)
+{
+	static const struct {
+		const char *name, *value, *body, *seen;
+	} known[] = {
+		{"host", "v", "", "[3:v]"},
+		{"user-agent", "v", "", "[4:v]"},
+		{"traceparent", "v", "", "[5:v]"},
+		{"tracestate", "v", "", "[6:v]"},
+		{"sw8", "v", "", "[7:v]"},
+		{"retry-after", "v", "", "[8:v]"},
+		{"content-length", "1", "z", "f=2 "},
+		{"transfer-encoding", "chunked", "0\r\n\r\n", "f=1 "},
+		{"connection", "close", "", "f=4 "},
+		{"upgrade", "x", "", "f=10 "},
+	};
+	static const char swaps[] = "^_~-|!x8A";
+	char name[40], msg[200];
+	for (size_t k = 0; k < RS_ARRAY_LEN(known); k++) {
+		const char *canon = known[k].name;
+		size_t n = strlen(canon);
+		/* Variant v: 0 as is, 1 upper, 2 one byte longer, 3 one shorter, then swaps. */
+		size_t variants = 4 + n * (sizeof(swaps) - 1) + n;
+		for (size_t v = 0; v < variants; v++) {
+			strcpy(name, canon);
+			if (v == 0) {
+				/* as it is */
+			} else if (v == 1) {
+				for (size_t i = 0; i < n; i++)
+					if (name[i] >= 'a' && name[i] <= 'z')
+						name[i] = (char)(name[i] - 32);
+			} else if (v == 2) {
+				strcat(name, "s");
+			} else if (v == 3) {
+				name[n - 1] = 0;
+			} else if (v < 4 + n * (sizeof(swaps) - 1)) {
+				size_t at = (v - 4) / (sizeof(swaps) - 1);
+				name[at] = swaps[(v - 4) % (sizeof(swaps) - 1)];
+			} else {
+				size_t at = v - 4 - n * (sizeof(swaps) - 1);
+				name[at] = (char)(name[at] ^ 0x20); /* case flip, or a non-letter's alias */
+				if (!(name[at] >= 'A' && name[at] <= 'Z'))
+					continue; /* the alias of '-' or a digit is not a tchar */
+			}
+			snprintf(msg, sizeof(msg), "POST / HTTP/1.1\r\n%s: %s\r\n\r\n%s", name,
+				 known[k].value, known[k].body);
+			expect(RS_HP_REQUEST, msg, false, "");
+			static struct hp_log l;
+			hp_run(RS_HP_REQUEST, msg, strlen(msg), NULL, 0, false, &l);
+			bool same = strcasecmp(name, canon) == 0;
+			if (same != (strstr(l.text, known[k].seen) != NULL)) {
+				fprintf(stderr, "header name %s: %s\n", name, l.text);
+				check_failures++;
+			}
+		}
+	}
+}
+
 static void test_sniff(void)
 {
 	CHECK_EQ_U(rs_hp_sniff_request("GET / HTTP/1.1", 14), 1);
@@ -195,6 +278,7 @@ int main(void)
 	test_responses();
 	test_errors();
 	test_names();
+	test_name_variants();
 	test_sniff();
 	return check_result();
 }

@@ -10,11 +10,14 @@ const crypto = require('crypto');
 const fs = require('fs');
 const http = require('http');
 const http2 = require('http2');
+const https = require('https');
 const zlib = require('zlib');
 
 const MIB = 1024 * 1024;
 const BODY_LIMIT = 64 * MIB; // OTLP's suggested server limit; a bigger request gets 413
 const HUGE_SIZE = 64 * MIB; // --huge answers this many bytes
+
+let tls = null; // --tls-cert/--tls-key: {cert, key} PEM buffers
 
 // ---- flags ---------------------------------------------------------------------------------------
 
@@ -22,6 +25,10 @@ const USAGE_COMMON = `  --out FILE            append one JSON line per received 
   --host ADDR           address to listen on (default 127.0.0.1)
   --grpc-port N         gRPC (h2c) port, 0 for a free one (default 0)
   --http-port N         HTTP/1.1 port, 0 for a free one (default 0)
+  --tls-cert FILE --tls-key FILE
+                        serve both over TLS with this PEM certificate chain and key (gRPC with
+                        ALPN h2, HTTP/1.1 as https)
+  --tls-client-ca FILE  with --tls-cert: require a client certificate this CA signed (mutual TLS)
 hostile modes, one at a time:
   --fail N --status CODE [--retry-after S] [--grpc-code C]
                         the first N requests fail: HTTP CODE (with Retry-After: S), gRPC C (by
@@ -68,6 +75,9 @@ function parseArgs(argv, usage, extra = {}) {
 		case '--stall': o.stall = true; break;
 		case '--garbage': o.garbage = true; break;
 		case '--huge': o.huge = true; break;
+		case '--tls-cert': o.tlsCert = val(); break;
+		case '--tls-key': o.tlsKey = val(); break;
+		case '--tls-client-ca': o.tlsClientCa = val(); break;
 		case '-h': case '--help': usageExit(usage); break;
 		default:
 			if (extra[a] === 'mode')
@@ -84,6 +94,22 @@ function parseArgs(argv, usage, extra = {}) {
 		usageExit(usage, 'one hostile mode at a time');
 	if (o.fail > 0 && o.status === null)
 		usageExit(usage, '--fail needs --status CODE');
+	if (!o.tlsCert !== !o.tlsKey)
+		usageExit(usage, '--tls-cert and --tls-key go together');
+	if (o.tlsClientCa && !o.tlsCert)
+		usageExit(usage, '--tls-client-ca needs --tls-cert and --tls-key');
+	if (o.tlsCert) {
+		try {
+			tls = {cert: fs.readFileSync(o.tlsCert), key: fs.readFileSync(o.tlsKey)};
+			if (o.tlsClientCa) {
+				tls.ca = fs.readFileSync(o.tlsClientCa);
+				tls.requestCert = true;
+				tls.rejectUnauthorized = true;
+			}
+		} catch (e) {
+			usageExit(usage, `--tls-cert/--tls-key: ${e.message}`);
+		}
+	}
 	if (o.fail === 0 && (o.status !== null || o.retryAfter !== null || o.grpcCode !== null))
 		usageExit(usage, '--status, --retry-after and --grpc-code go with --fail N');
 	return o;
@@ -224,7 +250,8 @@ function mediaType(headers) {
 // throws BadRequest, and route.answer(mediaType, kind) returns { type, body } for kind 'ok',
 // 'partial' or 'huge'.
 function httpServer(peer, routes, policy, out) {
-	const server = http.createServer((req, res) => {
+	const create = tls ? (h) => https.createServer(tls, h) : (h) => http.createServer(h);
+	const server = create((req, res) => {
 		serve(req, res).catch((e) => {
 			// A bug of the peer's own: say so loudly rather than answer as if all were well.
 			process.stderr.write(`peer error on ${req.url}: ${e.stack}\n`);
@@ -340,9 +367,8 @@ function tapFlags(stream, flags) {
 	};
 }
 
-const createServer = http2.createServer;
-http2.createServer = function (...args) {
-	const server = createServer.apply(this, args);
+// (grpc-js calls createSecureServer for TLS credentials: the same tap.)
+function tapServer(server) {
 	server.prependListener('stream', (stream, headers) => {
 		const id = String(++callSeq);
 		const raw = {};
@@ -357,7 +383,13 @@ http2.createServer = function (...args) {
 		stream.once('close', () => setImmediate(() => calls.delete(id)));
 	});
 	return server;
-};
+}
+for (const name of ['createServer', 'createSecureServer']) {
+	const create = http2[name];
+	http2[name] = function (...args) {
+		return tapServer(create.apply(this, args));
+	};
+}
 
 const grpc = require('@grpc/grpc-js');
 
@@ -459,7 +491,11 @@ function grpcServer(o) {
 async function listen(o, grpcSrv, httpSrv) {
 	const gport = await new Promise((resolve, reject) => {
 		const host = o.host.includes(':') ? `[${o.host}]` : o.host;
-		grpcSrv.bindAsync(`${host}:${o.grpcPort}`, grpc.ServerCredentials.createInsecure(),
+		const creds = tls
+			? grpc.ServerCredentials.createSsl(tls.ca || null,
+				[{cert_chain: tls.cert, private_key: tls.key}], !!tls.ca)
+			: grpc.ServerCredentials.createInsecure();
+		grpcSrv.bindAsync(`${host}:${o.grpcPort}`, creds,
 			(err, port) => (err ? reject(err) : resolve(port)));
 	});
 	const hport = await new Promise((resolve, reject) => {

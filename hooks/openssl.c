@@ -1,0 +1,33 @@
+/* OPENSSL_cleanup, interposed: a program that uses OpenSSL has it registered with atexit, and it
+ * runs before the shim's destructor sends the last spans. When an OTLP endpoint is https://, that
+ * last flush needs OpenSSL (io/tls.c shares the program's libssl), so the cleanup is skipped: the
+ * process is ending, and the memory goes with it. Otherwise the real one runs as it would. */
+#include "../preload/config.h"
+#include "../preload/rs.h"
+
+#include <dlfcn.h>
+#include <string.h>
+
+static bool https(const char *endpoint)
+{
+	return strncmp(endpoint, "https://", 8) == 0;
+}
+
+RS_EXPORT void OPENSSL_cleanup(void)
+{
+	if (https(rs_cfg.otlp_endpoint) || https(rs_cfg.otlp_traces_endpoint) ||
+	    https(rs_cfg.otlp_metrics_endpoint))
+		return;
+	/* A libcrypto the program loaded with RTLD_LOCAL (Python's ssl module does) is not in the
+	 * scope RTLD_NEXT searches, though its own reference still binds here: ask it directly. */
+	void (*real)(void) = (void (*)(void))dlsym(RTLD_NEXT, "OPENSSL_cleanup");
+	if (!real) {
+		void *h = dlopen("libcrypto.so.3", RTLD_LAZY | RTLD_NOLOAD);
+		if (h) {
+			real = (void (*)(void))dlsym(h, "OPENSSL_cleanup");
+			dlclose(h);
+		}
+	}
+	if (real && real != OPENSSL_cleanup)
+		real();
+}

@@ -1,0 +1,124 @@
+/* Byte classes and word-at-a-time scanners for the HTTP/1.x parser (internal: included by
+ * http_parse.c only, hence static definitions). Each scanner answers what the parser's byte-by-byte
+ * path would, for a run of bytes that is all in the buffer. */
+#ifndef RS_HTTP_SCAN_H
+#define RS_HTTP_SCAN_H
+
+#include "rs.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* RFC 9110 tchar, as a table: tested for every byte of methods and header names. */
+static const uint8_t tchar[256] = {
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+	['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+	['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
+};
+
+static inline bool is_tchar(unsigned char c)
+{
+	return tchar[c];
+}
+
+static inline unsigned char lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
+static inline int hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = lower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static inline uint64_t load64(const char *s)
+{
+	uint64_t v;
+	memcpy(&v, s, 8);
+	return v;
+}
+
+static inline uint32_t load32(const char *s)
+{
+	uint32_t v;
+	memcpy(&v, s, 4);
+	return v;
+}
+
+/* Whether the n tchar bytes at s are lc (lowercase) ignoring case, n >= 3. OR-ing 0x20 into every
+ * byte is exact here: the known names hold only lowercase letters, digits and '-', which all have
+ * that bit, and among tchars only an uppercase letter becomes a lowercase one (the bytes it would
+ * also fold, CR and 0x18 into '-' and '8', are not tchars and never reach this). Overlapping
+ * loads compare any length in two or three steps. */
+static inline bool name_eq(const char *s, const char *lc, size_t n)
+{
+	if (n >= 8) {
+		const uint64_t m = 0x2020202020202020ull;
+		bool eq = ((load64(s) | m) == load64(lc)) &&
+			  ((load64(s + n - 8) | m) == load64(lc + n - 8));
+		return n > 16 ? eq && (load64(s + 8) | m) == load64(lc + 8) : eq;
+	}
+	if (n >= 4)
+		return ((load32(s) | 0x20202020u) == load32(lc)) &&
+		       ((load32(s + n - 4) | 0x20202020u) == load32(lc + n - 4));
+	return (s[0] | 0x20) == lc[0] && (s[1] | 0x20) == lc[1] && (s[n - 1] | 0x20) == lc[n - 1];
+}
+
+/* Length of the run of bytes from b that stay in the current value: up to CR or LF. Values are
+ * short (tens of bytes), where two memchr calls cost more than the scan: eight bytes at a time,
+ * any byte up to 0x0d (CR, LF, and the rare tab or control byte) flagged by subtracting 0x0e
+ * from each; the bytes of a flagged word are then looked at one by one, from the first flagged
+ * (a true one: false flags lie only above a byte that borrowed). */
+static inline __attribute__((always_inline)) size_t value_run(const char *b, size_t n)
+{
+	size_t i = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ /* the lowest flagged byte is the first in memory */
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w = load64(b + i);
+		uint64_t z = (w - ones * 0x0e) & ~w & highs;
+		if (rs_likely(!z))
+			continue;
+		for (size_t k = i + (size_t)(__builtin_ctzll(z) >> 3); k < i + 8; k++)
+			if (b[k] == '\r' || b[k] == '\n')
+				return k;
+	}
+#endif
+	for (; i < n; i++)
+		if (b[i] == '\r' || b[i] == '\n')
+			return i;
+	return n;
+}
+
+/* Length of the run of bytes from b that stay in a request target: up to a control byte, a
+ * space or DEL (bytes from 0x80 up pass). Eight at a time as in value_run: bytes below 0x21 are
+ * flagged by subtracting 0x21 from each (a byte from 0x80 up never borrows), DEL by the zero-byte
+ * trick on b ^ 0x7f. */
+static inline __attribute__((always_inline)) size_t target_run(const char *b, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	size_t i = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w = load64(b + i), d = w ^ (ones * 0x7f);
+		uint64_t z = (((w - ones * 0x21) & ~w) | ((d - ones) & ~d)) & highs;
+		if (z)
+			return i + (size_t)(__builtin_ctzll(z) >> 3);
+	}
+#endif
+	for (; i < n; i++)
+		if ((unsigned char)b[i] <= ' ' || b[i] == 0x7f)
+			return i;
+	return n;
+}
+
+/* Optional white space after a header's colon. */
+static const uint8_t ows[256] = {[' '] = 1, ['\t'] = 1};
+#endif
