@@ -9,7 +9,7 @@ need curl openssl
 need_peers
 
 # The shim itself never links OpenSSL: it is loaded on first use.
-! readelf -d "$SHIM" | grep -Eq 'libssl|libcrypto' || fail "the shim links OpenSSL: $(readelf -d "$SHIM" | grep NEEDED)"
+! readelf -d "$SHIM_LIB" | grep -Eq 'libssl|libcrypto' || fail "the shim links OpenSSL: $(readelf -d "$SHIM_LIB" | grep NEEDED)"
 
 make_site
 py=$(python_exe)
