@@ -87,17 +87,6 @@ void rs_grpc_timeout_text(uint64_t ns, char *out, size_t cap)
 		snprintf(out, cap, "%lluH", (unsigned long long)RS_MIN(ms / 3600000, 99999999ull));
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 void rs_grpc_message_text(const uint8_t *v, size_t n, char *out, size_t cap)
 {
 	size_t k = 0;
@@ -105,8 +94,8 @@ void rs_grpc_message_text(const uint8_t *v, size_t n, char *out, size_t cap)
 		char c = (char)v[i];
 		int h, l;
 		/* A malformed escape is kept as written, as the specification asks. */
-		if (c == '%' && i + 2 < n && (h = hexval((char)v[i + 1])) >= 0 &&
-		    (l = hexval((char)v[i + 2])) >= 0) {
+		if (c == '%' && i + 2 < n && (h = rs_hexval(v[i + 1])) >= 0 &&
+		    (l = rs_hexval(v[i + 2])) >= 0) {
 			c = (char)(h << 4 | l);
 			i += 2;
 		}

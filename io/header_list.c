@@ -11,17 +11,6 @@ static bool is_tchar(unsigned char c)
 	       (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void trim(const char **s, size_t *n)
 {
 	while (*n && (**s == ' ' || **s == '\t'))
@@ -65,8 +54,8 @@ bool rs_header_list_parse(const char *text, struct rs_buf *lines, char *why, siz
 		for (size_t i = 0; i < vl; i++) {
 			unsigned char c = (unsigned char)val[i];
 			if (c == '%') {
-				int hi = i + 2 < vl ? hexval(val[i + 1]) : -1;
-				int lo = hi >= 0 ? hexval(val[i + 2]) : -1;
+				int hi = i + 2 < vl ? rs_hexval((unsigned char)val[i + 1]) : -1;
+				int lo = hi >= 0 ? rs_hexval((unsigned char)val[i + 2]) : -1;
 				if (lo < 0) {
 					snprintf(why, whylen, "has a bad percent escape");
 					goto bad;

@@ -402,7 +402,7 @@ static __attribute__((noinline)) size_t feed_bytes(struct rs_hp *p, const char *
 			break;
 		}
 		case S_CHUNK_SIZE: {
-			int h = hexval(c);
+			int h = rs_hexval(c);
 			if (h >= 0) {
 				if (p->remaining >> 56)
 					goto error; /* more than 14 hex digits */

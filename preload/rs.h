@@ -32,4 +32,15 @@
 
 #define RS_VERSION "0.1.0"
 
+/* The value of one hexadecimal digit, either case; -1 for any other byte. */
+static inline int rs_hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20; /* a letter's lower case; no other byte lands in a..f */
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
 #endif

@@ -73,17 +73,6 @@ const struct rs_attr *rs_resource_get(const struct rs_resource *r, const char *k
 	return NULL;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Trims spaces and tabs, percent-decodes into out (NUL-terminated); false on a bad escape or
  * when out is too small. */
 static bool decode(const char *s, size_t len, char *out, size_t cap, size_t *outlen)
@@ -98,7 +87,8 @@ static bool decode(const char *s, size_t len, char *out, size_t cap, size_t *out
 		if (c == '%') {
 			if (i + 2 >= len)
 				return false;
-			int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
+			int h = rs_hexval((unsigned char)s[i + 1]);
+			int l = rs_hexval((unsigned char)s[i + 2]);
 			if (h < 0 || l < 0)
 				return false;
 			c = (char)(h * 16 + l);
