@@ -93,19 +93,24 @@ static void with_message(struct rs_otlp_answer *a, const char *what, const char 
 	printable(a->why);
 }
 
+/* No answer came (-errno), over HTTP or gRPC: retried, except that a certificate that failed
+ * verification does not get better by retrying within the backoff budget (a wrong CA, a name
+ * mismatch): the batch is dropped and counted at once, and the next batch tries again on a new
+ * connection. */
+static void no_answer(int err, struct rs_otlp_answer *a)
+{
+	a->outcome = err == -EKEYREJECTED ? RS_REJECTED : RS_RETRY;
+	with_message(a, err == -EKEYREJECTED ? "TLS certificate verification failed" : strerror(-err),
+		     NULL);
+}
+
 void rs_otlp_http_answer(int status, bool json, const char *body, size_t len,
 			 struct rs_otlp_answer *a)
 {
 	memset(a, 0, sizeof(*a));
 	char msg[160] = "", what[48];
 	if (status < 0) {
-		/* A certificate that failed verification does not get better by retrying within
-		 * the backoff budget (a wrong CA, a name mismatch): the batch is dropped and
-		 * counted at once, and the next batch tries again on a new connection. */
-		a->outcome = status == -EKEYREJECTED ? RS_REJECTED : RS_RETRY;
-		with_message(a, status == -EKEYREJECTED ? "TLS certificate verification failed"
-							: strerror(-status),
-			     NULL);
+		no_answer(status, a);
 		return;
 	}
 	snprintf(what, sizeof(what), "HTTP %d", status);
@@ -155,13 +160,7 @@ void rs_otlp_grpc_answer(int status, const char *message, const void *resp, size
 	memset(a, 0, sizeof(*a));
 	char what[48], msg[160] = "";
 	if (status < 0) {
-		/* A certificate that failed verification does not get better by retrying within
-		 * the backoff budget (a wrong CA, a name mismatch): the batch is dropped and
-		 * counted at once, and the next batch tries again on a new connection. */
-		a->outcome = status == -EKEYREJECTED ? RS_REJECTED : RS_RETRY;
-		with_message(a, status == -EKEYREJECTED ? "TLS certificate verification failed"
-							: strerror(-status),
-			     NULL);
+		no_answer(status, a);
 		return;
 	}
 	if (status == 0) {
