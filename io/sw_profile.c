@@ -70,6 +70,7 @@ static struct {
 	struct watch w[WATCH_MAX];
 	uint64_t next_poll;
 	bool poll_inflight;
+	struct rs_buf poll_req, finish_req; /* the unary calls' framed requests */
 	int64_t last_command_ms;
 	struct rs_buf pending; /* framed ThreadSnapshots not yet sent */
 	uint64_t pending_n;
@@ -147,6 +148,23 @@ static void task_add(const Skywalking__V3__Command *c)
 	       TASK_MAX);
 }
 
+/* Starts a unary call of path carrying m, framed into req (one call per buffer in flight). */
+static int unary(struct rs_buf *req, const char *path, const ProtobufCMessage *m,
+		 rs_grpc_done_fn done)
+{
+	uint8_t msg[1024];
+	size_t n = protobuf_c_message_get_packed_size(m);
+	if (n > sizeof(msg))
+		return -EMSGSIZE;
+	protobuf_c_message_pack(m, msg);
+	req->len = 0;
+	req->failed = false;
+	if (rs_grpc_frame(req, msg, n, false) != 0)
+		return -ENOMEM;
+	long id = rs_grpc_call(P.grpc, path, req->p, req->len, false, CALL_TIMEOUT_NS, done, NULL);
+	return id < 0 ? (int)id : 0;
+}
+
 static void poll_tasks(uint64_t now)
 {
 	if (P.poll_inflight || now < P.next_poll)
@@ -156,37 +174,19 @@ static void poll_tasks(uint64_t now)
 	q.service = (char *)rs_sw_service();
 	q.serviceinstance = instance;
 	q.lastcommandtime = P.last_command_ms;
-	uint8_t msg[1024];
-	size_t n = skywalking__v3__profile_task_command_query__get_packed_size(&q);
-	if (n > sizeof(msg))
-		return;
-	skywalking__v3__profile_task_command_query__pack(&q, msg);
-	struct rs_buf *b = malloc(sizeof(*b));
-	if (!b)
-		return;
-	memset(b, 0, sizeof(*b));
-	if (rs_grpc_frame(b, msg, n, false) != 0 ||
-	    rs_grpc_call(P.grpc, rs_sw_profile_paths[0], b->p, b->len, false, CALL_TIMEOUT_NS,
-			 poll_done, b) < 0) {
-		rs_buf_free(b);
-		free(b);
-		return;
-	}
-	P.poll_inflight = true;
+	P.poll_inflight = unary(&P.poll_req, rs_sw_profile_paths[0], &q.base, poll_done) == 0;
 }
 
 static void poll_done(void *arg, int status, const char *message, const void *reply, size_t len)
 {
-	struct rs_buf *b = arg;
-	rs_buf_free(b);
-	free(b);
+	(void)arg;
 	P.poll_inflight = false;
 	if (status != 0) {
 		if (!P.said_down)
 			rs_log(RS_LOG_WARN, "SkyWalking profile tasks: getProfileTaskCommands failed "
-					    "(%s%s%s); asking again in %u s",
+					    "(%s%s); asking again in %u s",
 			       status < 0 ? strerror(-status) : "grpc-status ",
-			       status < 0 ? "" : message, "", rs_cfg.sw_profile_poll_s);
+			       status < 0 ? "" : message, rs_cfg.sw_profile_poll_s);
 		P.said_down = true;
 		return;
 	}
@@ -208,10 +208,7 @@ static void poll_done(void *arg, int status, const char *message, const void *re
 static void finish_done(void *arg, int status, const char *message, const void *reply,
 			size_t len)
 {
-	(void)reply, (void)len;
-	struct rs_buf *b = arg;
-	rs_buf_free(b);
-	free(b);
+	(void)arg, (void)reply, (void)len;
 	P.finish_inflight = false;
 	for (int i = 0; i < TASK_MAX; i++) {
 		struct task *t = &P.tasks[i];
@@ -233,25 +230,9 @@ static void finish_task(struct task *t)
 	r.service = (char *)rs_sw_service();
 	r.serviceinstance = instance;
 	r.taskid = t->id;
-	uint8_t msg[1024];
-	size_t n = skywalking__v3__profile_task_finish_report__get_packed_size(&r);
-	struct rs_buf *b = malloc(sizeof(*b));
-	if (n > sizeof(msg) || !b) {
-		free(b);
+	P.finish_inflight = unary(&P.finish_req, rs_sw_profile_paths[2], &r.base, finish_done) == 0;
+	if (!P.finish_inflight)
 		t->used = false;
-		return;
-	}
-	skywalking__v3__profile_task_finish_report__pack(&r, msg);
-	memset(b, 0, sizeof(*b));
-	if (rs_grpc_frame(b, msg, n, false) != 0 ||
-	    rs_grpc_call(P.grpc, rs_sw_profile_paths[2], b->p, b->len, false, CALL_TIMEOUT_NS,
-			 finish_done, b) < 0) {
-		rs_buf_free(b);
-		free(b);
-		t->used = false;
-		return;
-	}
-	P.finish_inflight = true;
 }
 
 /* --- watched spans ------------------------------------------------------------------------ */
