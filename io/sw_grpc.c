@@ -118,6 +118,11 @@ static bool start(const struct rs_sw_ctx *ctx)
 	return G.c != NULL;
 }
 
+struct rs_grpc_client *rs_sw_grpc_client(void)
+{
+	return G.c;
+}
+
 static void forget(void)
 {
 	if (G.c)

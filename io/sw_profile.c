@@ -16,6 +16,7 @@
 #include "../proto/span_view.h"
 #include "grpc_client.h"
 #include "sink.h"
+#include "sw_transport.h"
 #include "symbolize.h"
 
 #include "skywalking/common.pb-c.h"
@@ -425,7 +426,7 @@ static void send_pending(void)
 
 static void start(struct rs_loop *loop, const struct rs_resource *res)
 {
-	(void)res;
+	(void)loop, (void)res;
 	if (rs_cfg.exporter != RS_EXPORTER_SKYWALKING || rs_cfg.sw_protocol != RS_SW_GRPC ||
 	    !rs_cfg.sw_profile_active)
 		return;
@@ -434,23 +435,10 @@ static void start(struct rs_loop *loop, const struct rs_resource *res)
 				    "handler is not installed");
 		return;
 	}
-	struct rs_endpoint ep;
-	char why[160], first[RS_CFG_PATH_MAX];
-	snprintf(first, sizeof(first), "%s", rs_cfg.sw_backend[0] ? rs_cfg.sw_backend : "127.0.0.1:11800");
-	first[strcspn(first, ",")] = 0; /* the first of the OAP's addresses */
-	if (!rs_endpoint_parse(first, 11800, &ep, why, sizeof(why)))
-		return; /* the exporter has said why */
-	struct rs_buf md = {0};
-	if (rs_cfg.sw_auth[0]) {
-		rs_buf_puts(&md, "authentication: ");
-		rs_buf_puts(&md, rs_cfg.sw_auth);
-		rs_buf_puts(&md, "\r\n");
-		rs_buf_putc(&md, 0);
-	}
-	P.grpc = rs_grpc_client_new(loop, &ep, md.len ? md.p : NULL);
-	rs_buf_free(&md);
+	/* The exporter's connection to the OAP (sinks start after the exporter). */
+	P.grpc = rs_sw_grpc_client();
 	if (!P.grpc)
-		return;
+		return; /* the exporter has said why */
 	rs_sw_instance(instance, sizeof(instance));
 	P.on = true;
 	P.next_poll = rs_mono_ns(); /* at once, then every interval */
@@ -524,9 +512,7 @@ static bool idle(void)
 
 static void forget(void)
 {
-	if (P.grpc)
-		rs_grpc_client_forget(P.grpc);
-	memset(&P, 0, sizeof(P));
+	memset(&P, 0, sizeof(P)); /* the client is the exporter's, which forgets it */
 	rs_sw_profile_watching = false;
 }
 

@@ -46,6 +46,10 @@ extern const struct rs_sw_transport rs_sw_http;
 extern const struct rs_sw_transport rs_sw_grpc;
 extern const struct rs_sw_transport rs_sw_kafka;
 
+/* The gRPC transport's client once it has started (NULL otherwise), for the profile tasks'
+ * calls to the same OAP on the same connection. */
+struct rs_grpc_client *rs_sw_grpc_client(void);
+
 /* SkyWalking has no retry rule of its own: the OTLP specification's (HTTP 429, 502, 503, 504 and
  * no answer are worth another try) is what its agents' reporters amount to as well. why gets the
  * status for the stderr line. */
