@@ -8,6 +8,7 @@
 #include "../preload/log.h"
 #include "../preload/objtab.h"
 #include "../preload/prof_stats.h"
+#include "../preload/propagation.h"
 #include "../proto/gzip.h"
 #include "../proto/hmap.h"
 #include "../proto/pprof.h"
@@ -223,13 +224,10 @@ static const char *const wait_kinds[] = {
 	[RS_SAMPLE_READ] = "read",
 };
 
+/* Lowercase hex of b, NUL-terminated. */
 static void hex(char *out, const uint8_t *b, size_t n)
 {
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
+	rs_hex(b, n, out);
 	out[2 * n] = 0;
 }
 

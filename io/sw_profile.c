@@ -10,6 +10,7 @@
 #include "../preload/log.h"
 #include "../preload/objtab.h"
 #include "../preload/prof_stats.h"
+#include "../preload/propagation.h"
 #include "../preload/snapshot.h"
 #include "../preload/sw_identity.h"
 #include "../proto/buf.h"
@@ -276,11 +277,7 @@ void rs_sw_profile_observe(const union rs_rec *rec)
 	uint16_t gen = (uint16_t)(w->gen + 1);
 	*w = (struct watch){.used = true, .gen = gen, .tid = (int)rec->hdr.tid, .begin_ns = s->start_ns};
 	memcpy(w->span_id, s->span_id, 8);
-	static const char hex[] = "0123456789abcdef";
-	for (int i = 0; i < 8; i++) {
-		w->segment[2 * i] = hex[s->u.http.seg_id[i] >> 4];
-		w->segment[2 * i + 1] = hex[s->u.http.seg_id[i] & 15];
-	}
+	rs_hex(s->u.http.seg_id, 8, w->segment); /* as the hooks write it into sw8 */
 	w->segment[16] = 0;
 	/* The first dump when the span has lasted MinDurationThreshold. */
 	uint64_t now_epoch = rs_epoch_ns(), due = s->start_ns + t->min_ms * MS;
