@@ -164,6 +164,37 @@ stop_python() {
 	fail "python http.server did not exit on SIGINT"
 }
 
+# nginx_conf FILE WORKERS CONNECTIONS ACCESS_LOG SERVER...: an nginx configuration in $WORK/nginx
+# for tests, whose server block holds the SERVER directives. As root its workers drop to www-data
+# (when that user exists), as a packaged nginx's do; NGINX_USER says which user they run as.
+nginx_conf() {
+	local file=$1 workers=$2 conns=$3 access=$4
+	shift 4
+	NGINX_USER=""
+	if [[ $(id -u) == 0 ]] && id www-data >/dev/null 2>&1; then
+		NGINX_USER=www-data
+	fi
+	mkdir -p "$WORK/nginx/tmp"
+	cat >"$file" <<CONF
+${NGINX_USER:+user $NGINX_USER;}
+worker_processes $workers;
+pid ${file%.conf}.pid;
+error_log $WORK/nginx/error.log;
+events { worker_connections $conns; }
+http {
+	access_log $access;
+	client_body_temp_path $WORK/nginx/tmp/body;
+	proxy_temp_path $WORK/nginx/tmp/proxy;
+	fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
+	uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
+	scgi_temp_path $WORK/nginx/tmp/scgi;
+	server {
+		$*
+	}
+}
+CONF
+}
+
 # A directory with a small page to serve.
 make_site() {
 	mkdir -p "$WORK/site"

@@ -9,24 +9,8 @@ need nginx wrk
 
 make_site
 port=$(free_port)
-mkdir -p "$WORK/nginx/tmp"
 install -d -m 1777 "$OUT"
-cat >"$WORK/nginx/nginx.conf" <<CONF
-$( [[ $(id -u) == 0 ]] && id www-data >/dev/null 2>&1 && echo "user www-data;" )
-worker_processes 2;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log;
-events { worker_connections 256; }
-http {
-	access_log $WORK/nginx/access.log;
-	client_body_temp_path $WORK/nginx/tmp/body;
-	proxy_temp_path $WORK/nginx/tmp/proxy;
-	fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
-	uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
-	scgi_temp_path $WORK/nginx/tmp/scgi;
-	server { listen 127.0.0.1:$port; root $WORK/site; }
-}
-CONF
+nginx_conf "$WORK/nginx/nginx.conf" 2 256 "$WORK/nginx/access.log" "listen 127.0.0.1:$port; root $WORK/site;"
 touch "$WORK/nginx/access.log"
 chmod 666 "$WORK/nginx/access.log"
 

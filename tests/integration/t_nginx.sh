@@ -7,32 +7,9 @@ need nginx curl
 
 make_site
 port=$(free_port)
-mkdir -p "$WORK/nginx/tmp"
 # As `ringside run` does: workers that drop privileges must be able to create their files.
 install -d -m 1777 "$OUT"
-user_line=""
-if [[ $(id -u) == 0 ]] && id www-data >/dev/null 2>&1; then
-	user_line="user www-data;"
-fi
-cat >"$WORK/nginx/nginx.conf" <<CONF
-$user_line
-worker_processes 2;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path $WORK/nginx/tmp/body;
-	proxy_temp_path $WORK/nginx/tmp/proxy;
-	fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
-	uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
-	scgi_temp_path $WORK/nginx/tmp/scgi;
-	server {
-		listen 127.0.0.1:$port;
-		root $WORK/site;
-	}
-}
-CONF
+nginx_conf "$WORK/nginx/nginx.conf" 2 64 off "listen 127.0.0.1:$port; root $WORK/site;"
 traced_bg nginx -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" -g 'daemon off;'
 nginx_pid=$BG_PID
 wait_listen "$port"
@@ -63,7 +40,7 @@ big=$("${CHECK[@]}" count "$OUT" --exe nginx --tcp --attr-gt ringside.net.bytes_
 # Only workers accepted connections: their files, not the master's.
 master_files=$(find "$OUT" -name "nginx.$nginx_pid.*" | wc -l)
 [[ $master_files == 0 ]] || fail "the master process wrote spans"
-if [[ -n $user_line ]]; then
+if [[ -n $NGINX_USER ]]; then
 	owners=$(stat -c %U "$OUT"/nginx.*.traces.jsonl | sort -u)
 	[[ $owners == www-data ]] || fail "worker files should belong to www-data, not: $owners"
 	[[ $(stat -c %a "$OUT") == 1777 ]] || fail "the output directory should be 1777"

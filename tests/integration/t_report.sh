@@ -23,26 +23,8 @@ ng_port=$(free_port)
 	RINGSIDE_PROFILE_HZ=1000 "$PYTHON" -m http.server --bind 127.0.0.1 "$py_port") >"$WORK/python.log" 2>&1 &
 PY_PID=$!
 RS_PIDS+=("$PY_PID")
-mkdir -p "$WORK/nginx/tmp"
-cat >"$WORK/nginx/proxy.conf" <<CONF
-$([[ $(id -u) == 0 ]] && id www-data >/dev/null 2>&1 && echo "user www-data;")
-worker_processes 1;
-pid $WORK/nginx/proxy.pid;
-error_log $WORK/nginx/error.log;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path $WORK/nginx/tmp/body;
-	proxy_temp_path $WORK/nginx/tmp/proxy;
-	fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
-	uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
-	scgi_temp_path $WORK/nginx/tmp/scgi;
-	server {
-		listen 127.0.0.1:$ng_port;
-		location / { proxy_pass http://127.0.0.1:$py_port; }
-	}
-}
-CONF
+nginx_conf "$WORK/nginx/proxy.conf" 1 64 off "listen 127.0.0.1:$ng_port;" \
+	"location / { proxy_pass http://127.0.0.1:$py_port; }"
 traced_bg nginx -e "$WORK/nginx/error.log" -c "$WORK/nginx/proxy.conf" -g 'daemon off;'
 ng_pid=$BG_PID
 wait_listen "$py_port"
