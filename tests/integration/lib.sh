@@ -164,6 +164,28 @@ stop_python() {
 	fail "python http.server did not exit on SIGINT"
 }
 
+# otlp_chain NAME [VAR=value...]: three requests, curl -> python3 -m http.server (serving
+# $WORK/site), both under the shim exporting with RINGSIDE_EXPORTER=otlp and those settings; stops
+# python. Fails when either says a word of ringside on stderr or the file exporter wrote anything.
+otlp_chain() {
+	local name=$1 port
+	shift
+	port=$(free_port)
+	(cd "$WORK/site" && exec env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" RINGSIDE_EXPORTER=otlp \
+		"$@" "$PYTHON" -m http.server --bind 127.0.0.1 "$port") >"$WORK/$name.python.log" 2>&1 &
+	PY_PID=$!
+	RS_PIDS+=("$PY_PID")
+	wait_listen "$port"
+	local url=http://127.0.0.1:$port/index.html
+	env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" RINGSIDE_EXPORTER=otlp "$@" \
+		curl -sS -o /dev/null -o /dev/null -o /dev/null "$url" "$url" "$url" 2>"$WORK/$name.curl.log" ||
+		fail "$name: curl failed"
+	stop_python
+	[[ ! -e $OUT ]] || [[ -z $(ls "$OUT") ]] || fail "$name: the file exporter wrote $(ls "$OUT")"
+	! grep -q ringside "$WORK/$name.python.log" "$WORK/$name.curl.log" ||
+		fail "$name: the shim complained: $(grep ringside "$WORK/$name.python.log" "$WORK/$name.curl.log")"
+}
+
 # nginx_conf FILE WORKERS CONNECTIONS ACCESS_LOG SERVER...: an nginx configuration in $WORK/nginx
 # for tests, whose server block holds the SERVER directives. As root its workers drop to www-data
 # (when that user exists), as a packaged nginx's do; NGINX_USER says which user they run as.

@@ -10,29 +10,10 @@ need_peers
 make_site
 py=$(python_exe)
 
-# run_chain NAME [VAR=value...]: three requests, curl -> python, exported with those settings.
-run_chain() {
-	local name=$1 port
-	shift
-	port=$(free_port)
-	(cd "$WORK/site" && exec env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" RINGSIDE_EXPORTER=otlp \
-		"$@" "$PYTHON" -m http.server --bind 127.0.0.1 "$port") >"$WORK/$name.python.log" 2>&1 &
-	PY_PID=$!
-	RS_PIDS+=("$PY_PID")
-	wait_listen "$port"
-	local url=http://127.0.0.1:$port/index.html
-	env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" RINGSIDE_EXPORTER=otlp "$@" \
-		curl -sS -o /dev/null -o /dev/null -o /dev/null "$url" "$url" "$url" 2>"$WORK/$name.curl.log" ||
-		fail "$name: curl failed"
-	stop_python
-	[[ ! -e $OUT ]] || [[ -z $(ls "$OUT") ]] || fail "$name: the file exporter wrote $(ls "$OUT")"
-	! grep -q ringside "$WORK/$name.python.log" "$WORK/$name.curl.log" ||
-		fail "$name: the shim complained: $(grep ringside "$WORK/$name.python.log" "$WORK/$name.curl.log")"
-}
 
 # --- http/protobuf (the default protocol), general endpoint: /v1/traces appended ---------------
 start_peer pb otlp_peer.js
-run_chain pb OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$HTTP/" OTEL_SERVICE_NAME=chain-pb \
+otlp_chain pb OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$HTTP/" OTEL_SERVICE_NAME=chain-pb \
 	OTEL_EXPORTER_OTLP_HEADERS="x-tenant=blue%20team, Authorization=Bearer%20t0k"
 stop_peer pb
 "${PEER_CHECK[@]}" chain "$WORK/pb.jsonl" 3 curl "$py" || fail "http/protobuf: the chain is broken"
@@ -65,7 +46,7 @@ assert all(s["attrs"]["url.path"] == "/index.html" for s in srv)
 
 # --- http/json with gzip, a signal-specific endpoint used as it is --------------------------------
 start_peer json otlp_peer.js
-run_chain json OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json OTEL_EXPORTER_OTLP_COMPRESSION=gzip \
+otlp_chain json OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json OTEL_EXPORTER_OTLP_COMPRESSION=gzip \
 	OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="http://127.0.0.1:$HTTP/v1/traces" \
 	OTEL_EXPORTER_OTLP_METRICS_ENDPOINT="http://127.0.0.1:$HTTP/v1/metrics"
 stop_peer json

@@ -15,25 +15,11 @@ py=$(python_exe)
 TRACE_PATH=/opentelemetry.proto.collector.trace.v1.TraceService/Export
 METRICS_PATH=/opentelemetry.proto.collector.metrics.v1.MetricsService/Export
 
-# run_chain NAME [VAR=value...]: three requests, curl -> python, exported over gRPC.
+# run_chain NAME [VAR=value...]: otlp_chain (lib.sh) over gRPC.
 run_chain() {
-	local name=$1 port
+	local name=$1
 	shift
-	port=$(free_port)
-	(cd "$WORK/site" && exec env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" RINGSIDE_EXPORTER=otlp \
-		OTEL_EXPORTER_OTLP_PROTOCOL=grpc "$@" "$PYTHON" -m http.server --bind 127.0.0.1 "$port") \
-		>"$WORK/$name.python.log" 2>&1 &
-	PY_PID=$!
-	RS_PIDS+=("$PY_PID")
-	wait_listen "$port"
-	local url=http://127.0.0.1:$port/index.html
-	env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" RINGSIDE_EXPORTER=otlp OTEL_EXPORTER_OTLP_PROTOCOL=grpc "$@" \
-		curl -sS -o /dev/null -o /dev/null -o /dev/null "$url" "$url" "$url" 2>"$WORK/$name.curl.log" ||
-		fail "$name: curl failed"
-	stop_python
-	[[ ! -e $OUT ]] || [[ -z $(ls "$OUT") ]] || fail "$name: the file exporter wrote $(ls "$OUT")"
-	! grep -q ringside "$WORK/$name.python.log" "$WORK/$name.curl.log" ||
-		fail "$name: the shim complained: $(grep ringside "$WORK/$name.python.log" "$WORK/$name.curl.log")"
+	otlp_chain "$name" OTEL_EXPORTER_OTLP_PROTOCOL=grpc "$@"
 }
 
 # check_chain NAME ENCODING: what the peer logged for run NAME.

@@ -38,30 +38,12 @@ leaf elsewhere ca "DNS:collector.example"
 leaf client ca "DNS:ringside-client" clientAuth
 TLS_PEER=(--tls-cert "$C/server.pem" --tls-key "$C/server.key")
 
-# run_chain NAME [VAR=value...]: three requests, curl -> python, exported with those settings.
-run_chain() {
-	local name=$1 port
-	shift
-	port=$(free_port)
-	(cd "$WORK/site" && exec env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" RINGSIDE_EXPORTER=otlp \
-		"$@" "$PYTHON" -m http.server --bind 127.0.0.1 "$port") >"$WORK/$name.python.log" 2>&1 &
-	PY_PID=$!
-	RS_PIDS+=("$PY_PID")
-	wait_listen "$port"
-	local url=http://127.0.0.1:$port/index.html
-	env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" RINGSIDE_EXPORTER=otlp "$@" \
-		curl -sS -o /dev/null -o /dev/null -o /dev/null "$url" "$url" "$url" 2>"$WORK/$name.curl.log" ||
-		fail "$name: curl failed"
-	stop_python
-	! grep -q ringside "$WORK/$name.python.log" "$WORK/$name.curl.log" ||
-		fail "$name: the shim complained: $(grep ringside "$WORK/$name.python.log" "$WORK/$name.curl.log")"
-}
 
 # --- delivered over TLS -------------------------------------------------------------------------
 # http/protobuf, the general variables. curl uses OpenSSL itself and exits at once: its spans go in
 # the shim's last flush, after curl's OpenSSL was cleaned up at exit (hooks/openssl.c keeps it).
 start_peer https otlp_peer.js "${TLS_PEER[@]}"
-run_chain https OTEL_EXPORTER_OTLP_ENDPOINT="https://127.0.0.1:$HTTP" \
+otlp_chain https OTEL_EXPORTER_OTLP_ENDPOINT="https://127.0.0.1:$HTTP" \
 	OTEL_EXPORTER_OTLP_CERTIFICATE="$C/ca.pem"
 stop_peer https
 "${PEER_CHECK[@]}" chain "$WORK/https.jsonl" 3 curl "$py" || fail "https: the chain is broken"
@@ -72,7 +54,7 @@ stop_peer https
 
 # gRPC over TLS (ALPN h2), the traces' own variables, a host name (SNI and its check), poll()
 start_peer grpcs otlp_peer.js "${TLS_PEER[@]}" --host localhost
-run_chain grpcs RINGSIDE_IO=poll OTEL_EXPORTER_OTLP_PROTOCOL=grpc RINGSIDE_SELF_METRICS=0 \
+otlp_chain grpcs RINGSIDE_IO=poll OTEL_EXPORTER_OTLP_PROTOCOL=grpc RINGSIDE_SELF_METRICS=0 \
 	OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="https://localhost:$GRPC" \
 	OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE="$C/ca.pem"
 stop_peer grpcs
