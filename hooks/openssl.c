@@ -1,7 +1,9 @@
 /* OPENSSL_cleanup, interposed: a program that uses OpenSSL has it registered with atexit, and it
- * runs before the shim's destructor sends the last spans. When an OTLP endpoint is https://, that
- * last flush needs OpenSSL (io/tls.c shares the program's libssl), so the cleanup is skipped: the
- * process is ending, and the memory goes with it. Otherwise the real one runs as it would. */
+ * runs before the shim's destructor sends the last spans. When an exporter talks TLS (OTLP,
+ * SkyWalking, the profile push), that last flush needs OpenSSL (io/tls.c shares the program's
+ * libssl), so the cleanup is skipped: the process is ending, and the memory goes with it.
+ * Otherwise the real one runs as it would. */
+#include "../io/tls.h"
 #include "../preload/config.h"
 #include "../preload/rs.h"
 
@@ -13,10 +15,20 @@ static bool https(const char *endpoint)
 	return strncmp(endpoint, "https://", 8) == 0;
 }
 
-RS_EXPORT void OPENSSL_cleanup(void)
+/* From the configuration, not only from what the reporter made so far: a short-lived program can
+ * reach its atexit handlers while the reporter is still setting its TLS context up. */
+static bool tls_wanted(void)
 {
 	if (https(rs_cfg.otlp_endpoint) || https(rs_cfg.otlp_traces_endpoint) ||
-	    https(rs_cfg.otlp_metrics_endpoint))
+	    https(rs_cfg.otlp_metrics_endpoint) || https(rs_cfg.profile_endpoint))
+		return true;
+	return rs_cfg.exporter == RS_EXPORTER_SKYWALKING && rs_cfg.sw_protocol != RS_SW_KAFKA &&
+	       (rs_cfg.sw_force_tls || rs_cfg.sw_ssl_ca[0] || https(rs_cfg.sw_backend));
+}
+
+RS_EXPORT void OPENSSL_cleanup(void)
+{
+	if (tls_wanted() || rs_tls_held())
 		return;
 	/* A libcrypto the program loaded with RTLD_LOCAL (Python's ssl module does) is not in the
 	 * scope RTLD_NEXT searches, though its own reference still binds here: ask it directly. */

@@ -7,6 +7,7 @@
 #include "header_list.h"
 #include "http_client.h"
 #include "otlp_answer.h"
+#include "tls.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@ static struct {
 	struct rs_buf path; /* of the request in flight */
 	struct rs_delivery d;
 	struct rs_http_client http;
+	struct rs_tls_ctx *tls; /* https:// */
 	uint64_t lost;
 } P;
 
@@ -71,9 +73,9 @@ bool rs_profile_push_start(struct rs_loop *loop, const struct rs_resource *res)
 		return true;
 	char why[200];
 	if (!strstr(rs_cfg.profile_endpoint, "://") ||
-	    !rs_endpoint_parse(rs_cfg.profile_endpoint, 0, &P.ep, why, sizeof(why)) || P.ep.tls) {
-		rs_log(RS_LOG_ERROR, "RINGSIDE_PROFILE_ENDPOINT=\"%.200s\" is not an http:// URL; "
-				     "profiles are only written to files",
+	    !rs_endpoint_parse(rs_cfg.profile_endpoint, 0, &P.ep, why, sizeof(why))) {
+		rs_log(RS_LOG_ERROR, "RINGSIDE_PROFILE_ENDPOINT=\"%.200s\" is not an http:// or "
+				     "https:// URL; profiles are only written to files",
 		       rs_cfg.profile_endpoint);
 		return false;
 	}
@@ -99,9 +101,16 @@ bool rs_profile_push_start(struct rs_loop *loop, const struct rs_resource *res)
 	while (n && P.ep.path[n - 1] == '/')
 		n--;
 	P.ep.path[n] = 0;
-	snprintf(P.what, sizeof(P.what), "profile push to http://%s:%u%s/ingest", P.ep.host,
-		 P.ep.port, P.ep.path);
+	snprintf(P.what, sizeof(P.what), "profile push to http%s://%s:%u%s/ingest",
+		 P.ep.tls ? "s" : "", P.ep.host, P.ep.port, P.ep.path);
+	/* A CA or key file that cannot be used stops the push (said on stderr) rather than sending
+	 * anything unverified; the files are still written. */
+	if (P.ep.tls && !(P.tls = rs_tls_ctx_new(rs_cfg.profile_certificate,
+						 rs_cfg.profile_client_certificate,
+						 rs_cfg.profile_client_key, NULL, P.what)))
+		return false;
 	rs_http_client_init(&P.http, loop, &P.ep);
+	P.http.tls_ctx = P.tls;
 	rs_delivery_init(&P.d, P.what, send_profile, NULL);
 	P.on = true;
 	rs_log(RS_LOG_INFO, "%s", P.what);

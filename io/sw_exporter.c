@@ -14,6 +14,7 @@
 #include "stats.h"
 #include "sw_segments.h"
 #include "sw_transport.h"
+#include "tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -170,21 +171,29 @@ static int sw_start(struct rs_loop *loop, const struct rs_resource *res)
 		if (!backend[0])
 			snprintf(backend, sizeof(backend), "127.0.0.1:%u", S.t->default_port);
 		struct rs_endpoint *ep = &S.ctx.ep;
-		bool ok = rs_endpoint_parse(backend, S.t->default_port, ep, why, sizeof(why));
-		if (ok && ep->tls) {
-			snprintf(why, sizeof(why),
-				 "is https://, and ringside speaks only cleartext");
-			ok = false;
-		}
-		if (!ok) {
+		if (!rs_endpoint_parse(backend, S.t->default_port, ep, why, sizeof(why))) {
 			rs_log(RS_LOG_ERROR,
 			       "SW_AGENT_COLLECTOR_BACKEND_SERVICES=\"%.200s\" %s; %s", backend,
 			       why, "spans are dropped and counted");
 			return -EINVAL;
 		}
-		snprintf(S.what, sizeof(S.what), "SkyWalking %s export to %s:%u", S.t->name,
-			 ep->host, ep->port);
+		/* As SkyWalking's Java agent: TLS when forced or when a CA file is named (and for
+		 * an https:// address). */
+		ep->tls = ep->tls || rs_cfg.sw_force_tls || rs_cfg.sw_ssl_ca[0];
+		snprintf(S.what, sizeof(S.what), "SkyWalking %s export to %s:%u%s", S.t->name,
+			 ep->host, ep->port, ep->tls ? " over TLS" : "");
+		/* A CA or key file that cannot be used stops the export (said on stderr) rather
+		 * than sending anything unverified. */
+		if (ep->tls && !(S.ctx.tls = rs_tls_ctx_new(rs_cfg.sw_ssl_ca,
+							    rs_cfg.sw_ssl_cert_chain,
+							    rs_cfg.sw_ssl_key,
+							    S.t == &rs_sw_grpc ? "h2" : NULL, S.what)))
+			return -EINVAL;
 	} else {
+		if (rs_cfg.sw_force_tls || rs_cfg.sw_ssl_ca[0])
+			rs_log(RS_LOG_ERROR, "SW_AGENT_FORCE_TLS and SW_AGENT_SSL_* apply to gRPC and "
+					     "HTTP; Kafka takes its TLS settings from "
+					     "SW_PLUGIN_KAFKA_PRODUCER_CONFIG_JSON");
 		snprintf(S.what, sizeof(S.what), "SkyWalking %s export", S.t->name);
 	}
 	rs_sw_instance(S.instance, sizeof(S.instance));

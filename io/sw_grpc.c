@@ -28,10 +28,8 @@ static struct {
  * ABORTED, OUT_OF_RANGE, UNAVAILABLE, DATA_LOSS; and no status at all. */
 static enum rs_outcome outcome(int status, const char *message, char *why, size_t n)
 {
-	if (status < 0) {
-		snprintf(why, n, "%s", strerror(-status));
-		return RS_RETRY;
-	}
+	if (status < 0)
+		return rs_sw_no_answer(status, why, n);
 	snprintf(why, n, "gRPC status %d%s%.100s", status, message && *message ? ": " : "",
 		 message ? message : "");
 	switch (status) {
@@ -115,6 +113,8 @@ static bool start(const struct rs_sw_ctx *ctx)
 	if (ctx->auth[0])
 		snprintf(md, sizeof(md), "authentication: %.500s\r\n", ctx->auth);
 	G.c = rs_grpc_client_new(ctx->loop, &ctx->ep, md[0] ? md : NULL);
+	if (G.c)
+		rs_grpc_client_set_tls(G.c, ctx->tls);
 	return G.c != NULL;
 }
 

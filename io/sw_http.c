@@ -4,6 +4,7 @@
  * connection, so a heartbeat never waits behind a batch. */
 #include "sw_transport.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,12 +16,20 @@ static struct {
 	bool mgmt_props;
 } H;
 
+enum rs_outcome rs_sw_no_answer(int err, char *why, size_t n)
+{
+	if (err == -EKEYREJECTED) {
+		snprintf(why, n, "TLS certificate verification failed");
+		return RS_REJECTED; /* it fails the same way next time: said once, dropped */
+	}
+	snprintf(why, n, "%s", strerror(-err));
+	return RS_RETRY;
+}
+
 enum rs_outcome rs_sw_http_outcome(int status, char *why, size_t n)
 {
-	if (status < 0) {
-		snprintf(why, n, "%s", strerror(-status));
-		return RS_RETRY;
-	}
+	if (status < 0)
+		return rs_sw_no_answer(status, why, n);
 	snprintf(why, n, "HTTP %d", status);
 	if (status >= 200 && status < 300)
 		return RS_DELIVERED;
@@ -109,6 +118,7 @@ static bool start(const struct rs_sw_ctx *ctx)
 		snprintf(H.headers, sizeof(H.headers), "Authentication: %.500s\r\n", ctx->auth);
 	rs_http_client_init(&H.segs, ctx->loop, &ctx->ep);
 	rs_http_client_init(&H.mgmt, ctx->loop, &ctx->ep);
+	H.segs.tls_ctx = H.mgmt.tls_ctx = ctx->tls;
 	return true;
 }
 

@@ -15,6 +15,7 @@
 struct rs_sw_ctx {
 	struct rs_loop *loop;
 	struct rs_endpoint ep; /* the OAP (HTTP, gRPC) */
+	struct rs_tls_ctx *tls; /* when ep.tls: the verified settings for it */
 	const char *auth;      /* SW_AGENT_AUTHENTICATION, "" when none (checked: printable) */
 	const char *service, *instance;
 	const struct rs_sw_kv *props;
@@ -54,5 +55,7 @@ struct rs_grpc_client *rs_sw_grpc_client(void);
  * no answer are worth another try) is what its agents' reporters amount to as well. why gets the
  * status for the stderr line. */
 enum rs_outcome rs_sw_http_outcome(int status, char *why, size_t n);
+/* No answer (-errno): worth another try, but for a certificate that failed verification. */
+enum rs_outcome rs_sw_no_answer(int err, char *why, size_t n);
 
 #endif

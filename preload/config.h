@@ -49,6 +49,9 @@ struct rs_config {
 	uint32_t wait_threshold_us;
 	uint32_t profile_interval_s;
 	char profile_endpoint[RS_CFG_PATH_MAX]; /* RINGSIDE_PROFILE_ENDPOINT: Pyroscope push */
+	/* For an https:// push: the CA to trust, the client's certificate and key (PEM paths) */
+	char profile_certificate[RS_CFG_PATH_MAX], profile_client_certificate[RS_CFG_PATH_MAX],
+	    profile_client_key[RS_CFG_PATH_MAX];
 	char profile_headers[RS_CFG_ATTRS_MAX]; /* RINGSIDE_PROFILE_HEADERS */
 	char service_name[RS_CFG_NAME_MAX];
 	char resource_attrs[RS_CFG_ATTRS_MAX]; /* OTEL_RESOURCE_ATTRIBUTES, unparsed */
@@ -78,6 +81,11 @@ struct rs_config {
 	int sw_protocol; /* enum rs_sw_protocol */
 	char sw_backend[RS_CFG_PATH_MAX]; /* SW_AGENT_COLLECTOR_BACKEND_SERVICES; "" = by protocol */
 	char sw_auth[RS_CFG_NAME_MAX];	  /* SW_AGENT_AUTHENTICATION */
+	/* TLS to the OAP (gRPC, HTTP), in the Java agent's words: forced, or implied by a CA file;
+	 * the client's chain and key for mutual TLS (PEM paths, "" when unset) */
+	bool sw_force_tls; /* SW_AGENT_FORCE_TLS */
+	char sw_ssl_ca[RS_CFG_PATH_MAX], sw_ssl_cert_chain[RS_CFG_PATH_MAX],
+	    sw_ssl_key[RS_CFG_PATH_MAX];
 	uint32_t sw_heartbeat_s;	  /* SW_AGENT_COLLECTOR_HEARTBEAT_PERIOD */
 	bool sw_profile_active;		  /* SW_AGENT_PROFILE_ACTIVE: serve profile tasks */
 	uint32_t sw_profile_poll_s;	  /* SW_AGENT_COLLECTOR_GET_PROFILE_TASK_INTERVAL */

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Stands in for a Pyroscope server's POST /ingest: writes each request's path and query,
 headers and body length as a JSON line to DIR/requests.jsonl and the body to DIR/body.N. The
-first FAIL requests are answered 503, later ones 200. Usage: ingest_server.py PORT DIR [FAIL]"""
+first FAIL requests are answered 503, later ones 200. With CERT and KEY (PEM files) it serves
+TLS (Python's ssl module, OpenSSL). Usage: ingest_server.py PORT DIR [FAIL [CERT KEY]]"""
 import json
 import os
+import ssl
 import sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -35,4 +37,9 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-HTTPServer(("127.0.0.1", port), Handler).serve_forever()
+server = HTTPServer(("127.0.0.1", port), Handler)
+if len(sys.argv) > 5:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+server.serve_forever()

@@ -218,6 +218,33 @@ CONF
 }
 
 # A directory with a small page to serve.
+# make_test_certs: in C=$WORK/certs, made with the openssl CLI: CAs "ca" and "other" (NAME.pem,
+# NAME.key); "server" (ca's, for localhost, 127.0.0.1 and ::1), "elsewhere" (ca's, for
+# collector.example) and "client" (ca's, a client certificate for mutual TLS).
+make_test_certs() {
+	need openssl
+	C=$WORK/certs
+	mkdir -p "$C"
+	_key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+	_ca() { # _ca NAME
+		_key "$C/$1.key"
+		openssl req -x509 -new -key "$C/$1.key" -out "$C/$1.pem" -days 2 -subj "/CN=ringside test $1" \
+			2>/dev/null || fail "openssl: cannot make CA $1"
+	}
+	_leaf() { # _leaf NAME CA SAN [USAGE]
+		_key "$C/$1.key"
+		openssl req -new -key "$C/$1.key" -out "$C/$1.csr" -subj "/CN=$1" 2>/dev/null
+		printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=%s\n' "$3" "${4:-serverAuth}" >"$C/$1.ext"
+		openssl x509 -req -in "$C/$1.csr" -CA "$C/$2.pem" -CAkey "$C/$2.key" -CAcreateserial \
+			-out "$C/$1.pem" -days 2 -extfile "$C/$1.ext" 2>/dev/null || fail "openssl: cannot sign $1"
+	}
+	_ca ca
+	_ca other
+	_leaf server ca "DNS:localhost,IP:127.0.0.1,IP:::1"
+	_leaf elsewhere ca "DNS:collector.example"
+	_leaf client ca "DNS:ringside-client" clientAuth
+}
+
 make_site() {
 	mkdir -p "$WORK/site"
 	echo "hello from ringside's tests" >"$WORK/site/index.html"

@@ -16,26 +16,7 @@ py=$(python_exe)
 TRACE_PATH=/opentelemetry.proto.collector.trace.v1.TraceService/Export
 
 # --- certificates: a test CA and its server certificate, another CA, a certificate for another name
-C=$WORK/certs
-mkdir -p "$C"
-key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
-ca() { # ca NAME
-	key "$C/$1.key"
-	openssl req -x509 -new -key "$C/$1.key" -out "$C/$1.pem" -days 2 -subj "/CN=ringside test $1" \
-		2>/dev/null || fail "openssl: cannot make CA $1"
-}
-leaf() { # leaf NAME CA SAN [USAGE]
-	key "$C/$1.key"
-	openssl req -new -key "$C/$1.key" -out "$C/$1.csr" -subj "/CN=$1" 2>/dev/null
-	printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=%s\n' "$3" "${4:-serverAuth}" >"$C/$1.ext"
-	openssl x509 -req -in "$C/$1.csr" -CA "$C/$2.pem" -CAkey "$C/$2.key" -CAcreateserial \
-		-out "$C/$1.pem" -days 2 -extfile "$C/$1.ext" 2>/dev/null || fail "openssl: cannot sign $1"
-}
-ca ca
-ca other
-leaf server ca "DNS:localhost,IP:127.0.0.1,IP:::1"
-leaf elsewhere ca "DNS:collector.example"
-leaf client ca "DNS:ringside-client" clientAuth
+make_test_certs
 TLS_PEER=(--tls-cert "$C/server.pem" --tls-key "$C/server.key")
 
 

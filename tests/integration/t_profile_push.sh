@@ -2,7 +2,8 @@
 # RINGSIDE_PROFILE_ENDPOINT: each profile is also pushed to a Pyroscope-style POST /ingest, with
 # the query Pyroscope reads (name with labels, from, until, format=pprof), the configured headers,
 # and as body the very bytes of the profile file, which the real pprof tool reads. A 503 is
-# retried.
+# retried. An https:// server (Python's ssl) gets the same push, verified against a test CA; with
+# another CA nothing is sent, one line says why, and the file is still written.
 source "$(dirname "$0")/lib.sh"
 need go
 export HOME=$WORK GOCACHE=$WORK/gocache GOFLAGS= GOTOOLCHAIN=local
@@ -42,4 +43,29 @@ cmp "$WORK/ingest/body.2" "${files[0]}" || fail "the pushed profile differs from
 go tool pprof -symbolize=none -top -sample_index=cpu "$WORK/ingest/body.2" >"$WORK/top" 2>&1 ||
 	fail "pprof cannot read the pushed body: $(cat "$WORK/top")"
 grep -q burn_a "$WORK/top" || fail "the pushed profile lacks burn_a: $(cat "$WORK/top")"
+# --- https:// -----------------------------------------------------------------------------------
+make_test_certs
+# push NAME CA: prof_cpu pushing to a TLS ingest server of its own, trusting CA.
+push() {
+	local port
+	port=$(free_port)
+	mkdir -p "$WORK/$1"
+	"$PYTHON" "$RS_SRC/tests/integration/ingest_server.py" "$port" "$WORK/$1" 0 "$C/server.pem" "$C/server.key" &
+	RS_PIDS+=($!)
+	wait_listen "$port"
+	rm -rf "$OUT"
+	traced RINGSIDE_PROFILE=cpu RINGSIDE_PROFILE_HZ=250 RINGSIDE_PROFILE_ENDPOINT="https://127.0.0.1:$port/" \
+		RINGSIDE_PROFILE_CERTIFICATE="$2" RINGSIDE_FLUSH_TIMEOUT_MS=10000 \
+		"$PROGS/prof_cpu" 4 >/dev/null 2>"$WORK/$1.err" || fail "$1: prof_cpu failed: $(cat "$WORK/$1.err")"
+	files=("$OUT"/prof_cpu.*.pb.gz)
+	[[ ${#files[@]} == 1 && -s ${files[0]} ]] || fail "$1: expected one profile file: $(ls "$OUT")"
+}
+push tls "$C/ca.pem"
+[[ ! -s $WORK/tls.err ]] || fail "tls: stderr: $(cat "$WORK/tls.err")"
+[[ $(wc -l <"$WORK/tls/requests.jsonl") == 1 ]] || fail "tls: $(cat "$WORK/tls/requests.jsonl")"
+cmp "$WORK/tls/body.1" "${files[0]}" || fail "tls: the pushed profile differs from the file"
+push wrongca "$C/other.pem"
+[[ ! -e $WORK/wrongca/requests.jsonl ]] || fail "wrongca: something was pushed"
+grep -q "profile push to https://127.0.0.1:[0-9]*/ingest: TLS with 127.0.0.1: certificate verify failed: unable to get local issuer certificate" \
+	"$WORK/wrongca.err" || fail "wrongca: no verification line: $(cat "$WORK/wrongca.err")"
 echo PASS
