@@ -34,10 +34,10 @@ start_sink() {
 # counts [FIELD...]: asks the running sink for its counters (SIGUSR1) and prints FIELDs of them
 # (python expressions on the JSON object c, one line each).
 counts() {
-	local before i
+	local before
 	before=$(wc -l <"$WORK/sink.out")
 	kill -USR1 "$SINK_PID"
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		[[ $(wc -l <"$WORK/sink.out") -gt $before ]] && break
 		sleep 0.05
 	done
