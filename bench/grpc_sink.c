@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_CONNS   1024
@@ -45,6 +47,7 @@ struct conn {
 	uint8_t out[OUT_MAX]; /* what the socket did not take yet */
 	size_t out_len;
 	bool want_out; /* EPOLLOUT armed (and EPOLLIN disarmed) */
+	bool bad;      /* a protocol error: counted once, when the connection closes */
 };
 
 static struct path_count paths[MAX_PATHS + 1]; /* the last one is "(other)" */
@@ -213,6 +216,16 @@ static int on_close(nghttp2_session *s, int32_t id, uint32_t code, void *user)
 	return 0;
 }
 
+/* nghttp2 answers most protocol errors with a GOAWAY rather than failing mem_recv. */
+static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *user)
+{
+	(void)s;
+	struct conn *c = user;
+	if (f->hd.type == NGHTTP2_GOAWAY && f->goaway.error_code != NGHTTP2_NO_ERROR)
+		c->bad = true;
+	return 0;
+}
+
 static nghttp2_session_callbacks *callbacks;
 static struct conn *conns[MAX_CONNS];
 static int ep;
@@ -222,6 +235,7 @@ static void conn_close(struct conn *c)
 	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	nghttp2_session_del(c->s);
+	n_bad += c->bad;
 	conns[c->slot] = NULL;
 	free(c);
 }
@@ -313,7 +327,7 @@ static void conn_event(struct conn *c)
 			return;
 		}
 		if (nghttp2_session_mem_recv(c->s, buf, (size_t)r) < 0) {
-			n_bad++; /* not HTTP/2, or a protocol error nghttp2 could not answer */
+			c->bad = true; /* not HTTP/2, or an error nghttp2 could not answer */
 			conn_close(c);
 			return;
 		}
@@ -361,17 +375,35 @@ int main(int argc, char **argv)
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, on_data);
 	nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, on_frame);
 	nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, on_close);
+	nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, on_frame_send);
 
+	/* Room for MAX_CONNS connections where the hard limit allows it. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < MAX_CONNS + 16) {
+		rl.rlim_cur = rl.rlim_max < MAX_CONNS + 16 ? rl.rlim_max : MAX_CONNS + 16;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	ep = epoll_create1(0);
 	struct epoll_event lev = {.events = EPOLLIN, .data.ptr = NULL};
 	epoll_ctl(ep, EPOLL_CTL_ADD, ls, &lev);
 	struct epoll_event evs[64];
+	struct timespec paused = {0}; /* out of descriptors: the listener rests 100 ms */
 	while (!stop) {
 		if (dump) {
 			dump = 0;
 			report();
 		}
-		int n = epoll_wait(ep, evs, 64, 200);
+		if (paused.tv_sec) {
+			struct timespec now;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if ((now.tv_sec - paused.tv_sec) * 1000 +
+				(now.tv_nsec - paused.tv_nsec) / 1000000 >=
+			    100) {
+				epoll_ctl(ep, EPOLL_CTL_ADD, ls, &lev);
+				paused.tv_sec = 0;
+			}
+		}
+		int n = epoll_wait(ep, evs, 64, paused.tv_sec ? 100 : 200);
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.ptr) {
 				conn_event(evs[i].data.ptr);
@@ -380,6 +412,13 @@ int main(int argc, char **argv)
 			int c;
 			while ((c = accept4(ls, NULL, NULL, SOCK_NONBLOCK)) >= 0)
 				conn_open(c);
+			if (errno == EMFILE || errno == ENFILE) {
+				/* Level-triggered, the listener would wake us at once, again and
+				 * again; the connections wait in the backlog meanwhile. */
+				epoll_ctl(ep, EPOLL_CTL_DEL, ls, NULL);
+				clock_gettime(CLOCK_MONOTONIC, &paused);
+				paused.tv_sec += !paused.tv_sec; /* 0 means "not paused" */
+			}
 		}
 	}
 	report();

@@ -87,15 +87,18 @@ got=$(counts 'p("'$COLLECT'", "calls"), p("'$COLLECT'", "messages"), p("'$COLLEC
 (1, 1005)
 (3, 5, 0)" ]] || fail "grpc-js: the sink's counts: $got"
 
-# --- garbage on a connection: counted, the sink lives on -------------------------------------------
+# --- garbage on a connection (not HTTP/2; HTTP/2 with a DATA frame on stream 0): counted, closed,
+# the sink lives on ---------------------------------------------------------------------------------
 "$PYTHON" - "$SINK_PORT" <<'PY' || fail "garbage: the sink did not close the connection"
 import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" + bytes(range(256)) * 64)
-while s.recv(65536):
-    pass
+for junk in (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" + bytes(range(256)) * 64,
+             b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\0\0\0\x04\0\0\0\0\0" + b"\0\0\x04\0\0\0\0\0\0abcd"):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+    s.sendall(junk)
+    while s.recv(65536):
+        pass
 PY
-[[ $(counts 'c["bad_connections"]') == 1 ]] || fail "garbage: not counted as a bad connection"
+[[ $(counts 'c["bad_connections"]') == 2 ]] || fail "garbage: not counted as two bad connections"
 
 # --- the shim exporting SkyWalking segments over gRPC ----------------------------------------------
 make_site
@@ -122,7 +125,7 @@ stop_python
 got=$(counts 'p("'$COLLECT'", "messages")' 'p("'$PROPS'", "calls")' 'c["bad_connections"]')
 [[ $got == "$((base + 2 * n))
 2
-1" ]] || fail "skywalking: expected $((2 * n)) segments, the instance properties twice, no new bad connection: $got"
+2" ]] || fail "skywalking: expected $((2 * n)) segments, the instance properties twice, no new bad connection: $got"
 
 # --- the shim exporting OTLP over gRPC: curl's span in one Export call of one message --------------
 OT=(RINGSIDE_EXPORTER=otlp OTEL_EXPORTER_OTLP_PROTOCOL=grpc OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$SINK_PORT")
