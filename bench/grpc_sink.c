@@ -3,8 +3,10 @@
  * grpc-status 0, so what is measured is the exporter, not a collector's decoding. Protobuf is never
  * parsed: only the 5-byte gRPC length prefixes are followed, to count messages. Counts calls,
  * messages and bytes per method path; prints them as one JSON line on stdout on SIGUSR1 (and goes
- * on) and on SIGTERM/SIGINT (and exits). Usage: grpc_sink PORT (0: any; the port is printed on
- * stdout first), as bench/otlp_sink. */
+ * on) and on SIGTERM/SIGINT (and exits); "requests" (calls) and "body_bytes" (DATA bytes) are
+ * named as bench/otlp_sink's. Usage: grpc_sink PORT (0: any; the port is printed on stdout first).
+ * Bounded: MAX_CONNS connections (more are closed at once, counted as refused), MAX_STREAMS calls
+ * each, OUT_MAX bytes of answers a client has not read before its connection is no longer read. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>

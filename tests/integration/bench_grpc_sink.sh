@@ -19,11 +19,10 @@ EXPORT=/opentelemetry.proto.collector.trace.v1.TraceService/Export
 
 # start_sink: grpc_sink on a free port; sets SINK_PID and SINK_PORT. Its stdout is $WORK/sink.out.
 start_sink() {
-	local i
 	"$SINK" 0 >"$WORK/sink.out" 2>"$WORK/sink.err" &
 	SINK_PID=$!
 	RS_PIDS+=("$SINK_PID")
-	for i in $(seq 200); do
+	for _ in $(seq 200); do
 		SINK_PORT=$(head -1 "$WORK/sink.out" 2>/dev/null || true)
 		[[ $SINK_PORT =~ ^[0-9]+$ ]] && return 0
 		sleep 0.05
