@@ -242,33 +242,42 @@ static void conn_close(struct conn *c)
 	free(c);
 }
 
-/* Writes what nghttp2 has to send. While the peer does not read, the rest waits in c->out and
- * reading stops (EPOLLOUT only): a client that never reads costs at most OUT_MAX here. Returns -1
- * to close the connection. */
+/* Writes what nghttp2 has to send, gathered into c->out so that a burst of answers is one send().
+ * While the peer does not read, the rest waits in c->out and reading stops (EPOLLOUT only): a
+ * client that never reads costs at most OUT_MAX here. Returns -1 to close the connection. */
 static int flush_out(struct conn *c)
 {
-	for (;;) {
-		while (c->out_len) {
-			ssize_t w = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL);
-			if (w < 0 && (errno == EAGAIN || errno == EINTR))
+	for (bool more = true; more;) {
+		while (c->out_len < OUT_MAX / 2) {
+			const uint8_t *d;
+			ssize_t n = nghttp2_session_mem_send(c->s, &d);
+			if (n < 0)
+				return -1;
+			if (n == 0) {
+				more = false;
+				break;
+			}
+			/* Our frames are small (answers, acks): a bound all the same. */
+			if ((size_t)n > OUT_MAX - c->out_len)
+				return -1;
+			memcpy(c->out + c->out_len, d, (size_t)n);
+			c->out_len += (size_t)n;
+		}
+		size_t off = 0;
+		while (off < c->out_len) {
+			ssize_t w = send(c->fd, c->out + off, c->out_len - off, MSG_NOSIGNAL);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0 && errno == EAGAIN)
 				break;
 			if (w <= 0)
 				return -1;
-			memmove(c->out, c->out + w, c->out_len - (size_t)w);
-			c->out_len -= (size_t)w;
+			off += (size_t)w;
 		}
+		memmove(c->out, c->out + off, c->out_len - off);
+		c->out_len -= off;
 		if (c->out_len)
 			break;
-		const uint8_t *d;
-		ssize_t n = nghttp2_session_mem_send(c->s, &d);
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		if ((size_t)n > OUT_MAX)
-			return -1; /* never for our frames; a bound all the same */
-		memcpy(c->out, d, (size_t)n);
-		c->out_len = (size_t)n;
 	}
 	bool want_out = c->out_len > 0;
 	if (want_out != c->want_out) {
