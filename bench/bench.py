@@ -16,10 +16,13 @@ import threading
 import time
 import urllib.parse
 
-from benchlib import (children, cpu_s, free_port, log, losses, machine, median, rss_kb,
-                      wait_port)
+from benchlib import (Sink, children, cpu_s, free_port, log, losses, machine, median,
+                      path_delta, rss_kb, wait_port)
 
 SECTIONS = ["hooks", "nginx", "reporter", "startup", "profiler", "memory", "node"]
+# The gRPC variants (to bench/grpc_sink) and the path their spans arrive on.
+GRPC = {"shim-skywalking": "/skywalking.v3.TraceSegmentReportService/collect",
+        "shim-otlp-grpc": "/opentelemetry.proto.collector.trace.v1.TraceService/Export"}
 
 
 class Bench:
@@ -34,11 +37,11 @@ class Bench:
         self.outdir = os.path.join(self.work, "out")
         self.quick = args.quick
         self.rounds = args.rounds or (3 if self.quick else 5)
-        self.sink = None
+        self.sink = None      # bench/otlp_sink (OTLP/HTTP)
         self.sink_port = None
-        self.sw = None        # the SkyWalking peer, when the exporter works in this build
-        self.sw_port = None
-        self.sw_note = None   # why SkyWalking is not measured
+        self.grpc = None      # bench/grpc_sink (SkyWalking, OTLP/gRPC)
+        self.grpc_ok = []     # the GRPC variants that deliver in this build
+        self.grpc_notes = {}  # why the others are not measured
 
     # --- helpers ---------------------------------------------------------------------------
     def prog(self, name):
@@ -58,14 +61,17 @@ class Bench:
         if variant != "bare":
             e["LD_PRELOAD"] = self.shim
             e["RINGSIDE_OUTPUT_DIR"] = self.outdir
-            exp = {"shim-file": "file", "shim-otlp": "otlp", "shim-none": "none",
-                   "shim-skywalking": "skywalking"}.get(variant, "file")
+            exp = {"shim-file": "file", "shim-otlp": "otlp", "shim-otlp-grpc": "otlp",
+                   "shim-none": "none", "shim-skywalking": "skywalking"}.get(variant, "file")
             e["RINGSIDE_EXPORTER"] = exp
-            if exp == "otlp":
+            if variant == "shim-otlp-grpc":
+                e["OTEL_EXPORTER_OTLP_PROTOCOL"] = "grpc"
+                e["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{self.grpc.port}"
+            elif exp == "otlp":
                 e["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{self.sink_port}"
             if exp == "skywalking":
                 e["SW_AGENT_PROTOCOL"] = "grpc"
-                e["SW_AGENT_COLLECTOR_BACKEND_SERVICES"] = f"127.0.0.1:{self.sw_port}"
+                e["SW_AGENT_COLLECTOR_BACKEND_SERVICES"] = f"127.0.0.1:{self.grpc.port}"
         e.update({k: str(v) for k, v in extra.items()})
         return e
 
@@ -76,58 +82,42 @@ class Bench:
         del e["LD_PRELOAD"]
         return e
 
-    def start_sink(self):
-        self.sink = subprocess.Popen([self.prog("otlp_sink"), "0"], stdout=subprocess.PIPE,
-                                     text=True)
-        self.sink_port = int(self.sink.stdout.readline())
-
-    def stop_sink(self):
-        if self.sink:
-            self.sink.send_signal(signal.SIGTERM)
-            out = self.sink.stdout.read()
-            self.sink.wait()
-            self.sink = None
-            try:
-                return json.loads(out.strip().splitlines()[-1])
-            except (ValueError, IndexError):
-                return None
-
-    def start_skywalking(self):
-        """SkyWalking gRPC is measured when RINGSIDE_EXPORTER=skywalking delivers spans in this
-        build: a short reporter run against the SkyWalking test peer (tests/peers), the only gRPC
-        server here. It decodes every message, so it is slower than bench/otlp_sink."""
-        peer = os.path.join(self.root, "tests", "peers", "skywalking_peer.js")
-        if not os.path.isdir(os.path.join(self.root, "tests", "peers", "node_modules")):
-            self.sw_note = "tests/peers/node_modules missing (scripts/deps test installs it)"
-            return
-        self.sw = subprocess.Popen(["node", peer, "--out", "/dev/null"], stdout=subprocess.PIPE,
-                                   text=True)
-        m = re.match(r"listening grpc=(\d+) http=(\d+)", self.sw.stdout.readline())
-        if not m:
-            self.sw_note = "the SkyWalking peer did not start"
-            self.stop_skywalking()
-            return
-        self.sw_port = int(m.group(1))
-        env = self.linked_env("shim-skywalking", RINGSIDE_FLUSH_TIMEOUT_MS=5000)
+    def start_sinks(self):
+        self.sink = Sink(self.prog("otlp_sink"))
+        self.sink_port = self.sink.port
         try:
-            got, err = self.run_json([self.prog("reporter_bench"), "2000", "1024"], env, timeout=30)
-            ok = got["exported"] >= 2000
-        except (RuntimeError, subprocess.SubprocessError, ValueError) as e:
-            ok, err = False, str(e)
-        if not ok:
+            self.grpc = Sink(self.prog("grpc_sink"))
+        except (RuntimeError, OSError) as e:
+            self.grpc_notes = {v: str(e) for v in GRPC}
+
+    def stop_sinks(self):
+        return {"otlp_sink": self.sink.stop() if self.sink else None,
+                "grpc_sink": self.grpc.stop() if self.grpc else None}
+
+    def check_grpc(self):
+        """A gRPC variant is measured when it delivers in this build: a short reporter run to
+        bench/grpc_sink, whose byte count on the variant's path must be what the shim says it
+        delivered (the sink is checked against grpc-js and the shim by tests/integration/
+        bench_grpc_sink.sh; the exporters' content against real decoders by t_export_*)."""
+        for v, path in GRPC.items():
+            if v in self.grpc_notes:
+                continue
+            env = self.linked_env(v, RINGSIDE_FLUSH_TIMEOUT_MS=5000, RINGSIDE_SELF_METRICS="false")
+            c0 = self.grpc.counts()
+            try:
+                got, err = self.run_json([self.prog("reporter_bench"), "2000", "1024"], env, timeout=30)
+                _, sink_bytes = path_delta(c0, self.grpc.counts(), path)
+                ok = got["exported"] >= 2000 and sink_bytes == got["bytes"]
+                if not ok and got["exported"] >= 2000:
+                    err = f"grpc_sink got {sink_bytes} bytes, the shim says it delivered {got['bytes']}"
+            except (RuntimeError, subprocess.SubprocessError, ValueError) as e:
+                ok, err = False, str(e)
+            if ok:
+                self.grpc_ok.append(v)
+                continue
             why = err.strip().splitlines()[0] if err.strip() else "no span delivered"
             why = re.sub(r"^ringside\[\d+\]: ", "", why)
-            self.sw_note = f"RINGSIDE_EXPORTER=skywalking (gRPC) delivers nothing in this build: {why[:200]}"
-            self.stop_skywalking()
-
-    def stop_skywalking(self):
-        if self.sw:
-            self.sw.send_signal(signal.SIGTERM)
-            try:
-                self.sw.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.sw.kill()
-            self.sw = None
+            self.grpc_notes[v] = f"delivers nothing to bench/grpc_sink in this build: {why[:200]}"
 
     def run_json(self, cmd, env, timeout=300):
         r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
@@ -153,16 +143,19 @@ class Bench:
 
     def warm_up(self, url):
         """Starts the reporter and faults memory in before the timed run: wrk for a second, or
-        with --quick 200 keep-alive requests."""
+        with --quick 200 keep-alive requests. Returns the requests made (that wrk counted)."""
         if not self.quick:
-            subprocess.run(["wrk", "-t1", "-c4", "-d1s", url], capture_output=True, timeout=30)
-            return
+            r = subprocess.run(["wrk", "-t1", "-c4", "-d1s", url], capture_output=True, text=True,
+                               timeout=30)
+            m = re.search(r"(\d+) requests in", r.stdout)
+            return int(m.group(1)) if m else 0
         u = urllib.parse.urlsplit(url)
         c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
         for _ in range(200):
             c.request("GET", u.path or "/")
             c.getresponse().read()
         c.close()
+        return 200
 
     def rotated(self, variants, r):
         """The order of round r: rotated, so no variant always runs first or last."""
@@ -256,12 +249,13 @@ http {{
         conf, d = self.nginx_conf(port)
         self.fresh_outdir()
         env = self.env(variant, **(env_extra or {}))
+        c0 = self.grpc.counts() if variant in GRPC else None
         p = subprocess.Popen(["nginx", "-e", f"{d}/error.log", "-c", conf, "-g", "daemon off;"],
                              env=env, stderr=subprocess.PIPE, text=True)
         try:
             wait_port(port, p)
             url = f"http://127.0.0.1:{port}/index.html"
-            self.warm_up(url)
+            warm = self.warm_up(url)
             time.sleep(0.5)
             idle = rss_kb(children(p.pid))
             samples = []
@@ -274,9 +268,10 @@ http {{
                     time.sleep(0.25)
             th = threading.Thread(target=sample_while, args=(seconds - 0.5,))
             th.start()
-            c0 = cpu_s(children(p.pid))
+            t0 = cpu_s(children(p.pid))
             w = self.wrk(url, seconds)
-            w["cpu_us_per_req"] = (cpu_s(children(p.pid)) - c0) * 1e6 / max(w["requests"], 1)
+            w["cpu_us_per_req"] = (cpu_s(children(p.pid)) - t0) * 1e6 / max(w["requests"], 1)
+            w["served"] = warm + w["requests"]  # that the clients counted
             th.join()
             w["rss_idle_kb"] = idle
             w["rss_load_kb"] = max(samples) if samples else None
@@ -295,11 +290,13 @@ http {{
             pass
         w["spans_lost"], _ = losses(err)
         w["stderr"] = err.strip()[-300:]
+        if c0 is not None:  # what grpc_sink got from this nginx: one message per SkyWalking segment
+            w["sink_messages"], w["sink_bytes"] = path_delta(c0, self.grpc.counts(), GRPC[variant])
         return w
 
     def nginx(self):
         seconds = 2 if self.quick else 10
-        variants = ["bare", "shim-file", "shim-otlp"] + (["shim-skywalking"] if self.sw else [])
+        variants = ["bare", "shim-file", "shim-otlp"] + self.grpc_ok
         rounds = []
         for r in range(self.rounds):
             got = {}
@@ -310,7 +307,7 @@ http {{
                 f"{v} {got[v]['rps']:.0f}/s p99 {got[v]['p99_ms']:.2f} ms" for v in variants)))
         page = os.path.getsize(os.path.join(self.work, "nginx", "site", "index.html"))
         res = {"seconds": seconds, "page_bytes": page, "rounds": rounds, "variants": {},
-               "skywalking": self.sw_note}
+               "not_measured": self.grpc_notes}
         for v in variants:
             res["variants"][v] = {
                 "rps": median([x[v]["rps"] for x in rounds]),
@@ -327,34 +324,39 @@ http {{
                 "cpu_ratio": median([x[v]["cpu_us_per_req"] / x["bare"]["cpu_us_per_req"]
                                      for x in rounds]),
             }
+            if v in GRPC:  # the worst run's spans: served, delivered (grpc_sink), lost (the shim)
+                worst = min(rounds, key=lambda x: x[v]["sink_messages"] - x[v]["served"])[v]
+                res["variants"][v].update({k: worst[k] for k in ("served", "sink_messages", "sink_bytes")})
         return res
 
     # --- 3: the reporter alone ---------------------------------------------------------------
     def reporter(self):
         n = 200000 if self.quick else 1000000
-        variants = {
-            "file (OTLP/JSON lines)": {"RINGSIDE_EXPORTER": "file"},
-            "otlp http/protobuf": {"RINGSIDE_EXPORTER": "otlp"},
-            "otlp http/protobuf gzip": {"RINGSIDE_EXPORTER": "otlp",
-                                        "OTEL_EXPORTER_OTLP_COMPRESSION": "gzip"},
-            "otlp http/json": {"RINGSIDE_EXPORTER": "otlp",
-                               "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"},
+        variants = {  # name: (the variant whose exporter it is, settings on top)
+            "file (OTLP/JSON lines)": ("shim-file", {}),
+            "otlp http/protobuf": ("shim-otlp", {}),
+            "otlp http/protobuf gzip": ("shim-otlp", {"OTEL_EXPORTER_OTLP_COMPRESSION": "gzip"}),
+            "otlp http/json": ("shim-otlp", {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}),
         }
-        if self.sw:
-            variants["skywalking grpc"] = {"RINGSIDE_EXPORTER": "skywalking", "SW_AGENT_PROTOCOL": "grpc",
-                                           "SW_AGENT_COLLECTOR_BACKEND_SERVICES": f"127.0.0.1:{self.sw_port}"}
+        for name, v in (("otlp grpc", "shim-otlp-grpc"), ("skywalking grpc", "shim-skywalking")):
+            if v in self.grpc_ok:
+                variants[name] = (v, {})
         names = list(variants)
         rounds = []
         for r in range(self.rounds):
             got = {}
             for v in self.rotated(names, r):
                 self.fresh_outdir()
-                env = self.linked_env("shim-otlp", OTEL_BSP_MAX_QUEUE_SIZE=65536, RINGSIDE_QUEUE_MB=256,
-                               RINGSIDE_FLUSH_TIMEOUT_MS=30000, RINGSIDE_SELF_METRICS="false",
-                               **variants[v])
+                base, extra = variants[v]
+                env = self.linked_env(base, OTEL_BSP_MAX_QUEUE_SIZE=65536, RINGSIDE_QUEUE_MB=256,
+                                      RINGSIDE_FLUSH_TIMEOUT_MS=30000, RINGSIDE_SELF_METRICS="false",
+                                      **extra)
+                c0 = self.grpc.counts() if base in GRPC else None
                 got[v], _ = self.run_json([self.prog("reporter_bench"), str(n), "16384"], env)
+                if c0 is not None:  # what grpc_sink received, against what the shim delivered
+                    _, got[v]["sink_bytes"] = path_delta(c0, self.grpc.counts(), GRPC[base])
             rounds.append(got)
-        res = {"spans": n, "rounds": rounds, "variants": {}, "skywalking": self.sw_note}
+        res = {"spans": n, "rounds": rounds, "variants": {}, "not_measured": self.grpc_notes}
         for v in names:
             res["variants"][v] = {
                 "spans_per_cpu_s": median([x[v]["spans_per_cpu_s"] for x in rounds]),
@@ -363,6 +365,9 @@ http {{
                 "bytes_per_span": median([x[v]["bytes_per_span"] for x in rounds]),
                 "lost": max(x[v]["dropped_queue_full"] + x[v]["dropped_ring_full"] for x in rounds),
             }
+            if "sink_bytes" in rounds[0][v]:  # every byte the shim says it delivered arrived
+                res["variants"][v]["sink_bytes_match"] = all(
+                    x[v]["sink_bytes"] == x[v]["bytes"] for x in rounds)
             log(f"reporter {v}: {res['variants'][v]['spans_per_cpu_s']:.0f} spans/CPU-s "
                 f"({res['variants'][v]['spans_per_side_cpu_s']:.0f} with io workers), "
                 f"{res['variants'][v]['bytes_per_span']:.0f} B/span")
@@ -538,11 +543,12 @@ def main():
     res = {"mode": "quick" if a.quick else "full", "rounds": b.rounds,
            "machine": machine(b.root), "sections": {}}
     t0 = time.monotonic()
-    b.start_sink()
+    b.start_sinks()
     try:
         if "nginx" in only or "reporter" in only:
-            b.start_skywalking()
-            log("SkyWalking gRPC: " + ("measured" if b.sw else f"not measured: {b.sw_note}"))
+            b.check_grpc()
+            for v in GRPC:
+                log(f"{v}: " + ("measured" if v in b.grpc_ok else f"not measured: {b.grpc_notes[v]}"))
         for s in SECTIONS:
             if s in only:
                 log(f"--- {s}")
@@ -554,8 +560,7 @@ def main():
                     res["sections"][s] = {"error": str(e)}
                 res["sections"][s]["elapsed_s"] = round(time.monotonic() - t, 1)
     finally:
-        b.stop_skywalking()
-        res["sink"] = b.stop_sink()
+        res.update(b.stop_sinks())
         shutil.rmtree(b.work, ignore_errors=True)
     with open("/proc/loadavg") as f:
         res["machine"]["loadavg_end"] = f.read().split()[:3]

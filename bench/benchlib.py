@@ -1,8 +1,10 @@
 """Helpers of bench/bench.py: processes and ports, /proc readings (resident memory, CPU time),
 the shim's loss line, and the description of the machine a run was made on."""
+import json
 import os
 import platform
 import re
+import signal
 import socket
 import statistics
 import subprocess
@@ -17,6 +19,42 @@ def log(msg):
 def median(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
+
+
+class Sink:
+    """A collector of bench/: otlp_sink (OTLP/HTTP) or grpc_sink (gRPC: SkyWalking, OTLP), started
+    once for the whole run. Both print their port first and their counters as a JSON line on
+    SIGTERM; grpc_sink also on SIGUSR1, which counts() uses to see what one run delivered."""
+
+    def __init__(self, exe):
+        self.p = subprocess.Popen([exe, "0"], stdout=subprocess.PIPE, text=True)
+        line = self.p.stdout.readline()
+        if not line.strip().isdigit():
+            self.p.kill()
+            self.p.wait()
+            raise RuntimeError(f"{exe} did not start")
+        self.port = int(line)
+
+    def counts(self):
+        """grpc_sink's counters so far (per path: calls, messages, bytes)."""
+        self.p.send_signal(signal.SIGUSR1)
+        return json.loads(self.p.stdout.readline())
+
+    def stop(self):
+        self.p.send_signal(signal.SIGTERM)
+        out = self.p.stdout.read()
+        self.p.wait()
+        try:
+            return json.loads(out.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return None
+
+
+def path_delta(before, after, path):
+    """What one path received between two counts() of grpc_sink: messages and bytes."""
+    b = before["paths"].get(path, {})
+    a = after["paths"].get(path, {})
+    return (a.get("messages", 0) - b.get("messages", 0), a.get("bytes", 0) - b.get("bytes", 0))
 
 
 def free_port():

@@ -5,10 +5,15 @@ import json
 import os
 import sys
 
+# The gRPC variants bench.py measures when they deliver to bench/grpc_sink: nginx's name, the
+# reporter's, and the label of the budget table.
+GRPC = (("shim-otlp-grpc", "otlp grpc", "OTLP/gRPC to a local sink"),
+        ("shim-skywalking", "skywalking grpc", "SkyWalking gRPC to a local sink"))
 
 
-def sw_note(sec):
-    why = sec.get("skywalking") or "the SkyWalking gRPC exporter is not in the build measured"
+def not_measured(sec, variant):
+    why = (sec.get("not_measured") or {}).get(variant) or sec.get("skywalking") or \
+        "not in the build measured"
     return f"not measured: {why}"
 
 
@@ -53,7 +58,7 @@ def main():
     ng = s.get("nginx", {}).get("variants")
     if ng:
         for v, label in (("shim-file", "file exporter"), ("shim-otlp", "OTLP/HTTP to a local sink"),
-                         ("shim-skywalking", "SkyWalking gRPC to the test peer")):
+                         *((v, label) for v, _, label in GRPC)):
             if v not in ng:
                 continue
             x = ng[v]
@@ -68,8 +73,14 @@ def main():
         rows.append(("nginx: every request traced (spans the shim lost, worst run)",
                      ", ".join(f"{v}: {n}" for v, n in lost.items()), "0",
                      verdict(all(n == 0 for n in lost.values()))))
-        if "shim-skywalking" not in ng:
-            rows.append(("nginx, SkyWalking gRPC", sw_note(s["nginx"]), ">= 0.97 / <= 1.10", "n/a"))
+        if "sink_messages" in ng.get("shim-skywalking", {}):
+            x = ng["shim-skywalking"]
+            rows.append(("nginx, SkyWalking: a segment at the sink for every request (worst run)",
+                         f"{x['sink_messages']} segments, {x['served']} requests", ">= requests",
+                         verdict(x["sink_messages"] >= x["served"])))
+        for v, _, label in GRPC:
+            if v not in ng:
+                rows.append((f"nginx, {label}", not_measured(s["nginx"], v), ">= 0.97 / <= 1.10", "n/a"))
     hk = s.get("hooks", {}).get("modes")
     if hk:
         u = hk["unix"]
@@ -162,9 +173,14 @@ def main():
           "nginx restarted for every run. "
           "Variants: bare; the shim with the file exporter; the shim exporting OTLP/HTTP "
           "(protobuf) to `bench/otlp_sink` on loopback, a C server that discards bodies and "
-          "answers 200; when the build has it, the shim exporting SkyWalking segments over gRPC "
-          "to `tests/peers/skywalking_peer.js` (which decodes every message: slower than a "
-          "sink). Every request is traced (an HTTP span and the connection's span). "
+          "answers 200; the shim exporting OTLP over gRPC and SkyWalking segments over gRPC to "
+          "`bench/grpc_sink`, a C h2c server on nghttp2 that answers every call with an empty "
+          "message without decoding it (each measured when it delivers in the build: a short "
+          "reporter run first, whose bytes the sink must count exactly as the shim does). Every "
+          "request is traced (an HTTP span and the connection's span). Delivered: what "
+          "grpc_sink counted on the variant's path over the nginx run, warm-up included, next "
+          "to the requests the clients counted (wrk's count leaves out those in flight when it "
+          "stops); a SkyWalking segment is one message, an OTLP call carries a batch. "
           "Resident memory: nginx's master and worker summed, idle after the warm-up and the "
           "highest sample under load. Spans lost: the shim's own exit line (ring full, queue "
           "full, ...), read from nginx's error log, the worst run of the rounds. CPU per request: "
@@ -172,15 +188,20 @@ def main():
           "workers included), from /proc over the timed run, over the requests wrk counted; "
           "less disturbed than throughput when the machine is shared, since it does not depend "
           "on how much CPU the run was given.\n" % (s["nginx"]["page_bytes"], s["nginx"]["seconds"]))
-        w("| variant | req/s | throughput ratio | p99 ms | p99 ratio | CPU µs/request | CPU ratio | RSS idle added | RSS load added | spans lost (worst run) |")
-        w("|---|---|---|---|---|---|---|---|---|---|")
+        w("| variant | req/s | throughput ratio | p99 ms | p99 ratio | CPU µs/request | CPU ratio | RSS idle added | RSS load added | spans lost (worst run) | delivered (worst run) |")
+        w("|---|---|---|---|---|---|---|---|---|---|---|")
         for v, x in ng.items():
+            got = "—"
+            if "sink_messages" in x:
+                got = (f"{x['sink_messages']} messages ({x['sink_bytes'] / 1e6:.1f} MB), "
+                       f"{x['served']} requests")
             w(f"| {v} | {x['rps']:.0f} | {x['rps_ratio']:.3f} | {x['p99_ms']:.2f} | "
               f"{x['p99_ratio']:.2f} | {f(x.get('cpu_us_per_req'), '{:.1f}')} | "
               f"{f(x.get('cpu_ratio'), '{:.2f}')} | {x['rss_idle_added_kb'] / 1024:.1f} MiB | "
-              f"{x['rss_load_added_kb'] / 1024:.1f} MiB | {x.get('spans_lost', 'n/a')} |")
-        if "shim-skywalking" not in ng:
-            w(f"| shim-skywalking | {sw_note(s['nginx'])} | | | | | | | | |")
+              f"{x['rss_load_added_kb'] / 1024:.1f} MiB | {x.get('spans_lost', 'n/a')} | {got} |")
+        for v, _, _ in GRPC:
+            if v not in ng:
+                w(f"| {v} | {not_measured(s['nginx'], v)} | | | | | | | | | |")
         w("")
     if rp:
         w("## 3. The reporter\n")
@@ -196,16 +217,21 @@ def main():
           "workers (they run in the process: file writes the kernel does not complete inline). "
           "Bytes per span: bytes written to the file or "
           "sent as request bodies, over spans. The spans are alike, so gzip does better on them "
-          "than on real traffic. %d spans per run.\n" % s["reporter"]["spans"])
+          "than on real traffic. The gRPC exporters send to `bench/grpc_sink` (see 2.); "
+          "delivered: whether the bytes it received on the variant's path were, every round, "
+          "the bytes the shim counts as delivered. %d spans per run.\n" % s["reporter"]["spans"])
         w("| exporter | spans/s per CPU-s, reporter + io workers | reporter thread alone | "
-          "spans/s wall | bytes/span | lost |")
-        w("|---|---|---|---|---|---|")
+          "spans/s wall | bytes/span | lost | delivered |")
+        w("|---|---|---|---|---|---|---|")
         for v, x in rp.items():
+            got = "—" if "sink_bytes_match" not in x else \
+                ("every byte" if x["sink_bytes_match"] else "**bytes differ**")
             w(f"| {v} | {x['spans_per_side_cpu_s']:,.0f} | {x['spans_per_cpu_s']:,.0f} | "
-              f"{x['spans_per_wall_s']:,.0f} | {x['bytes_per_span']:.0f} | {x['lost']} |")
-        if "skywalking grpc" not in rp:
-            w("| skywalking grpc | " + sw_note(s["reporter"]) + " | | | | |")
-        w("| kafka | not measured: not available in the build measured | | | | |\n")
+              f"{x['spans_per_wall_s']:,.0f} | {x['bytes_per_span']:.0f} | {x['lost']} | {got} |")
+        for v, name, _ in GRPC:
+            if name not in rp:
+                w(f"| {name} | " + not_measured(s["reporter"], v) + " | | | | | |")
+        w("| kafka | not measured: not available in the build measured | | | | | |\n")
     if st:
         w("## 4. Start and exit\n")
         w("Each case runs %d times bare and %d times under the shim, alternated; a run is "
