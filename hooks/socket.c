@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <pthread.h>
 
 /* A descriptor made on an internal thread: the shim's, or a library's working for it
  * (librdkafka's broker sockets and wake-up pipes). Close-on-exec, so that no exec'd program
@@ -67,10 +68,30 @@ HOOK(int, bind, int fd, const struct sockaddr *addr, socklen_t len)
 	return r;
 }
 
+/* A thread cancelled inside a blocking connect() leaves the connection being made in the
+ * background, as EINTR does: it is followed from here, and its span ends when the descriptor is
+ * closed (by the thread's cleanup handler, or at exit). */
+struct connect_call {
+	int fd;
+	const struct sockaddr *addr;
+	socklen_t len;
+};
+
+static void connect_cancelled(void *arg)
+{
+	const struct connect_call *k = arg;
+	if (!rs_thread_passthrough())
+		rs_conn_on_connect(k->fd, k->addr, k->len, -1, EINTR);
+}
+
 HOOK(int, connect, int fd, const struct sockaddr *addr, socklen_t len)
 {
+	struct connect_call k = {fd, addr, len};
 	uint64_t t0 = rs_wait_begin();
-	int r = REAL(connect)(fd, addr, len);
+	int r;
+	pthread_cleanup_push(connect_cancelled, &k);
+	r = REAL(connect)(fd, addr, len);
+	pthread_cleanup_pop(0);
 	rs_wait_end(t0, RS_SAMPLE_CONNECT, (void *)connect, __builtin_return_address(0));
 	if (rs_thread_passthrough())
 		return r;

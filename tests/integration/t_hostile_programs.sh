@@ -2,8 +2,9 @@
 # Programs that are hard on the shim (tests/progs/hostile.c), traced and profiled: thousands of
 # short-lived threads ending every way (the ring registry must recycle: spans still arrive after
 # more threads than it has rings), the program's own SIGPROF timer, dup2 over fds 1 and 2 and a
-# connection moved onto fd 1, and a tiny RLIMIT_NOFILE. Each program must work as it does
-# untraced, and what the shim records must arrive or be counted as lost.
+# connection moved onto fd 1, a tiny RLIMIT_NOFILE, and a thread cancelled inside connect(). Each
+# program must work as it does untraced, and what the shim records must arrive or be counted as
+# lost.
 source "$(dirname "$0")/lib.sh"
 
 make_site
@@ -71,6 +72,16 @@ for free in 1 3; do
 	[[ $n == 3 ]] || grep -q "spans lost of" "$WORK/err" ||
 		fail "nofile, $free free: $n of 3 spans and no loss reported: $(cat "$WORK/err")"
 done
+
+# --- a thread cancelled while blocked in connect(): the connection it left being made has its
+# span (ended when the thread's cleanup handler closed it), like its two neighbours'.
+rm -rf "$OUT"
+traced "${PROF[@]}" "$H" connectcancel >"$WORK/stdout" 2>"$WORK/err" ||
+	fail "connectcancel failed: $(cat "$WORK/err")"
+[[ $(tail -1 "$WORK/stdout") == ok ]] || fail "connectcancel: $(cat "$WORK/stdout")"
+[[ ! -s $WORK/err ]] || fail "connectcancel: stderr: $(cat "$WORK/err")"
+own=$(sed -n 's/^listener //p' "$WORK/stdout")
+expect_spans 3 --kind client --tcp --attr server.port="$own"
 
 stop_python
 echo PASS

@@ -5,7 +5,9 @@
  *                    cancelled while blocked in read; default "rec"), then a GET to PORT
  *   sigprof PORT     its own SIGPROF handler and ITIMER_PROF timer, while GETs run
  *   dup2 PORT FILE   FILE over fds 1 and 2, a request written through fd 1 dup2'd to a socket
- *   nofile PORT      fills the fd table to its (tiny) limit, frees some, GETs */
+ *   nofile PORT      fills the fd table to its (tiny) limit, frees some, GETs
+ *   connectcancel    a thread cancelled while blocked in connect() to a listener whose accept
+ *                    queue is full; prints "listener PORT" first */
 #include "common.h"
 
 #include <errno.h>
@@ -236,6 +238,60 @@ static int nofile(int port)
 	return 0;
 }
 
+/* Blocks in connect(): the listener's accept queue is full, so its SYNs go unanswered. */
+static void *blocked_connect(void *arg)
+{
+	_Atomic int *started = arg;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	pthread_cleanup_push(close_fd, (void *)(intptr_t)fd);
+	*started = 1;
+	connect(fd, (struct sockaddr *)&listen_addr, sizeof(listen_addr));
+	pthread_cleanup_pop(1);
+	return NULL;
+}
+
+static int connectcancel(void)
+{
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	listen_addr = (struct sockaddr_in){.sin_family = AF_INET};
+	listen_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof(listen_addr);
+	if (bind(lfd, (struct sockaddr *)&listen_addr, len) < 0 || listen(lfd, 0) < 0 ||
+	    getsockname(lfd, (struct sockaddr *)&listen_addr, &len) < 0) {
+		perror("listen");
+		return 1;
+	}
+	printf("listener %d\n", ntohs(listen_addr.sin_port));
+	/* Two non-blocking connections fill the queue (never accepted). */
+	int fill[2];
+	for (int i = 0; i < 2; i++) {
+		fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		if (connect(fill[i], (struct sockaddr *)&listen_addr, sizeof(listen_addr)) < 0 &&
+		    errno != EINPROGRESS) {
+			perror("connect");
+			return 1;
+		}
+	}
+	usleep(100000);
+	_Atomic int started = 0;
+	pthread_t t;
+	pthread_create(&t, NULL, blocked_connect, &started);
+	while (!started)
+		usleep(1000);
+	usleep(200000); /* well inside connect() by now: the first SYN retry comes after 1 s */
+	pthread_cancel(t);
+	void *res;
+	pthread_join(t, &res);
+	if (res != PTHREAD_CANCELED) {
+		fprintf(stderr, "connect() returned instead of blocking\n");
+		return 1;
+	}
+	close(fill[0]);
+	close(fill[1]);
+	printf("ok\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && strcmp(argv[1], "threads") == 0)
@@ -246,6 +302,9 @@ int main(int argc, char **argv)
 		return dup2_mode(atoi(argv[2]), argv[3]);
 	if (argc >= 3 && strcmp(argv[1], "nofile") == 0)
 		return nofile(atoi(argv[2]));
-	fprintf(stderr, "usage: hostile threads PORT N | sigprof PORT | dup2 PORT FILE | nofile PORT\n");
+	if (argc >= 2 && strcmp(argv[1], "connectcancel") == 0)
+		return connectcancel();
+	fprintf(stderr, "usage: hostile threads PORT N | sigprof PORT | dup2 PORT FILE | nofile PORT | "
+			"connectcancel\n");
 	return 2;
 }
