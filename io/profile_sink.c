@@ -313,6 +313,9 @@ static void write_done(struct rs_loop_op *op, int res)
 		rs_log(RS_LOG_ERROR, "writing %s failed: %s; %llu profile samples dropped", w->path,
 		       strerror(res ? -res : EIO), (unsigned long long)w->samples);
 		S.lost_write += w->samples;
+		/* A cut-short .pb.gz is no profile: pprof would fail on it. The name goes, the
+		 * samples are counted. */
+		unlink(w->path);
 		pop();
 	} else {
 		w->done += (size_t)res;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A full disk under the file exporter (a 64 KiB tmpfs as RINGSIDE_OUTPUT_DIR): the program runs
-# on unaffected, the failure costs one stderr line per file (not one per batch), and every span
-# is either in a complete line of the file or counted as lost in the exit summary.
+# on unaffected, the failure costs one stderr line per file (not one per batch), every span
+# is either in a complete line of the file or counted as lost in the exit summary, and no
+# profile file is left cut short.
 source "$(dirname "$0")/lib.sh"
 
 [[ $(id -u) == 0 ]] || skip "mounting a small tmpfs needs root"
@@ -22,6 +23,11 @@ env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$WORK/full" RINGSIDE_PROFILE=cpu,wai
 # 1 s interval, so more than one file.
 [[ -z $(grep -o '[^ ]*pb.gz failed' "$WORK/err" | sort | uniq -d) ]] ||
 	fail "more than one line about a profile file: $(cat "$WORK/err")"
+# A profile the disk cut short is removed, not left as a file pprof cannot read.
+for f in "$WORK"/full/*.pb.gz; do
+	[[ -e $f ]] || continue
+	gzip -t "$f" 2>/dev/null || fail "a cut-short profile file was left: $(ls -l "$f")"
+done
 read -r lost recorded < <(sed -n 's/.*: \([0-9]*\) spans lost of \([0-9]*\) recorded.*/\1 \2/p' "$WORK/err")
 [[ -n ${recorded:-} && $recorded -ge 6002 ]] || fail "no loss summary for 6002 spans: $(cat "$WORK/err")"
 # Spans in complete lines: a line the disk cut short is not one.
