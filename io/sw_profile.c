@@ -338,7 +338,10 @@ static void take(const union rs_rec *rec)
 	}
 	if (rs_objtab_stale())
 		rs_objtab_rebuild(dl_iterate_phdr);
-	rs_objtab_copy(&P.objs);
+	/* Snapshots come every DumpPeriod per span: the copy is taken again only when a dlopen or
+	 * dlclose rebuilt the table. */
+	if (!P.objs.n || P.objs.gen != rs_objtab_gen())
+		rs_objtab_copy(&P.objs);
 	rs_sym_update(&P.objs);
 
 	/* codeSignatures run from the outermost frame to the leaf, as the Java agent sends them. */

@@ -131,7 +131,7 @@ static void rebuild_locked(int (*real_iterate)(int (*)(struct dl_phdr_info *, si
 	tab.n = 0;
 	tab.names_used = 0;
 	real_iterate(add_one, &tab);
-	tab.gen++;
+	__atomic_add_fetch(&tab.gen, 1, __ATOMIC_RELEASE); /* rs_objtab_gen reads it unlocked */
 }
 
 void rs_objtab_rebuild(int (*real_iterate)(int (*)(struct dl_phdr_info *, size_t, void *), void *))
@@ -181,6 +181,11 @@ void rs_objtab_copy(struct rs_objtab *out)
 	for (unsigned i = 0; i < out->n; i++)
 		out->obj[i].info.dlpi_name = out->names + (tab.obj[i].info.dlpi_name - tab.names);
 	writer_unlock();
+}
+
+uint64_t rs_objtab_gen(void)
+{
+	return __atomic_load_n(&tab.gen, __ATOMIC_ACQUIRE);
 }
 
 const struct rs_obj *rs_objtab_find(const struct rs_objtab *t, uintptr_t pc)

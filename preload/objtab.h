@@ -52,6 +52,8 @@ extern volatile uint8_t rs_dl_opened;
 
 /* Copies the table into *out (not in a signal handler); names are re-pointed into out. */
 void rs_objtab_copy(struct rs_objtab *out);
+/* The table's generation now: a copy whose gen equals it is current. */
+uint64_t rs_objtab_gen(void);
 
 /* The object of *t holding address pc, or NULL. */
 const struct rs_obj *rs_objtab_find(const struct rs_objtab *t, uintptr_t pc);
