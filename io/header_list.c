@@ -1,5 +1,7 @@
 /* Header lists from the environment and Retry-After values from collectors (see header_list.h). */
 #include "header_list.h"
+#include "../preload/config.h"
+#include "../preload/kv_list.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -11,64 +13,41 @@ static bool is_tchar(unsigned char c)
 	       (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-static void trim(const char **s, size_t *n)
-{
-	while (*n && (**s == ' ' || **s == '\t'))
-		(*s)++, (*n)--;
-	while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
-		(*n)--;
-}
-
 bool rs_header_list_parse(const char *text, struct rs_buf *lines, char *why, size_t whylen)
 {
 	size_t start = lines->len;
-	for (const char *p = text; *p;) {
-		size_t n = strcspn(p, ",");
-		const char *item = p;
-		p += n + (p[n] == ',');
-		trim(&item, &n);
-		if (!n)
-			continue;
-		const char *eq = memchr(item, '=', n);
-		if (!eq) {
+	struct rs_kv kv;
+	int r;
+	for (const char *p = text; (r = rs_kv_next(&p, &kv)) != 0;) {
+		if (r < 0) {
 			snprintf(why, whylen, "has an entry without '='");
 			goto bad;
 		}
-		const char *name = item, *val = eq + 1;
-		size_t nl = (size_t)(eq - item), vl = n - nl - 1;
-		trim(&name, &nl);
-		trim(&val, &vl);
-		if (!nl) {
+		if (!kv.key_len) {
 			snprintf(why, whylen, "has an entry without a name");
 			goto bad;
 		}
-		for (size_t i = 0; i < nl; i++) {
-			if (!is_tchar((unsigned char)name[i])) {
+		for (size_t i = 0; i < kv.key_len; i++) {
+			char c = kv.key[i];
+			if (!is_tchar((unsigned char)c)) {
 				snprintf(why, whylen, "has a header name that is not an HTTP token");
 				goto bad;
 			}
-			char c = name[i];
 			rs_buf_putc(lines, (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c);
 		}
-		rs_buf_puts(lines, ": ");
-		for (size_t i = 0; i < vl; i++) {
-			unsigned char c = (unsigned char)val[i];
-			if (c == '%') {
-				int hi = i + 2 < vl ? rs_hexval((unsigned char)val[i + 1]) : -1;
-				int lo = hi >= 0 ? rs_hexval((unsigned char)val[i + 2]) : -1;
-				if (lo < 0) {
-					snprintf(why, whylen, "has a bad percent escape");
-					goto bad;
-				}
-				c = (unsigned char)(hi << 4 | lo);
-				i += 2;
-			}
-			if (c < 0x20 || c == 0x7f) {
+		char val[RS_CFG_ATTRS_MAX];
+		long vl = rs_pct_decode(kv.val, kv.val_len, val, sizeof(val));
+		if (vl < 0) {
+			snprintf(why, whylen, "has a bad percent escape or a value too long");
+			goto bad;
+		}
+		for (long i = 0; i < vl; i++)
+			if ((unsigned char)val[i] < 0x20 || val[i] == 0x7f) {
 				snprintf(why, whylen, "has a value with a control character");
 				goto bad;
 			}
-			rs_buf_putc(lines, (char)c);
-		}
+		rs_buf_puts(lines, ": ");
+		rs_buf_put(lines, val, (size_t)vl);
 		rs_buf_puts(lines, "\r\n");
 	}
 	if (rs_buf_failed(lines)) {

@@ -1,5 +1,6 @@
 /* Resource attributes: a bounded set with set/replace semantics, and OTEL_RESOURCE_ATTRIBUTES. */
 #include "resource.h"
+#include "../preload/kv_list.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -73,72 +74,35 @@ const struct rs_attr *rs_resource_get(const struct rs_resource *r, const char *k
 	return NULL;
 }
 
-/* Trims spaces and tabs, percent-decodes into out (NUL-terminated); false on a bad escape or
- * when out is too small. */
-static bool decode(const char *s, size_t len, char *out, size_t cap, size_t *outlen)
-{
-	while (len && (*s == ' ' || *s == '\t'))
-		s++, len--;
-	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-		len--;
-	size_t o = 0;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		if (c == '%') {
-			if (i + 2 >= len)
-				return false;
-			int h = rs_hexval((unsigned char)s[i + 1]);
-			int l = rs_hexval((unsigned char)s[i + 2]);
-			if (h < 0 || l < 0)
-				return false;
-			c = (char)(h * 16 + l);
-			i += 2;
-		}
-		if (o + 1 >= cap)
-			return false;
-		out[o++] = c;
-	}
-	out[o] = 0;
-	*outlen = o;
-	return true;
-}
-
 /* One pass over the pairs; stores them only when apply is set. */
 static bool parse_pairs(struct rs_resource *r, const char *text, bool apply, char *why,
 			size_t whylen)
 {
 	size_t added = 0;
-	for (const char *p = text; *p;) {
-		size_t len = strcspn(p, ",");
-		if (len > 0) {
-			const char *eq = memchr(p, '=', len);
-			char key[256], val[1024];
-			size_t klen, vlen;
-			if (!eq) {
-				snprintf(why, whylen, "\"%.*s\" is not key=value",
-					 (int)RS_MIN(len, 40), p);
-				return false;
-			}
-			if (!decode(p, (size_t)(eq - p), key, sizeof(key), &klen) || klen == 0 ||
-			    !decode(eq + 1, len - (size_t)(eq - p) - 1, val, sizeof(val), &vlen)) {
-				snprintf(why, whylen,
-					 "\"%.*s\" has an empty key, a bad %%-escape or is too long",
-					 (int)RS_MIN(len, 40), p);
-				return false;
-			}
-			if (++added > RS_RESOURCE_ATTRS / 2) {
-				snprintf(why, whylen, "has more than %d attributes",
-					 RS_RESOURCE_ATTRS / 2);
-				return false;
-			}
-			if (apply && !rs_resource_set_str(r, key, val, vlen)) {
-				snprintf(why, whylen, "does not fit in the resource");
-				return false;
-			}
+	struct rs_kv kv;
+	int got;
+	for (const char *p = text; (got = rs_kv_next(&p, &kv)) != 0;) {
+		if (got < 0) {
+			snprintf(why, whylen, "\"%.*s\" is not key=value",
+				 (int)RS_MIN(kv.item_len, 40), kv.item);
+			return false;
 		}
-		p += len;
-		if (*p == ',')
-			p++;
+		char key[256], val[1024];
+		long klen = rs_pct_decode(kv.key, kv.key_len, key, sizeof(key));
+		long vlen = rs_pct_decode(kv.val, kv.val_len, val, sizeof(val));
+		if (klen <= 0 || vlen < 0) {
+			snprintf(why, whylen, "\"%.*s\" has an empty key, a bad %%-escape or is too long",
+				 (int)RS_MIN(kv.item_len, 40), kv.item);
+			return false;
+		}
+		if (++added > RS_RESOURCE_ATTRS / 2) {
+			snprintf(why, whylen, "has more than %d attributes", RS_RESOURCE_ATTRS / 2);
+			return false;
+		}
+		if (apply && !rs_resource_set_str(r, key, val, (size_t)vlen)) {
+			snprintf(why, whylen, "does not fit in the resource");
+			return false;
+		}
 	}
 	return true;
 }
