@@ -51,7 +51,9 @@ void rs_grpc_deliver(struct rs_grpc_client *c)
 				if (r != 0)
 					reply = NULL, rlen = 0;
 			}
+			c->details = call->details;
 			call->done(call->arg, r, call->message, reply, rlen);
+			c->details = "";
 			rs_buf_free(&plain);
 			if (call->data.cap > (64u << 10))
 				rs_buf_free(&call->data);
@@ -61,6 +63,11 @@ void rs_grpc_deliver(struct rs_grpc_client *c)
 		}
 	}
 	c->delivering = false;
+}
+
+const char *rs_grpc_status_details(const struct rs_grpc_client *c)
+{
+	return c->details ? c->details : "";
 }
 
 /* Calls past their deadline end with -ETIMEDOUT; their streams are reset. When the connection

@@ -52,6 +52,10 @@ long rs_grpc_call(struct rs_grpc_client *c, const char *path, const void *body, 
  * gzip-compressing it first when gzip is set. 0 or -ENOMEM. */
 int rs_grpc_frame(struct rs_buf *out, const void *msg, size_t len, bool gzip);
 
+/* During a done callback: the call's grpc-status-details-bin trailer (base64 of a
+ * google.rpc.Status, as it came; "" when none or over 511 bytes). */
+const char *rs_grpc_status_details(const struct rs_grpc_client *c);
+
 /* Calls open (sent and not yet answered). */
 unsigned rs_grpc_open_calls(const struct rs_grpc_client *c);
 

@@ -111,6 +111,11 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *frame, const uint8
 		call->grpc = small_number(value, valuelen);
 	} else if (name_is(name, namelen, "grpc-message")) {
 		rs_grpc_message_text(value, valuelen, call->message, sizeof(call->message));
+	} else if (name_is(name, namelen, "grpc-status-details-bin")) {
+		if (valuelen < sizeof(call->details)) {
+			memcpy(call->details, value, valuelen);
+			call->details[valuelen] = 0;
+		}
 	} else if (name_is(name, namelen, "grpc-encoding")) {
 		call->resp_gzip = valuelen == 4 && memcmp(value, "gzip", 4) == 0;
 	}

@@ -42,6 +42,7 @@ struct call {
 	bool resp_gzip; /* grpc-encoding: gzip */
 	uint64_t started;
 	char message[256];
+	char details[512]; /* grpc-status-details-bin (base64), "" when none or longer */
 	struct rs_buf data; /* the first message, prefix included, as far as it arrived */
 	size_t data_total;
 	int result;
@@ -78,6 +79,7 @@ struct rs_grpc_client {
 	long next_id;
 	struct rs_loop_op kick_op;
 	bool kick_posted, delivering;
+	const char *details; /* of the call whose done callback runs */
 	uint64_t conn_ids;
 	bool ping_pending; /* on the connection whose id is ping_conn */
 	uint64_t ping_conn, ping_sent, ping_deadline;

@@ -1,6 +1,7 @@
 /* Classification of OTLP collectors' answers (see otlp_answer.h). Bodies come from the network:
  * every read is bounded by len, and text shown on stderr is made printable. */
 #include "otlp_answer.h"
+#include "../preload/propagation.h"
 #include "../proto/otlp_pb.h"
 
 #include <errno.h>
@@ -138,11 +139,13 @@ void rs_otlp_http_answer(int status, bool json, const char *body, size_t len,
 }
 
 /* The OTLP specification's retryable gRPC codes. RESOURCE_EXHAUSTED is retryable only with a
- * RetryInfo in the status details, which ringside does not decode: it is not retried, so a
- * collector that sheds load without RetryInfo loses that batch rather than being hammered. */
-static bool grpc_retryable(int code)
+ * RetryInfo in the status details: a collector that sheds load without one loses that batch
+ * rather than being hammered. */
+static bool grpc_retryable(int code, uint32_t retry_ms)
 {
 	switch (code) {
+	case 8: /* RESOURCE_EXHAUSTED */
+		return retry_ms > 0;
 	case 1:	 /* CANCELLED */
 	case 4:	 /* DEADLINE_EXCEEDED */
 	case 10: /* ABORTED */
@@ -154,8 +157,18 @@ static bool grpc_retryable(int code)
 	return false;
 }
 
-void rs_otlp_grpc_answer(int status, const char *message, const void *resp, size_t len,
-			 struct rs_otlp_answer *a)
+/* grpc-status-details-bin: base64 (unpadded, as gRPC sends it) of a google.rpc.Status. */
+static uint32_t retry_info_ms(const char *details)
+{
+	char status[384];
+	long n = details && *details ? rs_b64_decode(details, strlen(details), status,
+						     sizeof(status))
+				     : -1;
+	return n > 0 ? rs_otlp_pb_retry_delay_ms(status, (size_t)n) : 0;
+}
+
+void rs_otlp_grpc_answer(int status, const char *message, const char *details, const void *resp,
+			 size_t len, struct rs_otlp_answer *a)
 {
 	memset(a, 0, sizeof(*a));
 	char what[48], msg[160] = "";
@@ -172,6 +185,9 @@ void rs_otlp_grpc_answer(int status, const char *message, const void *resp, size
 		return;
 	}
 	snprintf(what, sizeof(what), "grpc-status %d", status);
-	a->outcome = grpc_retryable(status) ? RS_RETRY : RS_REJECTED;
+	uint32_t retry_ms = retry_info_ms(details);
+	a->outcome = grpc_retryable(status, retry_ms) ? RS_RETRY : RS_REJECTED;
+	if (a->outcome == RS_RETRY)
+		a->retry_after_ms = retry_ms;
 	with_message(a, what, message);
 }

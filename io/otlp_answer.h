@@ -11,7 +11,8 @@
 
 struct rs_otlp_answer {
 	enum rs_outcome outcome;
-	uint64_t rejected; /* items refused inside a successful answer */
+	uint64_t rejected;	 /* items refused inside a successful answer */
+	uint32_t retry_after_ms; /* gRPC: a RetryInfo's delay, 0 when none */
 	char why[200];	   /* for the stderr line: status and the collector's message, printable */
 };
 
@@ -20,9 +21,11 @@ struct rs_otlp_answer {
 void rs_otlp_http_answer(int status, bool json, const char *body, size_t len,
 			 struct rs_otlp_answer *a);
 
-/* An OTLP/gRPC answer: status is grpc-status or -errno; resp the response message. */
-void rs_otlp_grpc_answer(int status, const char *message, const void *resp, size_t len,
-			 struct rs_otlp_answer *a);
+/* An OTLP/gRPC answer: status is grpc-status or -errno; details the grpc-status-details-bin
+ * trailer (base64 of a google.rpc.Status, NUL-terminated; "" or NULL when none), whose RetryInfo
+ * sets the delay and makes RESOURCE_EXHAUSTED worth another try; resp the response message. */
+void rs_otlp_grpc_answer(int status, const char *message, const char *details, const void *resp,
+			 size_t len, struct rs_otlp_answer *a);
 
 /* The partial-success part of an OTLP/JSON response body: rejectedSpans or rejectedDataPoints
  * (a JSON number or string) and errorMessage. Bounded scan; false when there is none. */

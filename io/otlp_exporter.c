@@ -333,8 +333,10 @@ static void grpc_done(void *arg, int status, const char *message, const void *re
 	/* An answer over the 4 MiB bound is what gRPC libraries report as RESOURCE_EXHAUSTED:
 	 * the collector is not broken for a while, it answers this batch that way; not retried. */
 	rs_otlp_grpc_answer(status == -EMSGSIZE ? 8 : status,
-			    status == -EMSGSIZE ? "answer over 4 MiB" : message, reply, len, &a);
-	rs_delivery_done(&ch->d, a.outcome, 0, a.rejected, a.why);
+			    status == -EMSGSIZE ? "answer over 4 MiB" : message,
+			    status == -EMSGSIZE ? NULL : rs_grpc_status_details(ch->grpc), reply, len,
+			    &a);
+	rs_delivery_done(&ch->d, a.outcome, a.retry_after_ms, a.rejected, a.why);
 }
 
 static const char *grpc_path(enum rs_otlp_signal_kind k)

@@ -328,6 +328,35 @@ bool rs_otlp_pb_trace_answer(const void *buf, size_t len, int64_t *rejected, cha
 	return true;
 }
 
+uint32_t rs_otlp_pb_retry_delay_ms(const void *buf, size_t len)
+{
+	static const char want[] = "/google.rpc.RetryInfo"; /* after any type URL prefix */
+	Otlp__RpcStatus *st = otlp__rpc_status__unpack(NULL, len, buf);
+	if (!st)
+		return 0;
+	uint64_t ms = 0;
+	for (size_t i = 0; i < st->n_details && !ms; i++) {
+		const Otlp__RpcAny *d = st->details[i];
+		size_t tl = d->type_url ? strlen(d->type_url) : 0;
+		if (tl < sizeof(want) - 1 || strcmp(d->type_url + tl - (sizeof(want) - 1), want) != 0)
+			continue;
+		Otlp__RpcRetryInfo *ri =
+			otlp__rpc_retry_info__unpack(NULL, d->value.len, d->value.data);
+		if (!ri)
+			continue;
+		const Otlp__RpcDuration *dur = ri->retry_delay;
+		if (dur && dur->seconds >= 0 && dur->nanos >= 0) {
+			/* Bounded as Retry-After is: an hour at most; a delay under 1 ms counts as 1. */
+			uint64_t s = RS_MIN((uint64_t)dur->seconds, 3600ull);
+			ms = RS_MIN(s * 1000 + (uint64_t)dur->nanos / 1000000, 3600000ull);
+			ms = ms ? ms : 1;
+		}
+		otlp__rpc_retry_info__free_unpacked(ri, NULL);
+	}
+	otlp__rpc_status__free_unpacked(st, NULL);
+	return (uint32_t)ms;
+}
+
 bool rs_otlp_pb_status(const void *buf, size_t len, char *msg, size_t cap)
 {
 	Otlp__RpcStatus *st = otlp__rpc_status__unpack(NULL, len, buf);

@@ -27,6 +27,9 @@ bool rs_otlp_pb_traces(struct rs_buf *out, const void *res, size_t res_len,
 bool rs_otlp_pb_trace_answer(const void *buf, size_t len, int64_t *rejected, char *msg,
 			     size_t cap);
 
+/* The delay a google.rpc.Status asks for with a google.rpc.RetryInfo detail, in milliseconds
+ * (at most an hour); 0 when it holds none or is not a Status. */
+uint32_t rs_otlp_pb_retry_delay_ms(const void *buf, size_t len);
 /* Reads a google.rpc.Status (an OTLP/HTTP error body): its message into msg. */
 bool rs_otlp_pb_status(const void *buf, size_t len, char *msg, size_t cap);
 

@@ -3,6 +3,7 @@
  * crash, no read past the input, and what is kept for stderr stays printable and bounded. */
 #include "../../io/header_list.h"
 #include "../../io/otlp_answer.h"
+#include "../../proto/otlp_pb.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,8 +40,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	printable(a.why, sizeof(a.why));
 	rs_otlp_http_answer(400, false, buf, size, &a);
 	printable(a.why, sizeof(a.why));
-	rs_otlp_grpc_answer(0, NULL, buf, size, &a);
+	rs_otlp_grpc_answer(0, NULL, NULL, buf, size, &a);
 	printable(a.why, sizeof(a.why));
+	REQUIRE(rs_otlp_pb_retry_delay_ms(buf, size) <= 3600000);
 	uint64_t rej;
 	char msg[64];
 	rs_otlp_json_partial(buf, size, &rej, msg, sizeof(msg));
@@ -63,6 +65,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		REQUIRE(lines.len == 0);
 	}
 	rs_buf_free(&lines);
+	/* grpc-status-details-bin as it came: base64 of a Status, maybe with a RetryInfo. */
+	rs_otlp_grpc_answer(8, "x", text, NULL, 0, &a);
+	REQUIRE(a.retry_after_ms <= 3600000);
+	printable(a.why, sizeof(a.why));
 	free(text);
 	free(buf);
 	return 0;

@@ -153,6 +153,24 @@ stop_peer retry
 grep -q "failed (grpc-status 14" "$WORK/retry.log" || fail "503: no retry line: $(cat "$WORK/retry.log")"
 ! grep -q "spans lost" "$WORK/retry.log" || fail "503: spans were lost: $(cat "$WORK/retry.log")"
 
+# RESOURCE_EXHAUSTED with a google.rpc.RetryInfo of 3 s (grpc-status-details-bin), then accepted:
+# retried (without RetryInfo that status is refused for good), and not before the delay asked for
+# (the backoff alone would try again within about a second).
+start_peer exhausted otlp_peer.js --fail 1 --status 429 --grpc-code 8 --retry-after 3
+serve exhausted "http://127.0.0.1:$GRPC"
+requests 2
+wait_lines "$WORK/exhausted.jsonl" 1 30
+t1=$(date +%s%N)
+wait_lines "$WORK/exhausted.jsonl" 2 30
+t2=$(date +%s%N)
+stop_serving exhausted
+stop_peer exhausted
+[[ $("${PEER_CHECK[@]}" lines "$WORK/exhausted.jsonl" --rejected) == 1 ]] || fail "RetryInfo: expected one refused call"
+[[ $(server_spans "$WORK/exhausted.jsonl") == 2 ]] || fail "RetryInfo: the retried batch did not arrive whole"
+grep -q "failed (grpc-status 8" "$WORK/exhausted.log" || fail "RetryInfo: no retry line: $(cat "$WORK/exhausted.log")"
+! grep -q "spans lost" "$WORK/exhausted.log" || fail "RetryInfo: spans were lost: $(cat "$WORK/exhausted.log")"
+(( (t2 - t1) / 1000000 >= 2500 )) || fail "RetryInfo: retried after $(( (t2 - t1) / 1000000 )) ms, not 3 s"
+
 # INVALID_ARGUMENT: refused for good, not retried, counted
 start_peer bad otlp_peer.js --fail 1 --status 400 --grpc-code 3
 serve bad "http://127.0.0.1:$GRPC" OTEL_BSP_SCHEDULE_DELAY=60000 # one batch, at exit

@@ -91,20 +91,25 @@ static void test_http_answers(void)
 static void test_grpc_answers(void)
 {
 	struct rs_otlp_answer a;
-	rs_otlp_grpc_answer(0, NULL, "", 0, &a);
+	rs_otlp_grpc_answer(0, NULL, NULL, "", 0, &a);
 	CHECK(a.outcome == RS_DELIVERED);
 	static const int retry[] = {1, 4, 10, 11, 14, 15};
 	for (size_t i = 0; i < sizeof(retry) / sizeof(retry[0]); i++) {
-		rs_otlp_grpc_answer(retry[i], "x", NULL, 0, &a);
+		rs_otlp_grpc_answer(retry[i], "x", NULL, NULL, 0, &a);
 		CHECK(a.outcome == RS_RETRY);
 	}
 	static const int refuse[] = {2, 3, 5, 6, 7, 8, 9, 12, 13, 16};
 	for (size_t i = 0; i < sizeof(refuse) / sizeof(refuse[0]); i++) {
-		rs_otlp_grpc_answer(refuse[i], "x", NULL, 0, &a);
+		rs_otlp_grpc_answer(refuse[i], "x", "", NULL, 0, &a);
 		CHECK(a.outcome == RS_REJECTED);
 	}
-	rs_otlp_grpc_answer(3, "bad\nline", NULL, 0, &a);
+	rs_otlp_grpc_answer(3, "bad\nline", NULL, NULL, 0, &a);
 	CHECK(strcmp(a.why, "grpc-status 3: bad?line") == 0);
+	/* Details that are not a Status with a RetryInfo leave RESOURCE_EXHAUSTED refused. */
+	rs_otlp_grpc_answer(8, "x", "not base64!", NULL, 0, &a);
+	CHECK(a.outcome == RS_REJECTED && a.retry_after_ms == 0);
+	rs_otlp_grpc_answer(8, "x", "CAgSAXg", NULL, 0, &a); /* Status{code 8, message "x"} */
+	CHECK(a.outcome == RS_REJECTED && a.retry_after_ms == 0);
 }
 
 int main(void)

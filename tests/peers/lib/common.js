@@ -31,7 +31,8 @@ const USAGE_COMMON = `  --out FILE            append one JSON line per received 
   --tls-client-ca FILE  with --tls-cert: require a client certificate this CA signed (mutual TLS)
 hostile modes, one at a time:
   --fail N --status CODE [--retry-after S] [--grpc-code C]
-                        the first N requests fail: HTTP CODE (with Retry-After: S), gRPC C (by
+                        the first N requests fail: HTTP CODE (with Retry-After: S), gRPC C (with
+                        a google.rpc.RetryInfo of S in grpc-status-details-bin) (by
                         default mapped from CODE: 400 INVALID_ARGUMENT, 429 RESOURCE_EXHAUSTED,
                         503/502/504 UNAVAILABLE, ...); they are still logged, with "rejected":true
   --stall               read every request and never answer it
@@ -392,6 +393,29 @@ for (const name of ['createServer', 'createSecureServer']) {
 }
 
 const grpc = require('@grpc/grpc-js');
+const protobuf = require('protobufjs');
+
+// --retry-after S over gRPC: a google.rpc.Status whose details hold a google.rpc.RetryInfo of S
+// seconds, sent as grpc-status-details-bin. Encoded by protobufjs from googleapis' field numbers
+// (google/rpc/status.proto, error_details.proto; google/protobuf/any.proto, duration.proto).
+const RPC = protobuf.Root.fromJSON({nested: {google: {nested: {
+	rpc: {nested: {
+		Status: {fields: {code: {type: 'int32', id: 1}, message: {type: 'string', id: 2},
+			details: {rule: 'repeated', type: 'google.protobuf.Any', id: 3}}},
+		RetryInfo: {fields: {retryDelay: {type: 'google.protobuf.Duration', id: 1}}},
+	}},
+	protobuf: {nested: {
+		Any: {fields: {typeUrl: {type: 'string', id: 1}, value: {type: 'bytes', id: 2}}},
+		Duration: {fields: {seconds: {type: 'int64', id: 1}, nanos: {type: 'int32', id: 2}}},
+	}},
+}}}});
+function retryInfoStatus(code, message, seconds) {
+	const Status = RPC.lookupType('google.rpc.Status');
+	const RetryInfo = RPC.lookupType('google.rpc.RetryInfo');
+	const info = RetryInfo.encode({retryDelay: {seconds, nanos: 0}}).finish();
+	return Buffer.from(Status.encode({code, message,
+		details: [{typeUrl: 'type.googleapis.com/google.rpc.RetryInfo', value: info}]}).finish());
+}
 
 function callInfo(metadata) {
 	const id = metadata.get(CALL_TAG)[0];
@@ -451,9 +475,16 @@ function grpcService(peer, methods, policy, out) {
 			};
 			const finish = () => {
 				switch (action.kind) {
-				case 'fail':
-					callback({code: action.grpcCode, details: action.message});
+				case 'fail': {
+					const err = {code: action.grpcCode, details: action.message};
+					if (action.retryAfter !== null) {
+						err.metadata = new grpc.Metadata();
+						err.metadata.set('grpc-status-details-bin',
+							retryInfoStatus(action.grpcCode, action.message, action.retryAfter));
+					}
+					callback(err);
 					return;
+				}
 				case 'stall':
 					return;
 				case 'garbage':
