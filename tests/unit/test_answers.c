@@ -110,6 +110,12 @@ static void test_grpc_answers(void)
 	CHECK(a.outcome == RS_REJECTED && a.retry_after_ms == 0);
 	rs_otlp_grpc_answer(8, "x", "CAgSAXg", NULL, 0, &a); /* Status{code 8, message "x"} */
 	CHECK(a.outcome == RS_REJECTED && a.retry_after_ms == 0);
+	/* protobufjs's encoding of Status{8, "slow down", [Any{RetryInfo{2.5 s}}]}, unpadded. */
+	rs_otlp_grpc_answer(8, "x",
+			    "CAgSCXNsb3cgZG93bho2Cih0eXBlLmdvb2dsZWFwaXMuY29tL2dvb2dsZS5ycGMuUmV0cnlJ"
+			    "bmZvEgoKCAgCEIDKte4B",
+			    NULL, 0, &a);
+	CHECK(a.outcome == RS_RETRY && a.retry_after_ms == 2500);
 }
 
 int main(void)
