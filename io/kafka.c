@@ -7,6 +7,7 @@
 #include "kafka.h"
 #include "../preload/clock.h"
 #include "../preload/config.h"
+#include "../preload/json_props.h"
 #include "../preload/log.h"
 #include "../preload/thread.h"
 
@@ -351,9 +352,73 @@ static const char *rdk_log_level(void)
 	}
 }
 
-static struct rs_kafka *make(const char *brokers, const char *what);
+/* Properties a user's producer settings may not change, and why: the reporter's wiring (its logs
+ * and their deduplication on the reporter thread), bounds that other settings own (the records'
+ * wait, librdkafka's queue, the record size), and what would make librdkafka act inside the
+ * traced program beyond producing: load a library, run a shell command (kinit, forked from the
+ * program), signal its own threads, or wait for transactions the shim never begins. Pointer and
+ * callback properties (dr_msg_cb, opaque, interceptors...) librdkafka itself refuses as text. */
+static const struct {
+	const char *name, *why;
+} reserved[] = {
+    {"bootstrap.servers", "the brokers come from their own variable"},
+    {"metadata.broker.list", "the brokers come from their own variable"},
+    {"log.queue", "the shim serves librdkafka's logs on its reporter thread"},
+    {"log_level", "RINGSIDE_LOG_LEVEL sets it"},
+    {"message.timeout.ms", "OTEL_EXPORTER_OTLP_TIMEOUT sets it"},
+    {"delivery.timeout.ms", "OTEL_EXPORTER_OTLP_TIMEOUT sets it"},
+    {"queue.buffering.max.kbytes", "RINGSIDE_QUEUE_MB sets it"},
+    {"message.max.bytes", "the shim's batches need 8 MiB records"},
+    {"transactional.id", "the shim does not use transactions"},
+    {"plugin.library.paths", "no library is loaded into the traced program"},
+    {"sasl.kerberos.kinit.cmd", "no command is run from the traced program (run kinit outside)"},
+    {"sasl.kerberos.min.time.before.relogin", "no kinit is run from the traced program"},
+    {"internal.termination.signal", "no signal is sent inside the traced program"},
+};
 
-struct rs_kafka *rs_kafka_new(const char *brokers, const char *what)
+/* Names whose values are credentials or key material: never on stderr. */
+static bool secret(const char *name)
+{
+	static const char *const words[] = {"password", "secret", "key", "token", "jaas",
+					    "oauthbearer.config"};
+	for (size_t i = 0; i < RS_ARRAY_LEN(words); i++)
+		if (strstr(name, words[i]))
+			return true;
+	return false;
+}
+
+/* The user's properties (decoded, json_props.h) over the shim's: each one librdkafka refuses, or
+ * that is the shim's own, costs one stderr line and is skipped; the rest still apply. */
+static void apply_props(rd_kafka_conf_t *conf, const char *props, const char *var)
+{
+	const char *cur = props, *name, *value;
+	while ((name = rs_json_props_next(&cur, &value))) {
+		const char *why = NULL;
+		for (size_t i = 0; i < RS_ARRAY_LEN(reserved) && !why; i++)
+			if (strcmp(name, reserved[i].name) == 0)
+				why = reserved[i].why;
+		if (why) {
+			rs_log(RS_LOG_ERROR, "%s: %.100s is not for producer settings (%s); skipped",
+			       var, name, why);
+			continue;
+		}
+		char err[256];
+		if (L.rd_kafka_conf_set(conf, name, value, err, sizeof(err)) == RD_KAFKA_CONF_OK)
+			continue;
+		bool hide = secret(name);
+		/* librdkafka's reason may quote the value it refused */
+		if (hide && *value && strstr(err, value))
+			snprintf(err, sizeof(err), "refused");
+		rs_log(RS_LOG_ERROR, "%s: librdkafka refuses %.100s=%.200s: %s; skipped", var, name,
+		       hide ? "(not shown)" : value, err);
+	}
+}
+
+static struct rs_kafka *make(const char *brokers, const char *what, const char *props,
+			     const char *var);
+
+struct rs_kafka *rs_kafka_new(const char *brokers, const char *what, const char *props,
+			      const char *props_var)
 {
 	global_enter();
 	struct rs_kafka *k = NULL;
@@ -363,12 +428,13 @@ struct rs_kafka *rs_kafka_new(const char *brokers, const char *what)
 		       "which cannot be used here; spans are dropped and counted",
 		       what);
 	else if (load(what))
-		k = make(brokers, what);
+		k = make(brokers, what, props ? props : "", props_var ? props_var : what);
 	global_leave();
 	return k;
 }
 
-static struct rs_kafka *make(const char *brokers, const char *what)
+static struct rs_kafka *make(const char *brokers, const char *what, const char *props,
+			     const char *var)
 {
 	struct rs_kafka *k = calloc(1, sizeof(*k));
 	rd_kafka_conf_t *conf = L.rd_kafka_conf_new();
@@ -401,6 +467,12 @@ static struct rs_kafka *make(const char *brokers, const char *what)
 	     * librdkafka's threads: one thread owns the deduplication. */
 	    !set(conf, "log.queue", "true", what))
 		goto fail;
+	/* With SASL/GSSAPI librdkafka would run kinit itself, forked from inside the traced
+	 * program; 0 turns that off (a librdkafka without SASL may not know the property). */
+	char ignored[256];
+	L.rd_kafka_conf_set(conf, "sasl.kerberos.min.time.before.relogin", "0", ignored,
+			    sizeof(ignored));
+	apply_props(conf, props, var);
 	L.rd_kafka_conf_set_opaque(conf, k);
 	if (L.rd_kafka_conf_interceptor_add_on_new(conf, "ringside", on_new, NULL)) {
 		rs_log(RS_LOG_ERROR, "%s: cannot add librdkafka's thread-start interceptor", what);

@@ -23,7 +23,12 @@ struct rs_kafka; /* opaque */
  * the reporter thread. Settings from the configuration: a record waits for a broker at most
  * OTEL_EXPORTER_OTLP_TIMEOUT (message.timeout.ms), librdkafka's queue holds RINGSIDE_QUEUE_MB,
  * its log level follows RINGSIDE_LOG_LEVEL; lz4 compression, linger 5 ms, records up to 8 MiB. */
-struct rs_kafka *rs_kafka_new(const char *brokers, const char *what);
+/* props: the user's producer properties, decoded (json_props.h; NULL or "" for none), applied
+ * over the shim's own; one librdkafka refuses, or that the shim keeps for itself (kafka.c lists
+ * which and why), costs one stderr line naming props_var and the property, and is skipped. Values
+ * of properties whose names speak of passwords, secrets, keys or tokens are never printed. */
+struct rs_kafka *rs_kafka_new(const char *brokers, const char *what, const char *props,
+			      const char *props_var);
 
 /* Optional, before the first record: a topic the producer will write to, so that its leaders
  * are looked up now. Without it librdkafka looks a topic up on its first record, and it asks for

@@ -488,7 +488,8 @@ static void kafka_send(struct channel *ch, struct rs_batch *b)
 static int kafka_start(struct rs_loop *loop, const struct rs_resource *res)
 {
 	O.over_kafka = true;
-	O.kafka = rs_kafka_new(rs_cfg.kafka_brokers, "Kafka exporter");
+	O.kafka = rs_kafka_new(rs_cfg.kafka_brokers, "Kafka exporter", rs_cfg.kafka_producer_props,
+			       "RINGSIDE_KAFKA_PRODUCER_CONFIG_JSON");
 	if (!O.kafka) {
 		rs_log(RS_LOG_ERROR,
 		       "RINGSIDE_EXPORTER=kafka cannot start; spans are dropped and counted");

@@ -146,7 +146,8 @@ static bool start(const struct rs_sw_ctx *ctx)
 	snprintf(K.managements, sizeof(K.managements), "%s%sskywalking-managements", ns,
 		 ns[0] ? "-" : "");
 	K.k = rs_kafka_new(rs_cfg.sw_kafka_servers[0] ? rs_cfg.sw_kafka_servers : "localhost:9092",
-			   "SkyWalking Kafka exporter");
+			   "SkyWalking Kafka exporter", rs_cfg.sw_kafka_producer_props,
+			   "SW_PLUGIN_KAFKA_PRODUCER_CONFIG_JSON");
 	if (!K.k)
 		return false;
 	/* Their leaders are looked up now, not on the first record (which may come at exit). */

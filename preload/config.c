@@ -1,6 +1,7 @@
 /* Table-driven parsing of the environment: each setting names its variable, kind, bounds and
  * default. Values are length-bounded and validated; a bad one falls back to the default. */
 #include "config.h"
+#include "json_props.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,7 +9,16 @@
 
 struct rs_config rs_cfg;
 
-enum opt_kind { OPT_BOOL, OPT_UINT, OPT_ENUM, OPT_STR, OPT_PATH, OPT_OTEL_DISABLED, OPT_PROPAGATORS };
+enum opt_kind {
+	OPT_BOOL,
+	OPT_UINT,
+	OPT_ENUM,
+	OPT_STR,
+	OPT_PATH,
+	OPT_OTEL_DISABLED,
+	OPT_PROPAGATORS,
+	OPT_PROPS, /* a flat JSON object, stored decoded (json_props.h); its value is never shown */
+};
 
 struct opt {
 	const char *name;
@@ -94,6 +104,8 @@ static const struct opt opts[] = {
 	{"RINGSIDE_KAFKA_BROKERS", OPT_STR, F(kafka_brokers)},
 	{"RINGSIDE_KAFKA_TRACES_TOPIC", OPT_STR, F(kafka_traces_topic)},
 	{"RINGSIDE_KAFKA_METRICS_TOPIC", OPT_STR, F(kafka_metrics_topic)},
+	{"RINGSIDE_KAFKA_PRODUCER_CONFIG_JSON", OPT_PROPS, F(kafka_producer_props)},
+	{"SW_PLUGIN_KAFKA_PRODUCER_CONFIG_JSON", OPT_PROPS, F(sw_kafka_producer_props)},
 	{"OTEL_RESOURCE_ATTRIBUTES", OPT_STR, F(resource_attrs)},
 };
 
@@ -336,6 +348,14 @@ static bool apply(struct rs_config *c, const struct opt *o, const char *v, char 
 	}
 	case OPT_PROPAGATORS:
 		return parse_propagators(v, (uint32_t *)field, why, whylen);
+	case OPT_PROPS: {
+		unsigned n;
+		char detail[100];
+		if (rs_json_props(v, strlen(v), field, o->size, &n, detail, sizeof(detail)))
+			return true;
+		snprintf(why, whylen, "is not a flat JSON object of properties: %s", detail);
+		return false;
+	}
 	case OPT_PATH:
 		if (v[0] != '/') {
 			snprintf(why, whylen, "is not an absolute path");
@@ -395,6 +415,8 @@ static const char *default_text(const struct rs_config *d, const struct opt *o, 
 		return *field ? field : "unset";
 	case OPT_PROPAGATORS:
 		return "tracecontext";
+	case OPT_PROPS:
+		return "none";
 	}
 	return "";
 }
@@ -432,7 +454,11 @@ int rs_config_parse(struct rs_config *c, char *const *envp, rs_config_complain_f
 			}
 			struct rs_config d;
 			set_defaults(&d);
-			complain(fn, arg, "%s=\"%s\" %s; using %s", o->name,
+			if (o->kind == OPT_PROPS) /* passwords, keys: never on stderr */
+				complain(fn, arg, "%s=(value not shown) %s; using none", o->name,
+					 why);
+			else
+				complain(fn, arg, "%s=\"%s\" %s; using %s", o->name,
 				 shown(v, val, sizeof(val)), why, default_text(&d, o, def, sizeof(def)));
 			complaints++;
 		}

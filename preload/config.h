@@ -95,6 +95,11 @@ struct rs_config {
 	char kafka_brokers[RS_CFG_PATH_MAX];	  /* RINGSIDE_KAFKA_BROKERS */
 	char kafka_traces_topic[RS_CFG_NAME_MAX];  /* RINGSIDE_KAFKA_TRACES_TOPIC */
 	char kafka_metrics_topic[RS_CFG_NAME_MAX]; /* RINGSIDE_KAFKA_METRICS_TOPIC */
+	/* Producer properties passed to librdkafka, decoded (json_props.h: "name\0value\0...\0"):
+	 * RINGSIDE_KAFKA_PRODUCER_CONFIG_JSON for the OTLP exporter, and for SkyWalking's
+	 * SW_PLUGIN_KAFKA_PRODUCER_CONFIG_JSON (the Java agent's plugin.kafka.producer_config_json). */
+	char kafka_producer_props[RS_CFG_VALUE_MAX + 2];
+	char sw_kafka_producer_props[RS_CFG_VALUE_MAX + 2];
 	/* Every RINGSIDE_*, OTEL_* and SW_* entry of the starting environment, "K=V\0K=V\0...",
 	 * so that exec and posix_spawn can hand the configuration to children. */
 	char carry[RS_CFG_CARRY_MAX];

@@ -311,8 +311,36 @@ static void test_skywalking_propagation(void)
 	CHECK_EQ_U(c.exporter, RS_EXPORTER_OTLP);
 }
 
+/* Kafka producer properties: decoded into their buffers; a bad object is one complaint that never
+ * shows the value (it may hold a password), and the setting is left empty. */
+static void test_kafka_props(void)
+{
+	struct rs_config c;
+	char *env[] = {"RINGSIDE_KAFKA_PRODUCER_CONFIG_JSON={\"security.protocol\":\"ssl\"}",
+		       "SW_PLUGIN_KAFKA_PRODUCER_CONFIG_JSON={\"linger.ms\":7,\"acks\":\"all\"}",
+		       NULL};
+	CHECK_EQ_U(parse(&c, env), 0);
+	CHECK(memcmp(c.kafka_producer_props, "security.protocol\0ssl\0", 23) == 0);
+	CHECK(memcmp(c.sw_kafka_producer_props, "linger.ms\0" "7\0acks\0all\0", 20) == 0);
+	char *bad[] = {"SW_PLUGIN_KAFKA_PRODUCER_CONFIG_JSON={\"sasl.password\":\"hunter2\",}",
+		       NULL};
+	CHECK_EQ_U(parse(&c, bad), 1);
+	CHECK(!strstr(msgs[0], "hunter2"));
+	CHECK(strstr(msgs[0], "SW_PLUGIN_KAFKA_PRODUCER_CONFIG_JSON=(value not shown) is not a "
+			      "flat JSON object") != NULL);
+	CHECK(c.sw_kafka_producer_props[0] == 0);
+	static char longval[RS_CFG_VALUE_MAX + 100];
+	memset(longval, ' ', sizeof(longval) - 1);
+	memcpy(longval, "RINGSIDE_KAFKA_PRODUCER_CONFIG_JSON={}", 38);
+	char *toolong[] = {longval, NULL};
+	CHECK_EQ_U(parse(&c, toolong), 1);
+	CHECK(strstr(msgs[0], "is longer than") != NULL);
+	CHECK(c.kafka_producer_props[0] == 0);
+}
+
 int main(void)
 {
+	test_kafka_props();
 	test_otlp_signal();
 	test_skywalking_propagation();
 	test_defaults();
