@@ -1,8 +1,9 @@
 /* OPENSSL_cleanup, interposed: a program that uses OpenSSL has it registered with atexit, and it
  * runs before the shim's destructor sends the last spans. When an exporter talks TLS (OTLP,
- * SkyWalking, the profile push), that last flush needs OpenSSL (io/tls.c shares the program's
- * libssl), so the cleanup is skipped: the process is ending, and the memory goes with it.
- * Otherwise the real one runs as it would. */
+ * SkyWalking, the profile push, a Kafka exporter over TLS or SASL), that last flush needs OpenSSL
+ * (io/tls.c and librdkafka share the program's libssl; librdkafka registers the cleanup itself
+ * when it loads libssl into a program that had none), so the cleanup is skipped: the process is
+ * ending, and the memory goes with it. Otherwise the real one runs as it would. */
 #include "../io/tls.h"
 #include "../preload/config.h"
 #include "../preload/rs.h"
@@ -21,6 +22,8 @@ static bool tls_wanted(void)
 {
 	if (https(rs_cfg.otlp_endpoint) || https(rs_cfg.otlp_traces_endpoint) ||
 	    https(rs_cfg.otlp_metrics_endpoint) || https(rs_cfg.profile_endpoint))
+		return true;
+	if (rs_kafka_uses_openssl(&rs_cfg)) /* librdkafka's connections */
 		return true;
 	return rs_cfg.exporter == RS_EXPORTER_SKYWALKING && rs_cfg.sw_protocol != RS_SW_KAFKA &&
 	       (rs_cfg.sw_force_tls || rs_cfg.sw_ssl_ca[0] || https(rs_cfg.sw_backend));

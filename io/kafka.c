@@ -483,9 +483,13 @@ static struct rs_kafka *make(const char *brokers, const char *what, const char *
 	L.rd_kafka_conf_set_error_cb(conf, error_cb);
 	char err[256];
 	k->rk = L.rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-	if (!k->rk) { /* conf is still ours */
+	if (!k->rk) {
+		/* conf is still ours, but librdkafka 2.0's failure path has already freed parts of
+		 * it (a TLS setting it could not load: destroying conf then crashes in librdkafka):
+		 * it is left behind, once in the process's life. */
 		rs_log(RS_LOG_ERROR, "%s: cannot create a Kafka producer: %s", what, err);
-		goto fail;
+		free(k);
+		return NULL;
 	}
 	L.rd_kafka_set_log_queue(k->rk, NULL); /* the main queue, served by rd_kafka_poll */
 	rs_log(RS_LOG_DEBUG, "%s: librdkafka %s", what, L.rd_kafka_version_str());

@@ -470,3 +470,17 @@ int rs_config_parse(struct rs_config *c, char *const *envp, rs_config_complain_f
 			c->propagators |= RS_PROPAGATE_SW8;
 	return complaints;
 }
+
+bool rs_kafka_uses_openssl(const struct rs_config *c)
+{
+	const char *props = c->exporter == RS_EXPORTER_KAFKA ? c->kafka_producer_props
+			    : c->exporter == RS_EXPORTER_SKYWALKING && c->sw_protocol == RS_SW_KAFKA
+				? c->sw_kafka_producer_props
+				: "";
+	const char *cur = props, *name, *value;
+	bool tls = false;
+	while ((name = rs_json_props_next(&cur, &value)))
+		if (strcmp(name, "security.protocol") == 0)
+			tls = !ieq(value, "plaintext"); /* the last one wins, as in librdkafka */
+	return tls;
+}

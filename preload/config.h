@@ -139,6 +139,10 @@ struct rs_otlp_signal {
 enum rs_otlp_signal_kind { RS_SIGNAL_TRACES, RS_SIGNAL_METRICS };
 void rs_otlp_signal(const struct rs_config *c, enum rs_otlp_signal_kind k, struct rs_otlp_signal *s);
 
+/* Whether the Kafka producer the exporter in use makes has a security.protocol other than
+ * plaintext in its properties, so needs OpenSSL (TLS, SASL's SCRAM) up to the last flush. */
+bool rs_kafka_uses_openssl(const struct rs_config *c);
+
 /* The process-wide configuration (valid once the constructor has run). */
 extern struct rs_config rs_cfg;
 
