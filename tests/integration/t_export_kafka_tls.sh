@@ -165,17 +165,18 @@ read_kafka bad "${OTLP_TOPICS[@]}"
 
 # --- bad settings: one line each, no secret shown, the rest applies (plaintext, no namespace) ----
 cluster plain "${OTLP_TOPICS[@]}"
+REFUSED='
+import socket, sys
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[1])))  # refused: a span all the same
+except OSError:
+    pass'
 traced RINGSIDE_EXPORTER=kafka RINGSIDE_KAFKA_BROKERS="$BOOT" OTEL_SERVICE_NAME=plain-props \
 	RINGSIDE_SELF_METRICS=0 RINGSIDE_FLUSH_TIMEOUT_MS=20000 RINGSIDE_LOG_LEVEL=error \
 	RINGSIDE_KAFKA_PRODUCER_CONFIG_JSON='{"my.password":"hunter2","no.such.property":"x1",
 		"log.queue":false,"bootstrap.servers":"127.0.0.1:1","plugin.library.paths":"/tmp/x.so",
 		"linger.ms":"soon","compression.codec":"gzip","acks":-1}' \
-	"$PYTHON" -c '
-import socket, sys
-try:
-    socket.create_connection(("127.0.0.1", int(sys.argv[1])))  # refused: a span all the same
-except OSError:
-    pass' "$(free_port)" 2>"$WORK/props.err" || fail "props: python failed: $(cat "$WORK/props.err")"
+	"$PYTHON" -c "$REFUSED" "$(free_port)" 2>"$WORK/props.err" || fail "props: python failed: $(cat "$WORK/props.err")"
 ! grep -q hunter2 "$WORK/props.err" || fail "props: a password reached stderr: $(cat "$WORK/props.err")"
 "$PYTHON" - "$WORK/props.err" <<'EOF' || fail "props: the lines: $(cat "$WORK/props.err")"
 import re, sys
@@ -197,15 +198,18 @@ EOF
 traced RINGSIDE_EXPORTER=kafka RINGSIDE_KAFKA_BROKERS="$BOOT" OTEL_SERVICE_NAME=plain-broken \
 	RINGSIDE_SELF_METRICS=0 RINGSIDE_FLUSH_TIMEOUT_MS=20000 \
 	RINGSIDE_KAFKA_PRODUCER_CONFIG_JSON='{"sasl.password":"hunter2","nested":{"a":1}}' \
-	"$PYTHON" -c '
-import socket, sys
-try:
-    socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    pass' "$(free_port)" 2>"$WORK/broken.err" || fail "broken: python failed: $(cat "$WORK/broken.err")"
+	"$PYTHON" -c "$REFUSED" "$(free_port)" 2>"$WORK/broken.err" || fail "broken: python failed: $(cat "$WORK/broken.err")"
 [[ $(grep -c ringside "$WORK/broken.err") == 1 ]] &&
 	grep -q 'RINGSIDE_KAFKA_PRODUCER_CONFIG_JSON=(value not shown) is not a flat JSON object of properties: a value is an object or array .*; using none' "$WORK/broken.err" ||
 	fail "broken: $(cat "$WORK/broken.err")"
+# A CA file librdkafka cannot load: no producer (one line says why), the spans are counted, the
+# program runs on and exits as it would.
+traced RINGSIDE_EXPORTER=kafka RINGSIDE_KAFKA_BROKERS="$BOOT" OTEL_SERVICE_NAME=plain-noca \
+	RINGSIDE_SELF_METRICS=0 RINGSIDE_KAFKA_PRODUCER_CONFIG_JSON="$(tls_props nonexistent)" \
+	"$PYTHON" -c "$REFUSED" "$(free_port)" 2>"$WORK/noca.err" || fail "noca: python failed: $(cat "$WORK/noca.err")"
+grep -q "Kafka exporter: cannot create a Kafka producer: ssl.ca.location failed" "$WORK/noca.err" &&
+	grep -q "RINGSIDE_EXPORTER=kafka cannot start; spans are dropped and counted" "$WORK/noca.err" ||
+	grep -Eq "([0-9]+) spans lost of \1 recorded" "$WORK/noca.err" || fail "noca: $(cat "$WORK/noca.err")"
 read_kafka plain "${OTLP_TOPICS[@]}"
 "${PEER_CHECK[@]}" dump "$WORK/plain.jsonl" | "$PYTHON" -c '
 import json, sys

@@ -131,6 +131,11 @@ int main(void)
 	CHECK_EQ_U(rs_kafka_flush(k, 50), 2);
 	CHECK_EQ_U(left[0].calls + left[1].calls, 0);
 	rs_kafka_destroy(k);
+	/* A CA file librdkafka cannot load: no producer, and no crash in librdkafka's failure path
+	 * (it frees parts of the configuration it was given). */
+	CHECK(rs_kafka_new(rd_kafka_mock_cluster_bootstraps(mc), "bad CA",
+			   "security.protocol\0ssl\0ssl.ca.location\0/nonexistent/ca.pem\0",
+			   "TEST_PROPS") == NULL);
 	for (int i = 0; i < 2; i++) {
 		CHECK_EQ_U(left[i].calls, 1);
 		CHECK_EQ_U(left[i].err, -ECANCELED);
