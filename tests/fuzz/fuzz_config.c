@@ -64,6 +64,9 @@ static void check(const struct rs_config *c)
 	STR(kafka_brokers);
 	STR(kafka_traces_topic);
 	STR(kafka_metrics_topic);
+	STR(kafka_producer_props); /* decoded pairs; walked to their end by: */
+	STR(sw_kafka_producer_props);
+	(void)rs_kafka_uses_openssl(c);
 	RANGE(http_conns, 16u, 1048576u);
 	RANGE(flush_timeout_ms, 0u, 60000u);
 	RANGE(ring_kb, 16u, 65536u);
