@@ -16,26 +16,9 @@ need_peers
 unshare -n true 2>/dev/null || skip "unshare -n is not allowed here"
 RELAY=$RS_SRC/tests/integration/kafka_tls_relay.py
 
-# --- certificates: a test CA and its server certificate, another CA, a certificate for another name
-C=$WORK/certs
-mkdir -p "$C"
-key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
-ca() { # ca NAME
-	key "$C/$1.key"
-	openssl req -x509 -new -key "$C/$1.key" -out "$C/$1.pem" -days 2 -subj "/CN=ringside test $1" \
-		2>/dev/null || fail "openssl: cannot make CA $1"
-}
-leaf() { # leaf NAME CA SAN
-	key "$C/$1.key"
-	openssl req -new -key "$C/$1.key" -out "$C/$1.csr" -subj "/CN=$1" 2>/dev/null
-	printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$3" >"$C/$1.ext"
-	openssl x509 -req -in "$C/$1.csr" -CA "$C/$2.pem" -CAkey "$C/$2.key" -CAcreateserial \
-		-out "$C/$1.pem" -days 2 -extfile "$C/$1.ext" 2>/dev/null || fail "openssl: cannot sign $1"
-}
-ca ca
-ca other
-leaf server ca "IP:127.0.0.1"
-leaf elsewhere ca "DNS:broker.example"
+# --- certificates (lib.sh): CAs "ca" and "other", "server" (ca's, for 127.0.0.1) and "elsewhere"
+# (ca's, for another name)
+make_test_certs
 chmod -R a+rX "$C"
 
 # wait_ready FILE PID WHAT: the relay prints "ready" once it listens.
