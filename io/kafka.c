@@ -379,8 +379,8 @@ static const struct {
 /* Names whose values are credentials or key material: never on stderr. */
 static bool secret(const char *name)
 {
-	static const char *const words[] = {"password", "secret", "key", "token", "jaas",
-					    "oauthbearer.config"};
+	/* sasl.password, ssl.key.password, ssl.key.pem, sasl.oauthbearer.client.secret... */
+	static const char *const words[] = {"password", "secret", "key", "token", "jaas", "config"};
 	for (size_t i = 0; i < RS_ARRAY_LEN(words); i++)
 		if (strstr(name, words[i]))
 			return true;
@@ -398,8 +398,9 @@ static void apply_props(rd_kafka_conf_t *conf, const char *props, const char *va
 			if (strcmp(name, reserved[i].name) == 0)
 				why = reserved[i].why;
 		if (why) {
-			rs_log(RS_LOG_ERROR, "%s: %.100s is not for producer settings (%s); skipped",
-			       var, name, why);
+			rs_log(RS_LOG_ERROR,
+			       "%s: %.100s is not for producer settings (%s); skipped", var, name,
+			       why);
 			continue;
 		}
 		char err[256];

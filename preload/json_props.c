@@ -266,7 +266,7 @@ static bool object(struct parse *p, unsigned *count)
 				break;
 			}
 			return fail(p, p->at < p->len ? "expected , or } after a value"
-						       : "the object is not closed");
+						      : "the object is not closed");
 		}
 	}
 	skip_ws(p);

@@ -68,7 +68,8 @@ int main(void)
 	     5, "linger.ms=20;batch.size=-1.5e+3;enable.idempotence=true;x=false;z=0;");
 	good("{\"a\":\"\"}", 1, "a=;");
 	good("{\"a\":\"q\\\"b\\\\s\\/\\n\\t\"}", 1, "a=q\"b\\s/\n\t;");
-	good("{\"u\":\"\\u00e9\\u20ac\\ud83d\\ude00\"}", 1, "u=\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80;");
+	good("{\"u\":\"\\u00e9\\u20ac\\ud83d\\ude00\"}", 1,
+	     "u=\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80;");
 	good("{\"raw\":\"caf\xc3\xa9\"}", 1, "raw=caf\xc3\xa9;");
 
 	bad("", "does not start with {");

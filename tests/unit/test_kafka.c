@@ -66,7 +66,8 @@ int main(void)
 	CHECK_EQ_U(rd_kafka_mock_topic_create(mc, "t1", 1, 3), 0);
 	CHECK_EQ_U(rd_kafka_mock_partition_set_leader(mc, "t1", 0, 1), 0);
 	CHECK_EQ_U(rd_kafka_mock_topic_create(mc, "t3", 1, 3), 0);
-	struct rs_kafka *k = rs_kafka_new(rd_kafka_mock_cluster_bootstraps(mc), "test producer", NULL, NULL);
+	struct rs_kafka *k =
+	    rs_kafka_new(rd_kafka_mock_cluster_bootstraps(mc), "test producer", NULL, NULL);
 	CHECK(k != NULL);
 	if (!k)
 		return check_result();
