@@ -26,7 +26,7 @@ struct rs_kafka; /* opaque */
 /* props: the user's producer properties, decoded (json_props.h; NULL or "" for none), applied
  * over the shim's own; one librdkafka refuses, or that the shim keeps for itself (kafka.c lists
  * which and why), costs one stderr line naming props_var and the property, and is skipped. Values
- * of properties whose names speak of passwords, secrets, keys or tokens are never printed. */
+ * of properties whose names speak of passwords, secrets, keys, tokens or configs are never shown. */
 struct rs_kafka *rs_kafka_new(const char *brokers, const char *what, const char *props,
 			      const char *props_var);
 
