@@ -25,8 +25,8 @@ struct rs_kafka; /* opaque */
  * its log level follows RINGSIDE_LOG_LEVEL; lz4 compression, linger 5 ms, records up to 8 MiB. */
 /* props: the user's producer properties, decoded (json_props.h; NULL or "" for none), applied
  * over the shim's own; one librdkafka refuses, or that the shim keeps for itself (kafka.c lists
- * which and why), costs one stderr line naming props_var and the property, and is skipped. Values
- * of properties whose names speak of passwords, secrets, keys, tokens or configs are never shown. */
+ * which and why), costs one stderr line naming props_var and the property, and is skipped. The
+ * values of properties named for passwords, secrets, keys, tokens or configs are never shown. */
 struct rs_kafka *rs_kafka_new(const char *brokers, const char *what, const char *props,
 			      const char *props_var);
 
