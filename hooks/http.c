@@ -109,9 +109,12 @@ static void capture(void *arg, enum rs_hp_field f, const char *b, size_t n, bool
 	}
 }
 
-/* The first TLV with key in h's record. */
+/* The first TLV with key in h's record. tlv_seen has the bit of every key the record holds, so
+ * a key never met (sw8, tracestate: most requests) costs no walk. */
 static bool tlv_find(const struct rs_http *h, uint8_t key, const char **data, size_t *len)
 {
+	if (!(h->tlv_seen & (1u << key)))
+		return false;
 	size_t off = RS_HTTP_TLV_START;
 	uint8_t k;
 	while (rs_tlv_next(h->rec, &off, &k, data, len))
@@ -320,6 +323,7 @@ static void set_name(struct rs_http *h, uint8_t method)
 		o = RS_MIN(ml, (size_t)16);
 		memcpy(name, m, o);
 	}
+	h->tlv_seen |= (uint16_t)(1u << RS_T_NAME);
 	if (method == RS_M_CONNECT) {
 		rs_tlv_put(h->rec, RS_T_NAME, name, o);
 		return;
@@ -426,21 +430,22 @@ static void head_done(struct rs_conn *c, struct rs_http *h)
 			seg.endpoint_len = (uint16_t)RS_MIN(vl, (size_t)150);
 			memcpy(seg.endpoint, v, seg.endpoint_len);
 		}
-		/* Repeated tracestate headers are one list. */
-		size_t off = RS_HTTP_TLV_START, tl = 0;
-		uint8_t k;
-		char joined[RS_TRACESTATE_MAX];
-		while (rs_tlv_next(h->rec, &off, &k, &v, &vl))
-			if (k == RS_T_TRACESTATE && tl + vl + 1 <= sizeof(joined)) {
-				if (tl)
-					joined[tl++] = ',';
-				memcpy(joined + tl, v, vl);
-				tl += vl;
-			}
-		seg.tracestate_len = (p.prop & RS_PROP_TRACECONTEXT)
-					     ? (uint16_t)rs_tracestate_clean(joined, tl, seg.tracestate,
-									     sizeof(seg.tracestate))
-					     : 0;
+		/* Repeated tracestate headers are one list (none met: nothing to walk). */
+		seg.tracestate_len = 0;
+		if ((p.prop & RS_PROP_TRACECONTEXT) && (h->tlv_seen & (1u << RS_T_TRACESTATE))) {
+			size_t off = RS_HTTP_TLV_START, tl = 0;
+			uint8_t k;
+			char joined[RS_TRACESTATE_MAX];
+			while (rs_tlv_next(h->rec, &off, &k, &v, &vl))
+				if (k == RS_T_TRACESTATE && tl + vl + 1 <= sizeof(joined)) {
+					if (tl)
+						joined[tl++] = ',';
+					memcpy(joined + tl, v, vl);
+					tl += vl;
+				}
+			seg.tracestate_len = (uint16_t)rs_tracestate_clean(joined, tl, seg.tracestate,
+									   sizeof(seg.tracestate));
+		}
 	}
 
 	if (h->pend_n == RS_HTTP_PIPELINE) /* deeper pipelining than followed: give up the oldest */
