@@ -335,7 +335,7 @@ static __attribute__((noinline)) size_t feed_bytes(struct rs_hp *p, const char *
 		hvalue: {
 			p->candidates = 0;
 			size_t j = i + value_run(buf + i, len - i);
-			bool crlf = len - j >= 2 && b[j] == '\r' && b[j + 1] == '\n';
+			bool crlf = len - j >= 2 && load16(buf + j) == load16("\r\n");
 			if (!count(p, pend + j - i + (crlf ? 2 : 0))) /* with its line end when whole */
 				goto error;
 			pend = 0;
@@ -344,8 +344,7 @@ static __attribute__((noinline)) size_t feed_bytes(struct rs_hp *p, const char *
 				if (field != RS_HPF_NONE) {
 					emit(p, field, buf + i, j - i, j < len);
 				} else {
-					for (size_t k = i; k < j && p->state != S_ERROR; k++)
-						framing_byte(p, b[k]);
+					framing_run(p, b + i, j - i);
 					if (p->state == S_ERROR)
 						goto error;
 				}

@@ -38,6 +38,13 @@ static inline uint64_t load64(const char *s)
 	return v;
 }
 
+static inline uint16_t load16(const char *s)
+{
+	uint16_t v;
+	memcpy(&v, s, 2);
+	return v;
+}
+
 static inline uint32_t load32(const char *s)
 {
 	uint32_t v;
