@@ -170,13 +170,11 @@ static uint8_t method_code(const char *m, size_t n)
 /* A new segment on this thread for trace_id. */
 static void new_segment(const uint8_t trace_id[16], bool entry)
 {
-	char hex[16];
 	seg.valid = true;
 	seg.has_entry = entry;
 	memcpy(seg.trace_id, trace_id, 16);
 	rs_new_span_id(seg.seg_id);
-	rs_hex(seg.seg_id, 8, hex);
-	seg.hash = rs_hash64(hex, sizeof(hex));
+	seg.hash = rs_hash64_hex(seg.seg_id, 8); /* = rs_hash64 of the id's hex, as sw8 carries it */
 	seg.next = 0;
 	seg.endpoint_len = 0;
 	seg.tracestate_len = 0;
@@ -308,12 +306,13 @@ size_t rs_http_inject_text(const struct rs_conn *c, const struct rs_http_prep *p
 	return o > cap ? 0 : o;
 }
 
-static void set_name(struct rs_http *h, uint8_t method)
+/* Puts the span's name (method m, ml bytes, and folded path) into the record. Returns the offset of
+ * its TLV, 0 when the record had no room for one. */
+static size_t set_name(struct rs_http *h, uint8_t method, const char *m, size_t ml)
 {
-	const char *t = "", *m = "";
-	size_t tl = 0, ml = 0;
+	const char *t = "";
+	size_t tl = 0;
 	tlv_find(h, RS_T_TARGET, &t, &tl);
-	tlv_find(h, RS_T_METHOD, &m, &ml);
 	char name[160];
 	size_t o;
 	if (method == RS_M_OTHER) {
@@ -324,16 +323,16 @@ static void set_name(struct rs_http *h, uint8_t method)
 		memcpy(name, m, o);
 	}
 	h->tlv_seen |= (uint16_t)(1u << RS_T_NAME);
-	if (method == RS_M_CONNECT) {
-		rs_tlv_put(h->rec, RS_T_NAME, name, o);
-		return;
+	if (method != RS_M_CONNECT) {
+		name[o++] = ' ';
+		const char *path;
+		size_t pl;
+		rs_http_target_path(t, tl, &path, &pl);
+		o += rs_http_fold_path(path, pl, name + o, sizeof(name) - o);
 	}
-	name[o++] = ' ';
-	const char *path;
-	size_t pl;
-	rs_http_target_path(t, tl, &path, &pl);
-	o += rs_http_fold_path(path, pl, name + o, sizeof(name) - o);
+	size_t off = h->rec[0].hdr.len;
 	rs_tlv_put(h->rec, RS_T_NAME, name, o);
+	return h->rec[0].hdr.len > off ? off : 0;
 }
 
 static void prime_response(struct rs_http *h)
@@ -419,16 +418,18 @@ static void head_done(struct rs_conn *c, struct rs_http *h)
 	hi->method = method;
 	hi->version = h->req.version;
 	hi->prop = p.prop;
-	set_name(h, method);
+	size_t name_off = set_name(h, method, m, ml);
 	rs_emit_copy(h->rec);
 
 	if (h->server) {
 		rs_thread_set_active(&p.ctx);
 		const char *v;
 		size_t vl;
-		if (tlv_find(h, RS_T_NAME, &v, &vl)) {
+		if (name_off) { /* the name's TLV, where set_name put it */
+			const uint8_t *base = (const uint8_t *)h->rec;
+			vl = (size_t)base[name_off + 1] | ((size_t)base[name_off + 2] << 8);
 			seg.endpoint_len = (uint16_t)RS_MIN(vl, (size_t)150);
-			memcpy(seg.endpoint, v, seg.endpoint_len);
+			memcpy(seg.endpoint, base + name_off + RS_TLV_HDR, seg.endpoint_len);
 		}
 		/* Repeated tracestate headers are one list (none met: nothing to walk). */
 		seg.tracestate_len = 0;
