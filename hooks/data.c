@@ -48,7 +48,7 @@ static ssize_t send_one(struct rs_conn *c, int fd, const void *buf, size_t n, in
 	return rs_conn_send(c, fd, &m, flags, plain_sendmsg);
 }
 
-static RS_NOINLINE ssize_t read_slow(struct rs_conn *c, int fd, void *buf, size_t n, void *ret_addr)
+static RS_NOINLINE ssize_t read_slow(int fd, void *buf, size_t n, struct rs_conn *c, void *ret_addr)
 {
 	if (!c) /* the real function is not resolved yet */
 		return REAL(read)(fd, buf, n);
@@ -64,11 +64,11 @@ HOOK(ssize_t, read, int fd, void *buf, size_t n)
 	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real_read))
 		return rs_real_read(fd, buf, n);
-	return read_slow(c, fd, buf, n, __builtin_return_address(0));
+	return read_slow(fd, buf, n, c, __builtin_return_address(0));
 }
 
-static RS_NOINLINE ssize_t read_chk_slow(struct rs_conn *c, int fd, void *buf, size_t n,
-					 size_t buflen, void *ret_addr)
+static RS_NOINLINE ssize_t read_chk_slow(int fd, void *buf, size_t n, size_t buflen,
+					 struct rs_conn *c, void *ret_addr)
 {
 	if (!c) /* the real function is not resolved yet */
 		return REAL(__read_chk)(fd, buf, n, buflen);
@@ -84,10 +84,10 @@ HOOK(ssize_t, __read_chk, int fd, void *buf, size_t n, size_t buflen)
 	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real___read_chk))
 		return rs_real___read_chk(fd, buf, n, buflen);
-	return read_chk_slow(c, fd, buf, n, buflen, __builtin_return_address(0));
+	return read_chk_slow(fd, buf, n, buflen, c, __builtin_return_address(0));
 }
 
-static RS_NOINLINE ssize_t write_slow(struct rs_conn *c, int fd, const void *buf, size_t n)
+static RS_NOINLINE ssize_t write_slow(int fd, const void *buf, size_t n, struct rs_conn *c)
 {
 	if (!c) /* the real function is not resolved yet */
 		return REAL(write)(fd, buf, n);
@@ -103,10 +103,10 @@ HOOK(ssize_t, write, int fd, const void *buf, size_t n)
 	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real_write))
 		return rs_real_write(fd, buf, n);
-	return write_slow(c, fd, buf, n);
+	return write_slow(fd, buf, n, c);
 }
 
-static RS_NOINLINE ssize_t readv_slow(struct rs_conn *c, int fd, const struct iovec *iov, int cnt,
+static RS_NOINLINE ssize_t readv_slow(int fd, const struct iovec *iov, int cnt, struct rs_conn *c,
 				      void *ret_addr)
 {
 	if (!c) /* the real function is not resolved yet */
@@ -124,10 +124,10 @@ HOOK(ssize_t, readv, int fd, const struct iovec *iov, int cnt)
 	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real_readv))
 		return rs_real_readv(fd, iov, cnt);
-	return readv_slow(c, fd, iov, cnt, __builtin_return_address(0));
+	return readv_slow(fd, iov, cnt, c, __builtin_return_address(0));
 }
 
-static RS_NOINLINE ssize_t writev_slow(struct rs_conn *c, int fd, const struct iovec *iov, int cnt)
+static RS_NOINLINE ssize_t writev_slow(int fd, const struct iovec *iov, int cnt, struct rs_conn *c)
 {
 	if (!c) /* the real function is not resolved yet */
 		return REAL(writev)(fd, iov, cnt);
@@ -146,11 +146,11 @@ HOOK(ssize_t, writev, int fd, const struct iovec *iov, int cnt)
 	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real_writev))
 		return rs_real_writev(fd, iov, cnt);
-	return writev_slow(c, fd, iov, cnt);
+	return writev_slow(fd, iov, cnt, c);
 }
 
-static RS_NOINLINE ssize_t send_slow(struct rs_conn *c, int fd, const void *buf, size_t n,
-				     int flags)
+static RS_NOINLINE ssize_t send_slow(int fd, const void *buf, size_t n, int flags,
+				     struct rs_conn *c)
 {
 	if (!c) /* the real function is not resolved yet */
 		return REAL(send)(fd, buf, n, flags);
@@ -166,11 +166,11 @@ HOOK(ssize_t, send, int fd, const void *buf, size_t n, int flags)
 	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real_send))
 		return rs_real_send(fd, buf, n, flags);
-	return send_slow(c, fd, buf, n, flags);
+	return send_slow(fd, buf, n, flags, c);
 }
 
-static RS_NOINLINE ssize_t sendto_slow(struct rs_conn *c, int fd, const void *buf, size_t n,
-				       int flags, const struct sockaddr *a, socklen_t alen)
+static RS_NOINLINE ssize_t sendto_slow(int fd, const void *buf, size_t n, int flags,
+				       const struct sockaddr *a, socklen_t alen, struct rs_conn *c)
 {
 	if (!c) /* the real function is not resolved yet */
 		return REAL(sendto)(fd, buf, n, flags, a, alen);
@@ -187,10 +187,10 @@ HOOK(ssize_t, sendto, int fd, const void *buf, size_t n, int flags, const struct
 	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real_sendto))
 		return rs_real_sendto(fd, buf, n, flags, a, alen);
-	return sendto_slow(c, fd, buf, n, flags, a, alen);
+	return sendto_slow(fd, buf, n, flags, a, alen, c);
 }
 
-static RS_NOINLINE ssize_t recv_slow(struct rs_conn *c, int fd, void *buf, size_t n, int flags,
+static RS_NOINLINE ssize_t recv_slow(int fd, void *buf, size_t n, int flags, struct rs_conn *c,
 				     void *ret_addr)
 {
 	if (!c) /* the real function is not resolved yet */
@@ -210,11 +210,11 @@ HOOK(ssize_t, recv, int fd, void *buf, size_t n, int flags)
 	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real_recv))
 		return rs_real_recv(fd, buf, n, flags);
-	return recv_slow(c, fd, buf, n, flags, __builtin_return_address(0));
+	return recv_slow(fd, buf, n, flags, c, __builtin_return_address(0));
 }
 
-static RS_NOINLINE ssize_t recv_chk_slow(struct rs_conn *c, int fd, void *buf, size_t n,
-					 size_t buflen, int flags, void *ret_addr)
+static RS_NOINLINE ssize_t recv_chk_slow(int fd, void *buf, size_t n, size_t buflen, int flags,
+					 struct rs_conn *c, void *ret_addr)
 {
 	if (!c) /* the real function is not resolved yet */
 		return REAL(__recv_chk)(fd, buf, n, buflen, flags);
@@ -233,11 +233,11 @@ HOOK(ssize_t, __recv_chk, int fd, void *buf, size_t n, size_t buflen, int flags)
 	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real___recv_chk))
 		return rs_real___recv_chk(fd, buf, n, buflen, flags);
-	return recv_chk_slow(c, fd, buf, n, buflen, flags, __builtin_return_address(0));
+	return recv_chk_slow(fd, buf, n, buflen, flags, c, __builtin_return_address(0));
 }
 
-static RS_NOINLINE ssize_t recvfrom_slow(struct rs_conn *c, int fd, void *buf, size_t n, int flags,
-					 struct sockaddr *a, socklen_t *alen, void *ret_addr)
+static RS_NOINLINE ssize_t recvfrom_slow(int fd, void *buf, size_t n, int flags, struct sockaddr *a,
+					 socklen_t *alen, struct rs_conn *c, void *ret_addr)
 {
 	if (!c) /* the real function is not resolved yet */
 		return REAL(recvfrom)(fd, buf, n, flags, a, alen);
@@ -256,12 +256,12 @@ HOOK(ssize_t, recvfrom, int fd, void *buf, size_t n, int flags, struct sockaddr 
 	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real_recvfrom))
 		return rs_real_recvfrom(fd, buf, n, flags, a, alen);
-	return recvfrom_slow(c, fd, buf, n, flags, a, alen, __builtin_return_address(0));
+	return recvfrom_slow(fd, buf, n, flags, a, alen, c, __builtin_return_address(0));
 }
 
-static RS_NOINLINE ssize_t recvfrom_chk_slow(struct rs_conn *c, int fd, void *buf, size_t n,
-					     size_t buflen, int flags, struct sockaddr *a,
-					     socklen_t *alen, void *ret_addr)
+static RS_NOINLINE ssize_t recvfrom_chk_slow(int fd, void *buf, size_t n, size_t buflen, int flags,
+					     struct sockaddr *a, socklen_t *alen, struct rs_conn *c,
+					     void *ret_addr)
 {
 	if (!c) /* the real function is not resolved yet */
 		return REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, a, alen);
@@ -281,12 +281,12 @@ HOOK(ssize_t, __recvfrom_chk, int fd, void *buf, size_t n, size_t buflen, int fl
 	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real___recvfrom_chk))
 		return rs_real___recvfrom_chk(fd, buf, n, buflen, flags, a, alen);
-	return recvfrom_chk_slow(c, fd, buf, n, buflen, flags, a, alen,
+	return recvfrom_chk_slow(fd, buf, n, buflen, flags, a, alen, c,
 				 __builtin_return_address(0));
 }
 
-static RS_NOINLINE ssize_t sendmsg_slow(struct rs_conn *c, int fd, const struct msghdr *msg,
-					int flags)
+static RS_NOINLINE ssize_t sendmsg_slow(int fd, const struct msghdr *msg, int flags,
+					struct rs_conn *c)
 {
 	if (!c) /* the real function is not resolved yet */
 		return REAL(sendmsg)(fd, msg, flags);
@@ -303,10 +303,10 @@ HOOK(ssize_t, sendmsg, int fd, const struct msghdr *msg, int flags)
 	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real_sendmsg))
 		return rs_real_sendmsg(fd, msg, flags);
-	return sendmsg_slow(c, fd, msg, flags);
+	return sendmsg_slow(fd, msg, flags, c);
 }
 
-static RS_NOINLINE ssize_t recvmsg_slow(struct rs_conn *c, int fd, struct msghdr *msg, int flags,
+static RS_NOINLINE ssize_t recvmsg_slow(int fd, struct msghdr *msg, int flags, struct rs_conn *c,
 					void *ret_addr)
 {
 	if (!c) /* the real function is not resolved yet */
@@ -326,11 +326,11 @@ HOOK(ssize_t, recvmsg, int fd, struct msghdr *msg, int flags)
 	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real_recvmsg))
 		return rs_real_recvmsg(fd, msg, flags);
-	return recvmsg_slow(c, fd, msg, flags, __builtin_return_address(0));
+	return recvmsg_slow(fd, msg, flags, c, __builtin_return_address(0));
 }
 
-static RS_NOINLINE int sendmmsg_slow(struct rs_conn *c, int fd, struct mmsghdr *v, unsigned n,
-				     int flags)
+static RS_NOINLINE int sendmmsg_slow(int fd, struct mmsghdr *v, unsigned n, int flags,
+				     struct rs_conn *c)
 {
 	if (!c) /* the real function is not resolved yet */
 		return REAL(sendmmsg)(fd, v, n, flags);
@@ -354,11 +354,11 @@ HOOK(int, sendmmsg, int fd, struct mmsghdr *v, unsigned n, int flags)
 	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real_sendmmsg))
 		return rs_real_sendmmsg(fd, v, n, flags);
-	return sendmmsg_slow(c, fd, v, n, flags);
+	return sendmmsg_slow(fd, v, n, flags, c);
 }
 
-static RS_NOINLINE int recvmmsg_slow(struct rs_conn *c, int fd, struct mmsghdr *v, unsigned n,
-				     int flags, struct timespec *t, void *ret_addr)
+static RS_NOINLINE int recvmmsg_slow(int fd, struct mmsghdr *v, unsigned n, int flags,
+				     struct timespec *t, struct rs_conn *c, void *ret_addr)
 {
 	if (!c) /* the real function is not resolved yet */
 		return REAL(recvmmsg)(fd, v, n, flags, t);
@@ -376,11 +376,11 @@ HOOK(int, recvmmsg, int fd, struct mmsghdr *v, unsigned n, int flags, struct tim
 	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real_recvmmsg))
 		return rs_real_recvmmsg(fd, v, n, flags, t);
-	return recvmmsg_slow(c, fd, v, n, flags, t, __builtin_return_address(0));
+	return recvmmsg_slow(fd, v, n, flags, t, c, __builtin_return_address(0));
 }
 
-static RS_NOINLINE ssize_t sendfile_slow(struct rs_conn *c, int out_fd, int in_fd, off_t *off,
-					 size_t n)
+static RS_NOINLINE ssize_t sendfile_slow(int out_fd, int in_fd, off_t *off, size_t n,
+					 struct rs_conn *c)
 {
 	if (!c) /* the real function is not resolved yet */
 		return REAL(sendfile)(out_fd, in_fd, off, n);
@@ -397,11 +397,11 @@ HOOK(ssize_t, sendfile, int out_fd, int in_fd, off_t *off, size_t n)
 	struct rs_conn *c = rs_conn_traced(out_fd);
 	if (rs_likely(!c && rs_real_sendfile))
 		return rs_real_sendfile(out_fd, in_fd, off, n);
-	return sendfile_slow(c, out_fd, in_fd, off, n);
+	return sendfile_slow(out_fd, in_fd, off, n, c);
 }
 
-static RS_NOINLINE ssize_t sendfile64_slow(struct rs_conn *c, int out_fd, int in_fd, off64_t *off,
-					   size_t n)
+static RS_NOINLINE ssize_t sendfile64_slow(int out_fd, int in_fd, off64_t *off, size_t n,
+					   struct rs_conn *c)
 {
 	if (!c) /* the real function is not resolved yet */
 		return REAL(sendfile64)(out_fd, in_fd, off, n);
@@ -418,5 +418,5 @@ HOOK(ssize_t, sendfile64, int out_fd, int in_fd, off64_t *off, size_t n)
 	struct rs_conn *c = rs_conn_traced(out_fd);
 	if (rs_likely(!c && rs_real_sendfile64))
 		return rs_real_sendfile64(out_fd, in_fd, off, n);
-	return sendfile64_slow(c, out_fd, in_fd, off, n);
+	return sendfile64_slow(out_fd, in_fd, off, n, c);
 }
