@@ -73,6 +73,17 @@ static void capture(void *arg, enum rs_hp_field f, const char *b, size_t n, bool
 	uint8_t key = tlv_for[f].key;
 	union rs_rec *rec = h->rec;
 	uint8_t *base = (uint8_t *)rec;
+	if (end && h->tlv_key == 0 && n <= tlv_for[f].cap &&
+	    rec->hdr.len + RS_TLV_HDR + n <= RS_REC_MAX &&
+	    !(tlv_for[f].first_only && (h->tlv_seen & (1u << key)))) {
+		/* The usual case, a value whole in one call that fits: trimmed, then put, with no
+		 * state kept for a continuation (the same bytes as putting it and trimming). */
+		while (n && (b[n - 1] == ' ' || b[n - 1] == '\t'))
+			n--;
+		rs_tlv_put(rec, key, b, n);
+		h->tlv_seen |= (uint16_t)(1u << key);
+		return;
+	}
 	if (h->tlv_key == 0) {
 		if (tlv_for[f].first_only && (h->tlv_seen & (1u << key))) {
 			h->tlv_key = TLV_SKIP;
