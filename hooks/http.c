@@ -152,6 +152,8 @@ struct rs_http *rs_http_open(struct rs_conn *c, bool server)
 	if (server)
 		want |= 1u << RS_HPF_TRACEPARENT | 1u << RS_HPF_TRACESTATE | 1u << RS_HPF_SW8;
 	rs_hp_init(&h->req, RS_HP_REQUEST, want, capture, h);
+	if (server)
+		rs_hp_no_line_end(&h->req); /* the injection point matters to a client only */
 	rs_hp_init(&h->resp, RS_HP_RESPONSE, 0, NULL, NULL);
 	return h;
 }

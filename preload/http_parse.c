@@ -229,7 +229,7 @@ static __attribute__((noinline)) size_t feed_bytes(struct rs_hp *p, const char *
 				goto error;
 			p->line = 0;
 			p->state = S_HNAME_START;
-			if (p->mode == RS_HP_REQUEST) {
+			if (p->mode == RS_HP_REQUEST && !p->no_line_end) {
 				*ev = RS_HP_LINE_END;
 				return i;
 			}
