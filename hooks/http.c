@@ -73,6 +73,17 @@ static void capture(void *arg, enum rs_hp_field f, const char *b, size_t n, bool
 	uint8_t key = tlv_for[f].key;
 	union rs_rec *rec = h->rec;
 	uint8_t *base = (uint8_t *)rec;
+	if (end && h->tlv_key == 0 && n <= tlv_for[f].cap &&
+	    rec->hdr.len + RS_TLV_HDR + n <= RS_REC_MAX &&
+	    !(tlv_for[f].first_only && (h->tlv_seen & (1u << key)))) {
+		/* The usual case, a value whole in one call that fits: trimmed, then put, with no
+		 * state kept for a continuation (the same bytes as putting it and trimming). */
+		while (n && (b[n - 1] == ' ' || b[n - 1] == '\t'))
+			n--;
+		rs_tlv_put(rec, key, b, n);
+		h->tlv_seen |= (uint16_t)(1u << key);
+		return;
+	}
 	if (h->tlv_key == 0) {
 		if (tlv_for[f].first_only && (h->tlv_seen & (1u << key))) {
 			h->tlv_key = TLV_SKIP;
@@ -109,9 +120,12 @@ static void capture(void *arg, enum rs_hp_field f, const char *b, size_t n, bool
 	}
 }
 
-/* The first TLV with key in h's record. */
+/* The first TLV with key in h's record. tlv_seen has the bit of every key the record holds, so
+ * a key never met (sw8, tracestate: most requests) costs no walk. */
 static bool tlv_find(const struct rs_http *h, uint8_t key, const char **data, size_t *len)
 {
+	if (!(h->tlv_seen & (1u << key)))
+		return false;
 	size_t off = RS_HTTP_TLV_START;
 	uint8_t k;
 	while (rs_tlv_next(h->rec, &off, &k, data, len))
@@ -138,6 +152,8 @@ struct rs_http *rs_http_open(struct rs_conn *c, bool server)
 	if (server)
 		want |= 1u << RS_HPF_TRACEPARENT | 1u << RS_HPF_TRACESTATE | 1u << RS_HPF_SW8;
 	rs_hp_init(&h->req, RS_HP_REQUEST, want, capture, h);
+	if (server)
+		rs_hp_no_line_end(&h->req); /* the injection point matters to a client only */
 	rs_hp_init(&h->resp, RS_HP_RESPONSE, 0, NULL, NULL);
 	return h;
 }
@@ -167,13 +183,11 @@ static uint8_t method_code(const char *m, size_t n)
 /* A new segment on this thread for trace_id. */
 static void new_segment(const uint8_t trace_id[16], bool entry)
 {
-	char hex[16];
 	seg.valid = true;
 	seg.has_entry = entry;
 	memcpy(seg.trace_id, trace_id, 16);
 	rs_new_span_id(seg.seg_id);
-	rs_hex(seg.seg_id, 8, hex);
-	seg.hash = rs_hash64(hex, sizeof(hex));
+	seg.hash = rs_hash64_hex(seg.seg_id, 8); /* = rs_hash64 of the id's hex, as sw8 carries it */
 	seg.next = 0;
 	seg.endpoint_len = 0;
 	seg.tracestate_len = 0;
@@ -305,12 +319,13 @@ size_t rs_http_inject_text(const struct rs_conn *c, const struct rs_http_prep *p
 	return o > cap ? 0 : o;
 }
 
-static void set_name(struct rs_http *h, uint8_t method)
+/* Puts the span's name (method m, ml bytes, and folded path) into the record. Returns the offset of
+ * its TLV, 0 when the record had no room for one. */
+static size_t set_name(struct rs_http *h, uint8_t method, const char *m, size_t ml)
 {
-	const char *t = "", *m = "";
-	size_t tl = 0, ml = 0;
+	const char *t = "";
+	size_t tl = 0;
 	tlv_find(h, RS_T_TARGET, &t, &tl);
-	tlv_find(h, RS_T_METHOD, &m, &ml);
 	char name[160];
 	size_t o;
 	if (method == RS_M_OTHER) {
@@ -320,16 +335,17 @@ static void set_name(struct rs_http *h, uint8_t method)
 		o = RS_MIN(ml, (size_t)16);
 		memcpy(name, m, o);
 	}
-	if (method == RS_M_CONNECT) {
-		rs_tlv_put(h->rec, RS_T_NAME, name, o);
-		return;
+	h->tlv_seen |= (uint16_t)(1u << RS_T_NAME);
+	if (method != RS_M_CONNECT) {
+		name[o++] = ' ';
+		const char *path;
+		size_t pl;
+		rs_http_target_path(t, tl, &path, &pl);
+		o += rs_http_fold_path(path, pl, name + o, sizeof(name) - o);
 	}
-	name[o++] = ' ';
-	const char *path;
-	size_t pl;
-	rs_http_target_path(t, tl, &path, &pl);
-	o += rs_http_fold_path(path, pl, name + o, sizeof(name) - o);
+	size_t off = h->rec[0].hdr.len;
 	rs_tlv_put(h->rec, RS_T_NAME, name, o);
+	return h->rec[0].hdr.len > off ? off : 0;
 }
 
 static void prime_response(struct rs_http *h)
@@ -415,32 +431,35 @@ static void head_done(struct rs_conn *c, struct rs_http *h)
 	hi->method = method;
 	hi->version = h->req.version;
 	hi->prop = p.prop;
-	set_name(h, method);
+	size_t name_off = set_name(h, method, m, ml);
 	rs_emit_copy(h->rec);
 
 	if (h->server) {
 		rs_thread_set_active(&p.ctx);
 		const char *v;
 		size_t vl;
-		if (tlv_find(h, RS_T_NAME, &v, &vl)) {
+		if (name_off) { /* the name's TLV, where set_name put it */
+			const uint8_t *base = (const uint8_t *)h->rec;
+			vl = (size_t)base[name_off + 1] | ((size_t)base[name_off + 2] << 8);
 			seg.endpoint_len = (uint16_t)RS_MIN(vl, (size_t)150);
-			memcpy(seg.endpoint, v, seg.endpoint_len);
+			memcpy(seg.endpoint, base + name_off + RS_TLV_HDR, seg.endpoint_len);
 		}
-		/* Repeated tracestate headers are one list. */
-		size_t off = RS_HTTP_TLV_START, tl = 0;
-		uint8_t k;
-		char joined[RS_TRACESTATE_MAX];
-		while (rs_tlv_next(h->rec, &off, &k, &v, &vl))
-			if (k == RS_T_TRACESTATE && tl + vl + 1 <= sizeof(joined)) {
-				if (tl)
-					joined[tl++] = ',';
-				memcpy(joined + tl, v, vl);
-				tl += vl;
-			}
-		seg.tracestate_len = (p.prop & RS_PROP_TRACECONTEXT)
-					     ? (uint16_t)rs_tracestate_clean(joined, tl, seg.tracestate,
-									     sizeof(seg.tracestate))
-					     : 0;
+		/* Repeated tracestate headers are one list (none met: nothing to walk). */
+		seg.tracestate_len = 0;
+		if ((p.prop & RS_PROP_TRACECONTEXT) && (h->tlv_seen & (1u << RS_T_TRACESTATE))) {
+			size_t off = RS_HTTP_TLV_START, tl = 0;
+			uint8_t k;
+			char joined[RS_TRACESTATE_MAX];
+			while (rs_tlv_next(h->rec, &off, &k, &v, &vl))
+				if (k == RS_T_TRACESTATE && tl + vl + 1 <= sizeof(joined)) {
+					if (tl)
+						joined[tl++] = ',';
+					memcpy(joined + tl, v, vl);
+					tl += vl;
+				}
+			seg.tracestate_len = (uint16_t)rs_tracestate_clean(joined, tl, seg.tracestate,
+									   sizeof(seg.tracestate));
+		}
 	}
 
 	if (h->pend_n == RS_HTTP_PIPELINE) /* deeper pipelining than followed: give up the oldest */

@@ -54,6 +54,7 @@ static __attribute__((noinline)) size_t feed_bytes(struct rs_hp *p, const char *
 {
 	const unsigned char *b = (const unsigned char *)buf;
 	size_t i = 0;
+	size_t pend = 0; /* a header name's bytes, counted with its value (S_HNAME_START) */
 	while (i < len) {
 		unsigned char c = b[i];
 		switch (p->state) {
@@ -228,7 +229,7 @@ static __attribute__((noinline)) size_t feed_bytes(struct rs_hp *p, const char *
 				goto error;
 			p->line = 0;
 			p->state = S_HNAME_START;
-			if (p->mode == RS_HP_REQUEST) {
+			if (p->mode == RS_HP_REQUEST && !p->no_line_end) {
 				*ev = RS_HP_LINE_END;
 				return i;
 			}
@@ -252,22 +253,37 @@ static __attribute__((noinline)) size_t feed_bytes(struct rs_hp *p, const char *
 			/* The usual case: the whole name and its colon are in this buffer. */
 			{
 				size_t j = i, lim = len - i > 64 ? i + 64 : len;
+#ifdef __SSE2__
+				if (len - i >= 16) {
+					j += name_run16(buf + i); /* most names, at once */
+					if (j < len && b[j] == ':')
+						goto name_colon;
+				}
+#endif
 				while (j + 4 <= lim && (tchar[b[j]] & tchar[b[j + 1]] & tchar[b[j + 2]] &
 							tchar[b[j + 3]]))
 					j += 4; /* four at a time: names are mostly longer */
 				while (j < lim && is_tchar(b[j]))
 					j++;
 				if (j < len && b[j] == ':') {
+#ifdef __SSE2__
+				name_colon:
+#endif
 					name_whole(p, buf + i, j - i);
 					/* Its white space and value too, while they are in this buffer:
 					 * a whole header line without a trip through the switch per part. */
 					for (j++; j < len && ows[b[j]];)
 						j++;
-					if (!count(p, j - i))
-						goto error;
-					i = j;
-					if (i == len)
+					if (j == len) {
+						if (!count(p, j - i))
+							goto error;
+						i = j;
 						break;
+					}
+					/* Counted with the value: the bounds only grow, so one check of
+					 * the sum fails exactly when one of the two would have. */
+					pend = j - i;
+					i = j;
 					p->state = S_HVALUE;
 					goto hvalue;
 				}
@@ -319,16 +335,16 @@ static __attribute__((noinline)) size_t feed_bytes(struct rs_hp *p, const char *
 		hvalue: {
 			p->candidates = 0;
 			size_t j = i + value_run(buf + i, len - i);
-			bool crlf = len - j >= 2 && b[j] == '\r' && b[j + 1] == '\n';
-			if (!count(p, j - i + (crlf ? 2 : 0))) /* with its line end when whole */
+			bool crlf = len - j >= 2 && load16(buf + j) == load16("\r\n");
+			if (!count(p, pend + j - i + (crlf ? 2 : 0))) /* with its line end when whole */
 				goto error;
+			pend = 0;
 			if (p->field != H_NONE) {
 				unsigned field = headers[p->field].field;
 				if (field != RS_HPF_NONE) {
 					emit(p, field, buf + i, j - i, j < len);
 				} else {
-					for (size_t k = i; k < j && p->state != S_ERROR; k++)
-						framing_byte(p, b[k]);
+					framing_run(p, b + i, j - i);
 					if (p->state == S_ERROR)
 						goto error;
 				}

@@ -73,6 +73,7 @@ struct rs_hp {
 	uint64_t remaining; /* body or chunk bytes still to come; position in the version */
 	uint64_t scratch;   /* a framing header's value: digits, or its last eight bytes */
 	uint8_t vflags;	    /* while in a Content-Length value: digits seen, white space after */
+	bool no_line_end;   /* RS_HP_LINE_END not wanted (see rs_hp_no_line_end) */
 	uint32_t candidates; /* header names still matching the name being read (bit per entry) */
 	uint32_t capture;    /* RS_HPF_* bits the caller wants the bytes of */
 	uint32_t seen;	     /* RS_HPF_* bits met in this head */
@@ -104,6 +105,13 @@ enum rs_hp_event rs_hp_close(struct rs_hp *p);
 static inline void rs_hp_expect_no_body(struct rs_hp *p)
 {
 	p->flags |= RS_HPM_NO_BODY;
+}
+
+/* For a request parser whose caller has nothing to do at a request line's end (a server's):
+ * RS_HP_LINE_END is not reported, and the head is parsed on without returning there. */
+static inline void rs_hp_no_line_end(struct rs_hp *p)
+{
+	p->no_line_end = true;
 }
 
 /* True when the parser sits between messages (nothing of the next one seen). */

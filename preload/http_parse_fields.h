@@ -137,6 +137,24 @@ static inline __attribute__((always_inline)) void framing_byte(struct rs_hp *p, 
 	}
 }
 
+/* framing_byte over a run of n bytes of the value. A token header keeps only the window of its
+ * last eight bytes that are not white space, so the run is read from its end for at most those,
+ * shifting in below what earlier runs of the value left. */
+static inline void framing_run(struct rs_hp *p, const unsigned char *s, size_t n)
+{
+	if (p->field == H_TRANSFER_ENCODING || p->field == H_CONNECTION || p->field == H_UPGRADE) {
+		uint64_t w = 0;
+		unsigned got = 0;
+		for (size_t k = n; k-- > 0 && got < 8;)
+			if (s[k] != ' ' && s[k] != '\t')
+				w |= (uint64_t)lower(s[k]) << (8 * got++);
+		p->scratch = got == 8 ? w : (p->scratch << (8 * got)) | w;
+		return;
+	}
+	for (size_t k = 0; k < n && p->state != S_ERROR; k++)
+		framing_byte(p, s[k]);
+}
+
 /* Whether the window's last n bytes are the word w (its bytes packed big-endian, as the window
  * shifts them in), n <= 8: the final token of the value. */
 static inline bool tail_is(uint64_t window, uint64_t w, unsigned n)

@@ -72,9 +72,8 @@ size_t rs_http_fold_path(const char *path, size_t n, char *out, size_t cap)
 	if (cap < 5)
 		return 0;
 	while (i < n) {
-		size_t j = i;
-		while (j < n && path[j] != '/')
-			j++;
+		const char *slash = memchr(path + i, '/', n - i);
+		size_t j = slash ? (size_t)(slash - path) : n;
 		const char *rep = fold(path + i, j - i);
 		size_t seglen = rep ? strlen(rep) : j - i;
 		size_t extra = j < n ? 1 : 0; /* the slash after it */
@@ -87,7 +86,8 @@ size_t rs_http_fold_path(const char *path, size_t n, char *out, size_t cap)
 			memcpy(out + o, "/...", 4);
 			return o + 4;
 		}
-		memcpy(out + o, rep ? rep : path + i, seglen);
+		if (seglen) /* not for the empty segment before a path's first slash */
+			memcpy(out + o, rep ? rep : path + i, seglen);
 		o += seglen;
 		if (extra)
 			out[o++] = '/';

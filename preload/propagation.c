@@ -347,16 +347,35 @@ bool rs_sw8_format(const struct rs_sw8 *in, char *out, size_t cap, size_t *len)
 	return true;
 }
 
-uint64_t rs_hash64(const void *data, size_t n)
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_STEP(h, byte) (((h) ^ (byte)) * 0x100000001b3ull)
+
+static uint64_t hash_final(uint64_t h)
 {
-	const uint8_t *p = data;
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdull;
 	h ^= h >> 33;
 	return h;
+}
+
+uint64_t rs_hash64(const void *data, size_t n)
+{
+	const uint8_t *p = data;
+	uint64_t h = FNV_OFFSET;
+	for (size_t i = 0; i < n; i++)
+		h = FNV_STEP(h, p[i]);
+	return hash_final(h);
+}
+
+uint64_t rs_hash64_hex(const uint8_t *in, size_t n)
+{
+	static const uint8_t d[] = "0123456789abcdef";
+	uint64_t h = FNV_OFFSET;
+	for (size_t i = 0; i < n; i++) {
+		h = FNV_STEP(h, d[in[i] >> 4]);
+		h = FNV_STEP(h, d[in[i] & 15]);
+	}
+	return hash_final(h);
 }
 
 void rs_sw_span_id(uint64_t seg_hash, int32_t index, uint8_t out[8])

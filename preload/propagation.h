@@ -51,6 +51,10 @@ bool rs_sw8_format(const struct rs_sw8 *in, char *out, size_t cap, size_t *len);
 /* A 64-bit hash of bytes (FNV-1a, then a finaliser). */
 uint64_t rs_hash64(const void *data, size_t n);
 
+/* rs_hash64 of the lowercase hex text of n bytes (what rs_hex writes), without writing it: a
+ * segment's hash, made for every server span. */
+uint64_t rs_hash64_hex(const uint8_t *in, size_t n);
+
 /* The OpenTelemetry span id of the span at index `index` of the SkyWalking segment whose id
  * hashes to seg_hash: how ringside names its spans, so that sw8 alone links a trace. */
 void rs_sw_span_id(uint64_t seg_hash, int32_t index, uint8_t out[8]);

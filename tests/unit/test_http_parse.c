@@ -272,6 +272,28 @@ static void test_sniff(void)
 	CHECK(rs_hp_sniff_response("220 smtp", 8) == 0);
 }
 
+/* A server's request parser without line-end events: the rest is reported as before, and the
+ * head is parsed through in one feed. */
+static void test_no_line_end(void)
+{
+	static const char req[] = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n";
+	for (int quiet = 0; quiet < 2; quiet++) {
+		struct rs_hp p;
+		rs_hp_init(&p, RS_HP_REQUEST, 0, NULL, NULL);
+		if (quiet)
+			rs_hp_no_line_end(&p);
+		enum rs_hp_event ev;
+		size_t used = rs_hp_feed(&p, req, sizeof(req) - 1, &ev);
+		if (!quiet) {
+			CHECK(ev == RS_HP_LINE_END && used == 17);
+			used += rs_hp_feed(&p, req + used, sizeof(req) - 1 - used, &ev);
+		}
+		CHECK(ev == RS_HP_HEAD_DONE && used == sizeof(req) - 1);
+		rs_hp_feed(&p, "", 0, &ev);
+		CHECK(ev == RS_HP_MSG_DONE);
+	}
+}
+
 int main(void)
 {
 	test_requests();
@@ -280,5 +302,6 @@ int main(void)
 	test_names();
 	test_name_variants();
 	test_sniff();
+	test_no_line_end();
 	return check_result();
 }
