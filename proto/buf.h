@@ -29,6 +29,9 @@ static inline void rs_buf_puts(struct rs_buf *b, const char *s)
 	rs_buf_put(b, s, strlen(s));
 }
 
+/* A string literal: its length is known at compile time, so the copy is inlined. */
+#define rs_buf_lit(b, lit) rs_buf_put((b), "" lit, sizeof(lit) - 1)
+
 static inline void rs_buf_putc(struct rs_buf *b, char c)
 {
 	rs_buf_put(b, &c, 1);
