@@ -27,6 +27,7 @@ static struct {
 	struct rs_batch *open;
 	struct rs_buf resource_json;
 	bool broken_line; /* a write failed part-way: start the next line on a new line */
+	size_t last_len;  /* bytes of the last sealed batch */
 	int failing;	  /* errno of the last failed write, 0 after a success: said once */
 	char path[RS_CFG_PATH_MAX + 128];
 } F;
@@ -105,6 +106,9 @@ static void file_add(const union rs_rec *rec)
 			RS_STAT_ADD(dropped_encode, 1);
 			return;
 		}
+		/* As large as the last batch was: growing it by doubling copied every byte about
+		 * once more (a tenth of the encoding's cost). */
+		rs_buf_reserve(&F.open->data, F.last_len + F.last_len / 8);
 		if (F.broken_line) {
 			rs_buf_putc(&F.open->data, '\n');
 			F.broken_line = false;
@@ -132,6 +136,7 @@ static void file_seal(void)
 		return;
 	F.open = NULL;
 	rs_otlp_json_end(&b->data);
+	F.last_len = b->data.len;
 	if (rs_buf_failed(&b->data)) {
 		RS_STAT_ADD(dropped_encode, b->spans);
 		rs_batch_free(b);
