@@ -125,6 +125,8 @@ bool rs_utf8_valid(const char *str, size_t n)
 				break;
 			i += 8;
 		}
+		while (i < n && s[i] < 0x80) /* the last few ASCII bytes */
+			i++;
 		if (i >= n)
 			return true;
 		size_t seq = utf8_seq(s + i, n - i);
