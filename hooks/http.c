@@ -36,6 +36,8 @@ static RS_TLS struct {
 	int32_t next;
 	uint16_t endpoint_len;
 	uint16_t tracestate_len;
+	uint8_t sw_trace_len; /* another agent's trace id, as its sw8 carried it; 0: ours */
+	char sw_trace[128];
 	char endpoint[160];
 	char tracestate[RS_TRACESTATE_MAX];
 } seg;
@@ -191,6 +193,7 @@ static void new_segment(const uint8_t trace_id[16], bool entry)
 	seg.next = 0;
 	seg.endpoint_len = 0;
 	seg.tracestate_len = 0;
+	seg.sw_trace_len = 0;
 }
 
 /* The server span of the request whose head h holds: its parent comes from the request. */
@@ -218,6 +221,16 @@ static void server_span(struct rs_http *h, struct rs_http_prep *p)
 	else
 		rs_new_trace_id(p->ctx.trace_id);
 	new_segment(p->ctx.trace_id, true);
+	if (p->prop & RS_PROP_SW8) {
+		/* Another agent's trace id (not 32 hex digits) goes on downstream as it came, or
+		 * SkyWalking would see a new trace at the next hop. */
+		char hex[32];
+		rs_hex(parent.trace_id, 16, hex);
+		if (sw.trace_id_len != 32 || memcmp(hex, sw.trace_id, 32) != 0) {
+			seg.sw_trace_len = (uint8_t)RS_MIN(sw.trace_id_len, sizeof(seg.sw_trace));
+			memcpy(seg.sw_trace, sw.trace_id, seg.sw_trace_len);
+		}
+	}
 	p->seg_index = seg.next++;
 	p->seg_parent = -1;
 	memcpy(p->seg_id, seg.seg_id, 8);
@@ -292,8 +305,14 @@ size_t rs_http_inject_text(const struct rs_conn *c, const struct rs_http_prep *p
 	if (p->prop & RS_PROP_SW8) {
 		static RS_TLS struct rs_sw8 sw; /* 1 KiB: not on the program's stack */
 		sw.sampled = p->ctx.flags & 1;
-		rs_hex(p->ctx.trace_id, 16, sw.trace_id);
-		sw.trace_id_len = 32;
+		if (seg.has_entry && seg.sw_trace_len &&
+		    memcmp(seg.trace_id, p->ctx.trace_id, 16) == 0) {
+			memcpy(sw.trace_id, seg.sw_trace, seg.sw_trace_len);
+			sw.trace_id_len = seg.sw_trace_len;
+		} else {
+			rs_hex(p->ctx.trace_id, 16, sw.trace_id);
+			sw.trace_id_len = 32;
+		}
 		rs_hex(p->seg_id, 8, sw.segment);
 		sw.segment_len = 16;
 		sw.span_index = p->seg_index;
