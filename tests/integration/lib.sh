@@ -154,14 +154,20 @@ start_python() {
 	wait_listen "$port"
 }
 
-stop_python() {
-	kill -INT "$PY_PID"
+# sigint_wait PID WHAT [SECONDS]: SIGINT (Python exits cleanly, so the shim flushes), then at most
+# SECONDS (5: the tests' RINGSIDE_FLUSH_TIMEOUT_MS is 2000 at most, plus start-up slack).
+sigint_wait() {
+	kill -INT "$1"
 	local i
-	for i in $(seq 100); do
-		kill -0 "$PY_PID" 2>/dev/null || return 0
+	for i in $(seq $((${3:-5} * 20))); do
+		kill -0 "$1" 2>/dev/null || return 0
 		sleep 0.05
 	done
-	fail "python http.server did not exit on SIGINT"
+	fail "$2 did not exit within ${3:-5} s of SIGINT"
+}
+
+stop_python() {
+	sigint_wait "$PY_PID" "python http.server"
 }
 
 # otlp_chain NAME [VAR=value...]: three requests, curl -> python3 -m http.server (serving

@@ -73,14 +73,8 @@ requests() {
 }
 
 # stop_serving NAME SECONDS: SIGINT, and python must be gone within SECONDS.
-stop_serving() {
-	kill -INT "$PY_PID"
-	local i
-	for i in $(seq $(($2 * 20))); do
-		kill -0 "$PY_PID" 2>/dev/null || return 0
-		sleep 0.05
-	done
-	fail "$1: python did not exit within $2 s of SIGINT"
+stop_serving() { # stop_serving NAME SECONDS
+	sigint_wait "$PY_PID" "$1: python" "$2"
 }
 
 server_spans() { # server_spans FILE: distinct HTTP server spans that arrived

@@ -87,17 +87,9 @@ requests() { # requests N: each must succeed
 	done
 }
 
-stop_serving() { # SIGINT; the exit must come within the flush bound (plus start-up slack)
-	kill -INT "$PY_PID"
-	local i
-	for i in $(seq 100); do
-		if ! kill -0 "$PY_PID" 2>/dev/null; then
-			wait "$PY_PID" || fail "$1: python exited with status $?"
-			return 0
-		fi
-		sleep 0.05
-	done
-	fail "$1: python did not exit within 5 s of SIGINT (RINGSIDE_FLUSH_TIMEOUT_MS is 1000)"
+stop_serving() { # stop_serving NAME: through the exit flush, and a clean exit
+	sigint_wait "$PY_PID" "$1: python"
+	wait "$PY_PID" || fail "$1: python exited with status $?"
 }
 
 server_spans() { # server_spans FILE: HTTP server spans that arrived (not in rejected requests)

@@ -40,14 +40,8 @@ client() {
 		2>"$WORK/$name.curl.log" || fail "$name: curl failed: $(cat "$WORK/$name.curl.log")"
 }
 
-stop_serving() {
-	kill -INT "$PY_PID"
-	local i
-	for i in $(seq 100); do
-		kill -0 "$PY_PID" 2>/dev/null || return 0
-		sleep 0.05
-	done
-	fail "$1: python did not exit within 5 s of SIGINT (RINGSIDE_FLUSH_TIMEOUT_MS is 1000)"
+stop_serving() { # stop_serving NAME: python under the shim, through its exit flush
+	sigint_wait "$PY_PID" "$1: python"
 }
 
 count() { # count FILE PATH [field.path=value]: lines on PATH (whose field equals value)

@@ -61,14 +61,8 @@ serve() {
 	RS_PIDS+=("$PY_PID")
 	wait_listen "$PORT"
 }
-stop_serving() { # SIGINT; the exit comes within the flush bound (plus start-up slack)
-	kill -INT "$PY_PID"
-	local i
-	for i in $(seq 100); do
-		kill -0 "$PY_PID" 2>/dev/null || return 0
-		sleep 0.05
-	done
-	fail "$1: python did not exit within 5 s of SIGINT (RINGSIDE_FLUSH_TIMEOUT_MS is 1000)"
+stop_serving() { # stop_serving NAME: python under the shim, through its exit flush
+	sigint_wait "$PY_PID" "$1: python"
 }
 
 # --- gRPC: SW_AGENT_FORCE_TLS with the test CA; keepAlive and profile-task polls ride the same TLS

@@ -22,28 +22,10 @@ down=$(free_port)
 	SW_AGENT_NAME=downstream "$PYTHON" -m http.server --bind 127.0.0.1 "$down") >"$WORK/down.log" 2>&1 &
 DOWN_PID=$!
 RS_PIDS+=("$DOWN_PID")
-# middle: answers each request after a request of its own to downstream
+# middle: each request answered after one of its own to downstream, from the handler's thread
 mid=$(free_port)
-cat >"$WORK/middle.py" <<'PY'
-import sys, urllib.request
-from http.server import BaseHTTPRequestHandler, HTTPServer
-port, down = int(sys.argv[1]), int(sys.argv[2])
-class H(BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = urllib.request.urlopen(f"http://127.0.0.1:{down}/index.html").read()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a):
-        pass
-try:
-    HTTPServer(("127.0.0.1", port), H).serve_forever()
-except KeyboardInterrupt:
-    pass
-PY
 (exec env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" "${COMMON[@]}" "${BACKEND[@]}" SW_AGENT_NAME=middle \
-	"$PYTHON" "$WORK/middle.py" "$mid" "$down") >"$WORK/middle.log" 2>&1 &
+	"$PYTHON" "$RS_SRC/tests/integration/py_app_server.py" "$mid" "$down") >"$WORK/middle.log" 2>&1 &
 MID_PID=$!
 RS_PIDS+=("$MID_PID")
 wait_listen "$down"
@@ -52,19 +34,10 @@ wait_listen "$mid"
 # The upstream agent's header, as SkyWalking's agents write it (base64 fields).
 b64() { printf %s "$1" | base64 -w0; }
 SW8="1-$(b64 "$FOREIGN")-$(b64 "$FOREIGN_SEG")-3-$(b64 upstream)-$(b64 upstream-1@host)-$(b64 /checkout)-$(b64 "127.0.0.1:$mid")"
-curl -sS -o /dev/null -H "sw8: $SW8" "http://127.0.0.1:$mid/" || fail "the request through middle failed"
+curl -sS -o /dev/null -H "sw8: $SW8" "http://127.0.0.1:$mid/direct" || fail "the request through middle failed"
 
-stop_one() { # stop_one PID NAME: SIGINT, then wait (the shim flushes at exit)
-	kill -INT "$1"
-	local i
-	for i in $(seq 100); do
-		kill -0 "$1" 2>/dev/null || return 0
-		sleep 0.05
-	done
-	fail "$2 did not exit on SIGINT"
-}
-stop_one "$MID_PID" middle
-stop_one "$DOWN_PID" downstream
+sigint_wait "$MID_PID" middle
+sigint_wait "$DOWN_PID" downstream
 for i in $(seq 100); do
 	[[ $("${PEER_CHECK[@]}" field "$WORK/sw.jsonl" msg --path /skywalking.v3.TraceSegmentReportService/collect | grep -c .) -ge 2 ]] && break
 	sleep 0.1
