@@ -4,18 +4,11 @@
 #include "../../io/header_list.h"
 #include "../../io/otlp_answer.h"
 #include "../../proto/otlp_pb.h"
+#include "fuzz_require.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define REQUIRE(c)                                                                                 \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c);                    \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 static void printable(const char *s, size_t cap)
 {

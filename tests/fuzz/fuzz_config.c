@@ -2,18 +2,11 @@
  * split at NUL or newline). No crash, every value within its bounds, every string terminated
  * inside its buffer, and at most one complaint per variable name the shim reads. */
 #include "../../preload/config.h"
+#include "fuzz_require.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define REQUIRE(c)                                                                                 \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c);                    \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 #define MAX_COMPLAINTS 256
 static char said[MAX_COMPLAINTS][64];

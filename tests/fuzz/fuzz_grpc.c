@@ -9,20 +9,13 @@
  * then [n][n bytes] chunks: n = 0 makes the armed timers fire; a 255 where a send completes makes
  * that send short. */
 #include "../../io/grpc_client.h"
+#include "fuzz_require.h"
 
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define REQUIRE(c)                                                                                 \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c);                    \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 enum { POST = 100, TIMER };
 

@@ -5,19 +5,12 @@
  * or a negative errno, a bounded body and Retry-After, and never be left waiting for bytes that
  * will not come. */
 #include "../../io/http_client.h"
+#include "fuzz_require.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define REQUIRE(c)                                                                                 \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c);                    \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 /* --- the loop, scripted: one operation outstanding at a time --- */
 enum { OP_NONE, OP_CONNECT, OP_SEND, OP_RECV };

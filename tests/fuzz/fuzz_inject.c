@@ -7,20 +7,13 @@
 #include "../../hooks/http.h"
 #include "../../preload/config.h"
 #include "../../preload/process.h"
+#include "fuzz_require.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#define REQUIRE(c)                                                                                 \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c);                    \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 /* --- what the shim's process layer and interposition provide, reduced to this test --- */
 _Atomic int64_t rs_clock_offset_ns;

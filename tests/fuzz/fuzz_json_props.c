@@ -2,19 +2,12 @@
  * bytes. No crash or overrun, out never written past its size, and what is accepted walks back as
  * exactly count pairs of terminated, non-empty printable names inside the bytes written. */
 #include "../../preload/json_props.h"
+#include "fuzz_require.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define REQUIRE(c)                                                                                 \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c);                    \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

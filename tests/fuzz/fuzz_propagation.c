@@ -3,18 +3,11 @@
  * tracestate is clean; a parsed sw8 formats to a value that parses to the same fields). */
 #include "../../preload/http_route.h"
 #include "../../preload/propagation.h"
+#include "fuzz_require.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define REQUIRE(c)                                                                                 \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c);                    \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
