@@ -20,6 +20,8 @@ enum rs_conn_state {
 	RS_CONN_TCP_NEW,   /* TCP socket, not yet connected (maybe bound or listening) */
 	RS_CONN_CLIENT,	   /* connected by this process */
 	RS_CONN_SERVER,	   /* accepted by this process */
+	RS_CONN_ALIAS,	   /* a duplicate (dup, dup2, F_DUPFD) of a followed descriptor: its
+			    * connection's state is the owner's, the slot of fd `owner` */
 };
 
 struct rs_conn {
@@ -44,7 +46,11 @@ struct rs_conn {
 	/* A client connection belongs to the work its thread was doing when it connected. */
 	uint8_t parent_trace[16];
 	uint8_t parent_span[8]; /* all zero: the connection's span is a root */
-	uint8_t reserved[8];
+	/* A connection reachable through several descriptors: its state stays in one slot (the
+	 * owner), and the others are aliases naming it. next_alias (fd + 1, 0 for none) links the
+	 * owner to its first alias and each alias to the next; it changes under conn.c's lock. */
+	_Atomic int32_t owner;
+	int32_t next_alias;
 };
 _Static_assert(sizeof(struct rs_conn) == 128, "two cache lines per descriptor");
 
@@ -54,8 +60,14 @@ _Static_assert(sizeof(struct rs_conn) == 128, "two cache lines per descriptor");
 
 extern struct rs_conn *_Atomic rs_conn_chunks[RS_CONN_CHUNKS];
 
-/* The state of fd if the shim follows it as a connection, else NULL. For the data path. */
-static inline struct rs_conn *rs_conn_traced(int fd)
+/* The owner's state for an alias slot (NULL when the thread passes through or the connection has
+ * ended). Out of line: only descriptors that are duplicates pay for it. */
+struct rs_conn *rs_conn_alias_traced(const struct rs_conn *alias);
+
+/* fd's slot if the shim follows it, as a connection or as a duplicate of one (RS_CONN_ALIAS),
+ * else NULL. The data path's first test: two loads and no call, so that a hook on a descriptor
+ * not followed needs no frame; rs_conn_owner then finds a duplicate's connection. */
+static inline struct rs_conn *rs_conn_lookup(int fd)
 {
 	unsigned u = (unsigned)fd;
 	if (rs_unlikely(u >= RS_CONN_CHUNK * RS_CONN_CHUNKS))
@@ -68,6 +80,20 @@ static inline struct rs_conn *rs_conn_traced(int fd)
 	if (rs_load_relaxed(&c->state) < RS_CONN_CLIENT || rs_thread_passthrough())
 		return NULL;
 	return c;
+}
+
+/* The connection behind a slot rs_conn_lookup returned: its own, or a duplicate's owner's. */
+static inline struct rs_conn *rs_conn_owner(struct rs_conn *c)
+{
+	if (c && rs_unlikely(rs_load_relaxed(&c->state) == RS_CONN_ALIAS))
+		return rs_conn_alias_traced(c);
+	return c;
+}
+
+/* The state of fd's connection if the shim follows it, through whichever descriptor. */
+static inline struct rs_conn *rs_conn_traced(int fd)
+{
+	return rs_conn_owner(rs_conn_lookup(fd));
 }
 
 /* Bytes the program received (not MSG_PEEK) on a followed connection: counted, and parsed
@@ -112,8 +138,13 @@ void rs_conn_on_connect_error(int fd, int err);
 void rs_conn_on_accept(int listen_fd, int fd, const struct sockaddr *peer, socklen_t len);
 void rs_conn_on_shutdown(int fd, int how);
 
-/* fd is being closed (close, dup2 over it, close_range): ends its span. */
+/* fd is being closed (close, dup2 over it, close_range): ends its connection's span when it was
+ * the connection's last descriptor; otherwise another of them carries the connection on. */
 void rs_conn_on_close(int fd);
+
+/* newfd was made a duplicate of oldfd (dup, dup2, dup3, F_DUPFD, F_DUPFD_CLOEXEC): a followed
+ * connection is followed through both. Whatever newfd held must have been closed first. */
+void rs_conn_on_dup(int oldfd, int newfd);
 
 /* Ends the spans of every followed descriptor in [first, last]. */
 void rs_conn_on_close_range(unsigned first, unsigned last);
