@@ -7,11 +7,22 @@
  *   dup2 PORT FILE   FILE over fds 1 and 2, a request written through fd 1 dup2'd to a socket
  *   nofile PORT      fills the fd table to its (tiny) limit, frees some, GETs
  *   connectcancel    a thread cancelled while blocked in connect() to a listener whose accept
- *                    queue is full; prints "listener PORT" first */
+ *                    queue is full; prints "listener PORT" first
+ *   dupserve N       an HTTP server of the classic C kind: for each of N connections, the
+ *                    request is read on the accepted descriptor and a 201 reply written on a
+ *                    duplicate (dup, then fcntl(F_DUPFD_CLOEXEC), in turn); the two are closed
+ *                    original first, then duplicate first, in turn. Prints "listener PORT" first
+ *   inetd PORT       a GET through fds 0 and 1 after dup2(s, 0), dup2(s, 1), close(s): written
+ *                    on fd 1, the reply read on fd 0; "ok" goes to the original stdout
+ *   closeorder PORT HOW  a GET written through dup(s) and its reply read through s, then the
+ *                    descriptors closed as HOW says: orig (s first), alias (the dup first),
+ *                    range (close_range over both), chain (a dup of the dup too, the middle one
+ *                    last), exit (left open) */
 #include "common.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -193,7 +204,13 @@ static int dup2_mode(int port, const char *file)
 		return 1;
 	}
 	close(s);
-	dprintf(1, "GET /through-stdout HTTP/1.0\r\n\r\n");
+	/* write(), not dprintf: libc's stdio writes through its internal call, which no preloaded
+	 * library sees. */
+	const char req[] = "GET /through-stdout HTTP/1.0\r\n\r\n";
+	if (write(1, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1) {
+		dprintf(saved, "write: %s\n", strerror(errno));
+		return 1;
+	}
 	char buf[4096];
 	long total = 0;
 	ssize_t r;
@@ -292,6 +309,141 @@ static int connectcancel(void)
 	return 0;
 }
 
+/* --- one connection through several descriptors --- */
+
+static int listen_any(int *port)
+{
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t al = sizeof(a);
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 16) < 0 ||
+	    getsockname(l, (struct sockaddr *)&a, &al) < 0) {
+		perror("listen");
+		exit(1);
+	}
+	*port = ntohs(a.sin_port);
+	return l;
+}
+
+static int dupserve(int n)
+{
+	int port, l = listen_any(&port);
+	printf("listener %d\n", port);
+	fflush(stdout);
+	static const char reply[] =
+	    "HTTP/1.1 201 Created\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n";
+	for (int i = 0; i < n; i++) {
+		int s = accept(l, NULL, NULL);
+		int d = s < 0 ? -1 : i % 2 ? fcntl(s, F_DUPFD_CLOEXEC, 0) : dup(s);
+		if (d < 0) {
+			perror("accept/dup");
+			return 1;
+		}
+		char req[4096];
+		size_t got = 0;
+		ssize_t r;
+		while (got < sizeof(req) - 1 && (r = read(s, req + got, sizeof(req) - 1 - got)) > 0) {
+			got += (size_t)r;
+			req[got] = 0;
+			if (strstr(req, "\r\n\r\n"))
+				break;
+		}
+		if (write(d, reply, sizeof(reply) - 1) != (ssize_t)sizeof(reply) - 1) {
+			perror("write");
+			return 1;
+		}
+		if (i % 2 ? close(d) | close(s) : close(s) | close(d)) {
+			perror("close");
+			return 1;
+		}
+	}
+	close(l);
+	printf("ok\n");
+	return 0;
+}
+
+static int connect_port(int port)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		perror("connect");
+		exit(1);
+	}
+	return s;
+}
+
+static long read_all(int fd)
+{
+	char buf[4096];
+	long total = 0;
+	ssize_t r;
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		total += r;
+	return r < 0 ? -1 : total;
+}
+
+static int inetd(int port)
+{
+	int saved = dup(1);
+	int s = connect_port(port);
+	if (saved < 0 || dup2(s, 0) != 0 || dup2(s, 1) != 1 || close(s) != 0) {
+		perror("dup2 onto 0 and 1");
+		return 1;
+	}
+	const char req[] = "GET /inetd HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+	if (write(1, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1) {
+		dprintf(saved, "write: %s\n", strerror(errno));
+		return 1;
+	}
+	long got = read_all(0);
+	close(0);
+	close(1);
+	if (got <= 0) {
+		dprintf(saved, "no reply\n");
+		return 1;
+	}
+	dprintf(saved, "ok\n");
+	return 0;
+}
+
+static int closeorder(int port, const char *how)
+{
+	int s = connect_port(port);
+	int d = dup(s);
+	const char req[] = "GET / HTTP/1.0\r\n\r\n";
+	if (d < 0 || write(d, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1) {
+		perror("dup/write");
+		return 1;
+	}
+	if (read_all(s) <= 0) {
+		fprintf(stderr, "no reply\n");
+		return 1;
+	}
+	int r = 0;
+	if (strcmp(how, "orig") == 0) {
+		r = close(s) | close(d);
+	} else if (strcmp(how, "alias") == 0) {
+		r = close(d) | close(s);
+	} else if (strcmp(how, "range") == 0) {
+		r = close_range((unsigned)(s < d ? s : d), (unsigned)(s < d ? d : s), 0);
+	} else if (strcmp(how, "chain") == 0) {
+		int e = fcntl(d, F_DUPFD, 0);
+		r = e < 0 || close(s) | close(e) | close(d);
+	} else if (strcmp(how, "exit") != 0) {
+		fprintf(stderr, "closeorder: no order %s\n", how);
+		return 2;
+	}
+	if (r) {
+		perror("close");
+		return 1;
+	}
+	printf("ok\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && strcmp(argv[1], "threads") == 0)
@@ -304,7 +456,13 @@ int main(int argc, char **argv)
 		return nofile(atoi(argv[2]));
 	if (argc >= 2 && strcmp(argv[1], "connectcancel") == 0)
 		return connectcancel();
+	if (argc >= 3 && strcmp(argv[1], "dupserve") == 0)
+		return dupserve(atoi(argv[2]));
+	if (argc >= 3 && strcmp(argv[1], "inetd") == 0)
+		return inetd(atoi(argv[2]));
+	if (argc >= 4 && strcmp(argv[1], "closeorder") == 0)
+		return closeorder(atoi(argv[2]), argv[3]);
 	fprintf(stderr, "usage: hostile threads PORT N | sigprof PORT | dup2 PORT FILE | nofile PORT | "
-			"connectcancel\n");
+			"connectcancel | dupserve N | inetd PORT | closeorder PORT HOW\n");
 	return 2;
 }
