@@ -202,7 +202,10 @@ static void copy_conn(struct rs_conn *n, const struct rs_conn *o)
 
 /* The owner ofd is closed while aliases live: the first takes the connection over, the others
  * name it from now on. Bytes another thread counts on the old slot while this runs are carried
- * over at the end (one racing exactly with the last store may be missed). Under the lock. */
+ * over at the end; a write through an alias that found the old slot before this began and
+ * counts after it ended (its system call spanning the hand-over) is not: the data path takes no
+ * lock to prevent it. The old slot's memory stays valid (slots are never unmapped). Under the
+ * lock. */
 static void hand_over(int ofd, struct rs_conn *o)
 {
 	int nfd = o->next_alias - 1;

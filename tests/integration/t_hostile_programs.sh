@@ -101,6 +101,17 @@ for how in orig alias range chain exit; do
 	fi
 done
 
+# --- 8 threads making, writing through and closing 300 duplicates each of one connection at once,
+# then the original closed under them: one span each side, every byte counted once.
+rm -rf "$OUT"
+traced "$H" duprace 8 300 >"$WORK/stdout" 2>"$WORK/err" || fail "duprace failed: $(cat "$WORK/err")"
+[[ $(tail -1 "$WORK/stdout") == ok ]] || fail "duprace: $(cat "$WORK/stdout")"
+own=$(sed -n 's/^listener //p' "$WORK/stdout")
+sent=$(sed -n 's/^sent //p' "$WORK/stdout")
+expect_spans 1 --kind client --tcp --attr server.port="$own" --attr ringside.net.bytes_sent="$sent" \
+	--lacks ringside.ended_at_exit
+expect_spans 1 --kind server --tcp --attr server.port="$own" --attr ringside.net.bytes_received="$sent"
+
 # --- RLIMIT_NOFILE of 16 (hard limit higher): the program works, its limit stays 16 (liburing
 # would raise it to fit io_uring's file table), and the shim works too or says why in one line.
 rm -rf "$OUT"

@@ -17,7 +17,12 @@
  *   closeorder PORT HOW  a GET written through dup(s) and its reply read through s, then the
  *                    descriptors closed as HOW says: orig (s first), alias (the dup first),
  *                    range (close_range over both), chain (a dup of the dup too, the middle one
- *                    last), exit (left open) */
+ *                    last), exit (left open)
+ *   duprace T K      T threads each make K duplicates of one connection to a listener of its
+ *                    own (dup, F_DUPFD_CLOEXEC, dup2 onto a number of its own, in turn), write 16
+ *                    bytes through each and close it; then each keeps one, the original is closed,
+ *                    all write once more and close theirs at once. Prints "listener PORT" and
+ *                    "sent BYTES" */
 #include "common.h"
 
 #include <errno.h>
@@ -444,6 +449,95 @@ static int closeorder(int port, const char *how)
 	return 0;
 }
 
+/* --- duprace: threads making and closing duplicates of one connection at once --- */
+
+struct race {
+	int s, k;
+	pthread_barrier_t *held, *closed, *written;
+};
+
+static void write16(int fd)
+{
+	static const char b[16] = "0123456789abcdef";
+	if (write(fd, b, sizeof(b)) != (ssize_t)sizeof(b)) {
+		perror("write through a duplicate");
+		exit(1);
+	}
+}
+
+static void *race_thread(void *arg)
+{
+	struct race *r = arg;
+	int mine = dup(r->s); /* a number this thread dup2s onto */
+	for (int i = 0; i < r->k; i++) {
+		int d = i % 3 == 0 ? dup(r->s) : i % 3 == 1 ? fcntl(r->s, F_DUPFD_CLOEXEC, 0)
+							   : dup2(r->s, mine);
+		if (d < 0) {
+			perror("duplicate");
+			exit(1);
+		}
+		write16(d);
+		if (d != mine)
+			close(d);
+	}
+	pthread_barrier_wait(r->held);	 /* ... while the main thread closes the original */
+	pthread_barrier_wait(r->closed);
+	write16(mine);
+	/* Closes race each other, not writes: a write on one descriptor racing the close of the one
+	 * holding the connection's state may go uncounted (hooks/conn.c, hand_over). */
+	pthread_barrier_wait(r->written);
+	close(mine);
+	return NULL;
+}
+
+/* Reads the connection to its end; the byte count goes back through the pointer. */
+static void *sink(void *arg)
+{
+	int lfd = *(int *)arg, fd = accept(lfd, NULL, NULL);
+	char buf[4096];
+	long total = 0;
+	ssize_t n;
+	while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0)
+		total += n;
+	close(fd);
+	*(long *)arg = total;
+	return NULL;
+}
+
+static int duprace(int t, int k)
+{
+	int port;
+	long arg = listen_any(&port);
+	int lfd = (int)arg;
+	printf("listener %d\n", port);
+	pthread_t sk, th[64];
+	if (t < 1 || t > 64 || pthread_create(&sk, NULL, sink, &arg) != 0)
+		return 2;
+	pthread_barrier_t held, closed, written;
+	pthread_barrier_init(&held, NULL, (unsigned)t + 1);
+	pthread_barrier_init(&closed, NULL, (unsigned)t + 1);
+	pthread_barrier_init(&written, NULL, (unsigned)t);
+	struct race r = {connect_port(port), k, &held, &closed, &written};
+	for (int i = 0; i < t; i++)
+		if (pthread_create(&th[i], NULL, race_thread, &r) != 0)
+			return 1;
+	pthread_barrier_wait(&held);
+	close(r.s);
+	pthread_barrier_wait(&closed);
+	for (int i = 0; i < t; i++)
+		pthread_join(th[i], NULL);
+	pthread_join(sk, NULL);
+	close(lfd);
+	long want = 16L * t * (k + 1);
+	printf("sent %ld\n", want);
+	if (arg != want) {
+		fprintf(stderr, "the listener read %ld bytes of %ld\n", arg, want);
+		return 1;
+	}
+	printf("ok\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && strcmp(argv[1], "threads") == 0)
@@ -460,9 +554,11 @@ int main(int argc, char **argv)
 		return dupserve(atoi(argv[2]));
 	if (argc >= 3 && strcmp(argv[1], "inetd") == 0)
 		return inetd(atoi(argv[2]));
+	if (argc >= 4 && strcmp(argv[1], "duprace") == 0)
+		return duprace(atoi(argv[2]), atoi(argv[3]));
 	if (argc >= 4 && strcmp(argv[1], "closeorder") == 0)
 		return closeorder(atoi(argv[2]), argv[3]);
 	fprintf(stderr, "usage: hostile threads PORT N | sigprof PORT | dup2 PORT FILE | nofile PORT | "
-			"connectcancel | dupserve N | inetd PORT | closeorder PORT HOW\n");
+			"connectcancel | dupserve N | inetd PORT | closeorder PORT HOW | duprace T K\n");
 	return 2;
 }
