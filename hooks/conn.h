@@ -152,4 +152,16 @@ void rs_conn_on_close_range(unsigned first, unsigned last);
 /* Lowest and highest fd the shim has followed, for range operations. */
 unsigned rs_conn_max_fd(void);
 
+/* Between hooks/conn.c and hooks/dup.c. fd's slot (NULL past the table, or when its chunk was
+ * never made and create is false). */
+struct rs_conn *rs_conn_slot(int fd, bool create);
+/* Takes the slot's connection out of the table, ending its span (with extra_flags) if it was
+ * connected. */
+void rs_conn_finish(struct rs_conn *c, uint16_t extra_flags);
+/* fd no longer refers to what was followed there (closed, or found reused): its connection goes
+ * on through another of its descriptors, or ends with flags. */
+void rs_conn_drop(int fd, struct rs_conn *c, uint16_t flags);
+/* In a fork child: the lock hooks/dup.c takes is free again. */
+void rs_conn_dup_after_fork(void);
+
 #endif
