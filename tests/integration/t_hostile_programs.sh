@@ -112,6 +112,10 @@ expect_spans 1 --kind client --tcp --attr server.port="$own" --attr ringside.net
 	--lacks ringside.ended_at_exit
 expect_spans 1 --kind server --tcp --attr server.port="$own" --attr ringside.net.bytes_received="$sent"
 
+# --- fcntl and fcntl64 through the hooks, with commands taking no argument, an int and a pointer.
+traced "$H" fcntlargs >"$WORK/stdout" 2>"$WORK/err" || fail "fcntlargs failed: $(cat "$WORK/err")"
+[[ $(cat "$WORK/stdout") == ok ]] || fail "fcntlargs: $(cat "$WORK/stdout")"
+
 # --- RLIMIT_NOFILE of 16 (hard limit higher): the program works, its limit stays 16 (liburing
 # would raise it to fit io_uring's file table), and the shim works too or says why in one line.
 rm -rf "$OUT"

@@ -22,7 +22,9 @@
  *                    own (dup, F_DUPFD_CLOEXEC, dup2 onto a number of its own, in turn), write 16
  *                    bytes through each and close it; then each keeps one, the original is closed,
  *                    all write once more and close theirs at once. Prints "listener PORT" and
- *                    "sent BYTES" */
+ *                    "sent BYTES"
+ *   fcntlargs        fcntl and fcntl64 with commands taking no argument, an int and a pointer;
+ *                    each result checked */
 #include "common.h"
 
 #include <errno.h>
@@ -31,6 +33,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 
@@ -538,6 +541,46 @@ static int duprace(int t, int k)
 	return 0;
 }
 
+/* --- fcntl's variable argument, through the hooks: none, an int, a pointer --- */
+
+#define FCHECK(cond)                                                                               \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "fcntl%s: %s: %s\n", k ? "64" : "", #cond, strerror(errno)); \
+			return 1;                                                                  \
+		}                                                                                  \
+	} while (0)
+
+static int fcntlargs(void)
+{
+	int (*const fns[2])(int, int, ...) = {fcntl, fcntl64};
+	for (int k = 0; k < 2; k++) {
+		int (*f)(int, int, ...) = fns[k];
+		int p[2], m = memfd_create("hostile", MFD_ALLOW_SEALING);
+		FCHECK(pipe(p) == 0 && m >= 0);
+		FCHECK(f(p[0], F_SETPIPE_SZ, 1 << 17) >= 1 << 17 && f(p[0], F_GETPIPE_SZ) >= 1 << 17);
+		FCHECK(f(p[1], F_SETFL, O_NONBLOCK) == 0 && (f(p[1], F_GETFL) & O_NONBLOCK));
+		FCHECK(f(p[1], F_SETFD, FD_CLOEXEC) == 0 && f(p[1], F_GETFD) == FD_CLOEXEC);
+		int d = f(p[1], F_DUPFD, 40), e = f(p[1], F_DUPFD_CLOEXEC, 50);
+		FCHECK(d >= 40 && e >= 50 && f(d, F_GETFD) == 0 && f(e, F_GETFD) == FD_CLOEXEC);
+		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+		FCHECK(f(m, F_GETLK, &fl) == 0 && fl.l_type == F_UNLCK);
+		fl.l_type = F_WRLCK;
+		FCHECK(f(m, F_SETLK, &fl) == 0);
+		struct flock ofd = {.l_type = F_RDLCK, .l_whence = SEEK_SET};
+		/* The write lock just set is another owner's to an open file description lock. */
+		FCHECK(f(m, F_OFD_GETLK, &ofd) == 0 && ofd.l_type == F_WRLCK);
+		struct f_owner_ex own = {.pid = -5}; /* no owner set: pid 0 comes back */
+		FCHECK(f(p[0], F_GETOWN_EX, &own) == 0 && own.pid == 0);
+		FCHECK(f(m, F_ADD_SEALS, F_SEAL_GROW) == 0 && (f(m, F_GET_SEALS) & F_SEAL_GROW));
+		FCHECK(f(p[0], F_SETSIG, SIGUSR1) == 0 && f(p[0], F_GETSIG) == SIGUSR1);
+		FCHECK(f(-1, F_GETFD) == -1 && errno == EBADF);
+		close(p[0]), close(p[1]), close(m), close(d), close(e);
+	}
+	printf("ok\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && strcmp(argv[1], "threads") == 0)
@@ -554,11 +597,13 @@ int main(int argc, char **argv)
 		return dupserve(atoi(argv[2]));
 	if (argc >= 3 && strcmp(argv[1], "inetd") == 0)
 		return inetd(atoi(argv[2]));
+	if (argc >= 2 && strcmp(argv[1], "fcntlargs") == 0)
+		return fcntlargs();
 	if (argc >= 4 && strcmp(argv[1], "duprace") == 0)
 		return duprace(atoi(argv[2]), atoi(argv[3]));
 	if (argc >= 4 && strcmp(argv[1], "closeorder") == 0)
 		return closeorder(atoi(argv[2]), argv[3]);
 	fprintf(stderr, "usage: hostile threads PORT N | sigprof PORT | dup2 PORT FILE | nofile PORT | "
-			"connectcancel | dupserve N | inetd PORT | closeorder PORT HOW | duprace T K\n");
+			"connectcancel | dupserve N | inetd PORT | closeorder PORT HOW | duprace T K | fcntlargs\n");
 	return 2;
 }
