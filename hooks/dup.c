@@ -160,14 +160,18 @@ void rs_conn_drop(int fd, struct rs_conn *c, uint16_t flags)
 
 void rs_conn_on_dup(int oldfd, int newfd)
 {
+	if (oldfd == newfd)
+		return;
+	/* Still followed: what newfd was is closed, and by a raw syscall we could not see. */
+	struct rs_conn *n = rs_conn_slot(newfd, false);
+	if (n)
+		rs_conn_drop(newfd, n, RS_SPAN_FD_REUSED);
+	/* A copy of a socket not yet connected is not followed (README, Limits). */
 	struct rs_conn *s = rs_conn_slot(oldfd, false);
-	if (oldfd == newfd || !s || rs_load_relaxed(&s->state) < RS_CONN_CLIENT)
+	if (!s || rs_load_relaxed(&s->state) < RS_CONN_CLIENT)
 		return;
-	struct rs_conn *n = rs_conn_slot(newfd, true);
-	if (!n)
-		return;
-	rs_conn_drop(newfd, n, RS_SPAN_FD_REUSED); /* closed by a raw syscall we could not see */
-	if (!alias_lock_take())
+	n = rs_conn_slot(newfd, true);
+	if (!n || !alias_lock_take())
 		return;
 	int ofd = oldfd;
 	struct rs_conn *o = s;
