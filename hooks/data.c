@@ -1,10 +1,11 @@
 /* Hooks on the data path: every way bytes enter or leave a socket. On a descriptor the shim does
  * not follow they cost one table lookup and a tail call to the real function, with no frame of
- * their own: the work for a followed connection, finding a duplicate's connection (an alias slot,
- * hooks/conn.h) and resolving a real function not yet known, is in a separate *_slow function, so the compiler saves no registers on the way through. On a
- * followed connection the bytes are counted and parsed, and a client's sends go through
- * rs_conn_send (which may add trace-context headers). MSG_PEEK reads are seen but not counted,
- * so a byte is counted once however it is read. */
+ * their own: the work for a followed connection, finding a duplicate's connection (an alias
+ * slot, hooks/dup.c) and resolving a real function not yet known, is in a separate *_slow
+ * function, so the compiler saves no registers on the way through. On a followed connection the
+ * bytes are counted and parsed, and a client's sends go through rs_conn_send (which may add
+ * trace-context headers). MSG_PEEK reads are seen but not counted, so a byte is counted once
+ * however it is read. */
 #include "conn.h"
 #include "prof.h"
 #include "real.h"

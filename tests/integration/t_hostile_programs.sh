@@ -52,7 +52,8 @@ printf 'to the file through fd 1\nto the file through fd 2\n' | cmp -s - "$WORK/
 # Both connections have their span, and the request written through fd 1 (a dup2 copy of the
 # socket, whose original was closed) is parsed: its reply was read on fd 1 too.
 expect_spans 2 --kind client --tcp --attr server.port="$port"
-expect_spans 1 --kind client --http --name "GET /through-stdout" --attr http.response.status_code=404
+expect_spans 1 --kind client --http --name "GET /through-stdout" \
+	--attr http.response.status_code=404
 expect_spans 1 --kind client --http --name "GET /" --attr http.response.status_code=200
 
 # --- inetd style: dup2(s, 0), dup2(s, 1), close(s); the request written on fd 1, the reply read
@@ -91,8 +92,8 @@ for how in orig alias range chain exit; do
 	[[ $(cat "$WORK/stdout") == ok ]] || fail "closeorder $how: $(cat "$WORK/stdout")"
 	n=$("${CHECK[@]}" count "$OUT" --kind client --tcp --attr server.port="$port")
 	[[ $n == 1 ]] || fail "closeorder $how: $n connection spans, not 1"
-	expect_spans 1 --kind client --tcp --attr server.port="$port" --attr-gt ringside.net.bytes_sent=10 \
-		--attr-gt ringside.net.bytes_received=100
+	expect_spans 1 --kind client --tcp --attr server.port="$port" \
+		--attr-gt ringside.net.bytes_sent=10 --attr-gt ringside.net.bytes_received=100
 	expect_spans 1 --kind client --http --name "GET /" --attr http.response.status_code=200
 	if [[ $how == exit ]]; then
 		expect_spans 1 --kind client --tcp --has ringside.ended_at_exit
@@ -108,9 +109,10 @@ traced "$H" duprace 8 300 >"$WORK/stdout" 2>"$WORK/err" || fail "duprace failed:
 [[ $(tail -1 "$WORK/stdout") == ok ]] || fail "duprace: $(cat "$WORK/stdout")"
 own=$(sed -n 's/^listener //p' "$WORK/stdout")
 sent=$(sed -n 's/^sent //p' "$WORK/stdout")
-expect_spans 1 --kind client --tcp --attr server.port="$own" --attr ringside.net.bytes_sent="$sent" \
-	--lacks ringside.ended_at_exit
-expect_spans 1 --kind server --tcp --attr server.port="$own" --attr ringside.net.bytes_received="$sent"
+expect_spans 1 --kind client --tcp --attr server.port="$own" \
+	--attr ringside.net.bytes_sent="$sent" --lacks ringside.ended_at_exit
+expect_spans 1 --kind server --tcp --attr server.port="$own" \
+	--attr ringside.net.bytes_received="$sent"
 
 # --- fcntl and fcntl64 through the hooks, with commands taking no argument, an int and a pointer.
 traced "$H" fcntlargs >"$WORK/stdout" 2>"$WORK/err" || fail "fcntlargs failed: $(cat "$WORK/err")"

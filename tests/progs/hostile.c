@@ -351,7 +351,8 @@ static int dupserve(int n)
 		char req[4096];
 		size_t got = 0;
 		ssize_t r;
-		while (got < sizeof(req) - 1 && (r = read(s, req + got, sizeof(req) - 1 - got)) > 0) {
+		while (got < sizeof(req) - 1 &&
+		       (r = read(s, req + got, sizeof(req) - 1 - got)) > 0) {
 			got += (size_t)r;
 			req[got] = 0;
 			if (strstr(req, "\r\n\r\n"))
@@ -473,8 +474,9 @@ static void *race_thread(void *arg)
 	struct race *r = arg;
 	int mine = dup(r->s); /* a number this thread dup2s onto */
 	for (int i = 0; i < r->k; i++) {
-		int d = i % 3 == 0 ? dup(r->s) : i % 3 == 1 ? fcntl(r->s, F_DUPFD_CLOEXEC, 0)
-							   : dup2(r->s, mine);
+		int d = i % 3 == 0   ? dup(r->s)
+			: i % 3 == 1 ? fcntl(r->s, F_DUPFD_CLOEXEC, 0)
+				     : dup2(r->s, mine);
 		if (d < 0) {
 			perror("duplicate");
 			exit(1);
@@ -483,7 +485,7 @@ static void *race_thread(void *arg)
 		if (d != mine)
 			close(d);
 	}
-	pthread_barrier_wait(r->held);	 /* ... while the main thread closes the original */
+	pthread_barrier_wait(r->held); /* ... while the main thread closes the original */
 	pthread_barrier_wait(r->closed);
 	write16(mine);
 	/* Closes race each other, not writes: a write on one descriptor racing the close of the one
@@ -546,7 +548,8 @@ static int duprace(int t, int k)
 #define FCHECK(cond)                                                                               \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fcntl%s: %s: %s\n", k ? "64" : "", #cond, strerror(errno)); \
+			fprintf(stderr, "fcntl%s: %s: %s\n", k ? "64" : "", #cond,                 \
+				strerror(errno));                                                  \
 			return 1;                                                                  \
 		}                                                                                  \
 	} while (0)
@@ -558,7 +561,8 @@ static int fcntlargs(void)
 		int (*f)(int, int, ...) = fns[k];
 		int p[2], m = memfd_create("hostile", MFD_ALLOW_SEALING);
 		FCHECK(pipe(p) == 0 && m >= 0);
-		FCHECK(f(p[0], F_SETPIPE_SZ, 1 << 17) >= 1 << 17 && f(p[0], F_GETPIPE_SZ) >= 1 << 17);
+		FCHECK(f(p[0], F_SETPIPE_SZ, 1 << 17) >= 1 << 17 &&
+		       f(p[0], F_GETPIPE_SZ) >= 1 << 17);
 		FCHECK(f(p[1], F_SETFL, O_NONBLOCK) == 0 && (f(p[1], F_GETFL) & O_NONBLOCK));
 		FCHECK(f(p[1], F_SETFD, FD_CLOEXEC) == 0 && f(p[1], F_GETFD) == FD_CLOEXEC);
 		int d = f(p[1], F_DUPFD, 40), e = f(p[1], F_DUPFD_CLOEXEC, 50);
@@ -603,7 +607,9 @@ int main(int argc, char **argv)
 		return duprace(atoi(argv[2]), atoi(argv[3]));
 	if (argc >= 4 && strcmp(argv[1], "closeorder") == 0)
 		return closeorder(atoi(argv[2]), argv[3]);
-	fprintf(stderr, "usage: hostile threads PORT N | sigprof PORT | dup2 PORT FILE | nofile PORT | "
-			"connectcancel | dupserve N | inetd PORT | closeorder PORT HOW | duprace T K | fcntlargs\n");
+	fprintf(stderr,
+		"usage: hostile threads PORT N | sigprof PORT | dup2 PORT FILE | nofile PORT | "
+		"connectcancel | dupserve N | inetd PORT | closeorder PORT HOW | duprace T K | "
+		"fcntlargs\n");
 	return 2;
 }
