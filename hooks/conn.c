@@ -251,7 +251,7 @@ void rs_conn_on_shutdown(int fd, int how)
 void rs_conn_on_close(int fd)
 {
 	struct rs_conn *c = rs_conn_slot(fd, false);
-	if (c)
+	if (c && rs_load_relaxed(&c->state) != RS_CONN_NONE) /* most closes: files, pipes */
 		rs_conn_drop(fd, c, 0);
 }
 
