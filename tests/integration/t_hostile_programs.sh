@@ -3,7 +3,7 @@
 # short-lived threads ending every way (the ring registry must recycle: spans still arrive after
 # more threads than it has rings), the program's own SIGPROF timer, dup2 over fds 1 and 2 and a
 # connection moved onto fd 1, a connection followed through its duplicates (inetd style, a server
-# replying on a dup, every order of closing), a tiny RLIMIT_NOFILE, and a thread cancelled inside
+# replying on a dup, every order of closing, a fork child, racing threads; fcntl's arguments), a tiny RLIMIT_NOFILE, and a thread cancelled inside
 # connect(). Each
 # program must work as it does untraced, and what the shim records must arrive or be counted as
 # lost.
@@ -101,6 +101,32 @@ for how in orig alias range chain exit; do
 		expect_spans 1 --kind client --tcp --lacks ringside.ended_at_exit
 	fi
 done
+
+# --- a fork child using the parent's duplicates (a request written through one, the reply read
+# through another), then closing all three: its own span, ended by its last close; the parent's
+# span comes once too, when it has closed its copies.
+rm -rf "$OUT"
+traced "$PYTHON" - "$port" >"$WORK/stdout" 2>"$WORK/err" <<'PY' || fail "fork: $(cat "$WORK/err")"
+import os, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+d = os.dup(s.fileno())
+os.dup2(d, 50)
+pid = os.fork()
+if pid == 0:
+    os.write(d, b"GET /child HTTP/1.0\r\n\r\n")
+    while os.read(50, 4096):
+        pass
+    s.close(); os.close(d); os.close(50)
+    sys.exit(0)
+os.waitpid(pid, 0)
+os.close(d); os.close(50); s.close()
+print("ok")
+PY
+[[ $(cat "$WORK/stdout") == ok ]] || fail "fork: $(cat "$WORK/stdout")"
+expect_spans 2 --kind client --tcp --attr server.port="$port" --lacks ringside.ended_at_exit
+expect_spans 1 --kind client --tcp --attr server.port="$port" --has ringside.inherited_from_parent \
+	--attr-gt ringside.net.bytes_sent=20 --attr-gt ringside.net.bytes_received=100
+expect_spans 1 --kind client --http --name "GET /child" --attr http.response.status_code=404
 
 # --- 8 threads making, writing through and closing 300 duplicates each of one connection at once,
 # then the original closed under them: one span each side, every byte counted once.
