@@ -2,11 +2,10 @@
 # Programs that are hard on the shim (tests/progs/hostile.c), traced and profiled: thousands of
 # short-lived threads ending every way (the ring registry must recycle: spans still arrive after
 # more threads than it has rings), the program's own SIGPROF timer, dup2 over fds 1 and 2 and a
-# connection moved onto fd 1, a connection followed through its duplicates (inetd style, a server
-# replying on a dup, every order of closing, a fork child, racing threads; fcntl's arguments), a tiny RLIMIT_NOFILE, and a thread cancelled inside
-# connect(). Each
-# program must work as it does untraced, and what the shim records must arrive or be counted as
-# lost.
+# connection moved onto fd 1, a connection followed through its duplicates (inetd style, a
+# server replying on a dup, every order of closing, a fork child, racing threads), fcntl's
+# arguments, a tiny RLIMIT_NOFILE, and a thread cancelled inside connect(). Each program must
+# work as it does untraced, and what the shim records must arrive or be counted as lost.
 source "$(dirname "$0")/lib.sh"
 need curl
 
