@@ -36,6 +36,9 @@ struct rs_conn *rs_conn_slot(int fd, bool create)
 					MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (rs_sys_mmap_failed(mem))
 			return NULL;
+		/* Each slot its own connection until it is made a duplicate's: never NULL. */
+		for (unsigned i = 0; i < RS_CONN_CHUNK; i++)
+			rs_store_relaxed(&((struct rs_conn *)mem)[i].conn, &((struct rs_conn *)mem)[i]);
 		struct rs_conn *expect = NULL;
 		if (atomic_compare_exchange_strong(cell, &expect, (struct rs_conn *)mem)) {
 			chunk = mem;
@@ -138,6 +141,7 @@ static void start(struct rs_conn *c, uint32_t state, const struct sockaddr *peer
 	c->first_byte_ns = 0;
 	c->http = NULL;
 	c->next_alias = 0;
+	rs_store_relaxed(&c->conn, c);
 	c->start_ns = rs_epoch_ns();
 	/* Release: the fields above are set before a data hook on another thread sees the state. */
 	atomic_store_explicit(&c->state, state, memory_order_release);
@@ -180,7 +184,7 @@ void rs_conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len, int 
 		/* A repeated connect() on a non-blocking socket reports how the first one ended. */
 		if (result < 0 && err != EALREADY && err != EISCONN && err != EINPROGRESS &&
 		    err != EINTR)
-			c->err = err;
+			c->err = (int16_t)err;
 		return;
 	}
 	if (st != RS_CONN_TCP_NEW || !addr ||
@@ -198,7 +202,7 @@ void rs_conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len, int 
 	c->local_port = port;
 	/* EINPROGRESS and EINTR leave the connection being established in the background. */
 	if (result < 0 && err != EINPROGRESS && err != EINTR) {
-		c->err = err;
+		c->err = (int16_t)err;
 		rs_conn_finish(c, 0);
 		atomic_store_explicit(&c->state, RS_CONN_TCP_NEW, memory_order_release);
 	}
@@ -209,7 +213,7 @@ void rs_conn_on_connect_error(int fd, int err)
 	struct rs_conn *c = rs_conn_traced(fd);
 	if (c && rs_load_relaxed(&c->state) == RS_CONN_CLIENT && !rs_load_relaxed(&c->bytes_in) &&
 	    !rs_load_relaxed(&c->bytes_out))
-		c->err = err;
+		c->err = (int16_t)err;
 }
 
 void rs_conn_on_accept(int listen_fd, int fd, const struct sockaddr *peer, socklen_t len)

@@ -21,17 +21,19 @@ enum rs_conn_state {
 	RS_CONN_CLIENT,	   /* connected by this process */
 	RS_CONN_SERVER,	   /* accepted by this process */
 	RS_CONN_ALIAS,	   /* a duplicate (dup, dup2, F_DUPFD) of a followed descriptor: its
-			    * connection's state is the owner's, the slot of fd `owner` */
+			    * connection's state is in another slot, its owner (conn) */
 };
 
 struct rs_conn {
 	_Atomic uint32_t state;
 	uint16_t flags;	       /* RS_SPAN_* flags carried into the span */
 	uint16_t local_port;   /* from bind(), the listener, or getsockname() once */
-	int32_t err;	       /* errno of a failed connect */
+	int16_t err;	       /* errno of a failed connect */
 	uint8_t family;
 	uint8_t shutdown_how;
-	uint8_t pad[2];
+	/* The next descriptor (fd + 1, 0 for none) in the list of a connection's descriptors: the
+	 * owner's starts it, each alias continues it (hooks/dup.c, under its lock). */
+	int32_t next_alias;
 	uint64_t start_ns;
 	uint64_t shutdown_ns;
 	_Atomic uint64_t bytes_in;
@@ -46,11 +48,10 @@ struct rs_conn {
 	/* A client connection belongs to the work its thread was doing when it connected. */
 	uint8_t parent_trace[16];
 	uint8_t parent_span[8]; /* all zero: the connection's span is a root */
-	/* A connection reachable through several descriptors: its state stays in one slot (the
-	 * owner), and the others are aliases naming it. next_alias (fd + 1, 0 for none) links the
-	 * owner to its first alias and each alias to the next; it changes under conn.c's lock. */
-	_Atomic int32_t owner;
-	int32_t next_alias;
+	/* The slot holding this descriptor's connection: its own (from the chunk's creation on), or
+	 * for a duplicate (an alias) the owner's. What the data path works on, so that following
+	 * duplicates costs it one load in place of a register move. */
+	struct rs_conn *_Atomic conn;
 };
 _Static_assert(sizeof(struct rs_conn) == 128, "two cache lines per descriptor");
 
@@ -60,14 +61,9 @@ _Static_assert(sizeof(struct rs_conn) == 128, "two cache lines per descriptor");
 
 extern struct rs_conn *_Atomic rs_conn_chunks[RS_CONN_CHUNKS];
 
-/* The owner's state for an alias slot (NULL when the thread passes through or the connection has
- * ended). Out of line: only descriptors that are duplicates pay for it. */
-struct rs_conn *rs_conn_alias_traced(const struct rs_conn *alias);
-
-/* fd's slot if the shim follows it, as a connection or as a duplicate of one (RS_CONN_ALIAS),
- * else NULL. The data path's first test: two loads and no call, so that a hook on a descriptor
- * not followed needs no frame; rs_conn_owner then finds a duplicate's connection. */
-static inline struct rs_conn *rs_conn_lookup(int fd)
+/* The state of fd's connection if the shim follows it (through whichever of its descriptors),
+ * else NULL. For the data path: two loads and a compare on a descriptor not followed. */
+static inline struct rs_conn *rs_conn_traced(int fd)
 {
 	unsigned u = (unsigned)fd;
 	if (rs_unlikely(u >= RS_CONN_CHUNK * RS_CONN_CHUNKS))
@@ -79,21 +75,10 @@ static inline struct rs_conn *rs_conn_lookup(int fd)
 	struct rs_conn *c = &chunk[u & (RS_CONN_CHUNK - 1)];
 	if (rs_load_relaxed(&c->state) < RS_CONN_CLIENT || rs_thread_passthrough())
 		return NULL;
-	return c;
-}
-
-/* The connection behind a slot rs_conn_lookup returned: its own, or a duplicate's owner's. */
-static inline struct rs_conn *rs_conn_owner(struct rs_conn *c)
-{
-	if (c && rs_unlikely(rs_load_relaxed(&c->state) == RS_CONN_ALIAS))
-		return rs_conn_alias_traced(c);
-	return c;
-}
-
-/* The state of fd's connection if the shim follows it, through whichever descriptor. */
-static inline struct rs_conn *rs_conn_traced(int fd)
-{
-	return rs_conn_owner(rs_conn_lookup(fd));
+	struct rs_conn *conn = rs_load_relaxed(&c->conn);
+	if (!conn) /* never: a slot's conn is set with its chunk; saying so saves a test */
+		__builtin_unreachable();
+	return conn;
 }
 
 /* Bytes the program received (not MSG_PEEK) on a followed connection: counted, and parsed

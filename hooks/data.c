@@ -1,11 +1,10 @@
 /* Hooks on the data path: every way bytes enter or leave a socket. On a descriptor the shim does
  * not follow they cost one table lookup and a tail call to the real function, with no frame of
- * their own: the work for a followed connection, finding a duplicate's connection (an alias
- * slot, hooks/dup.c) and resolving a real function not yet known, is in a separate *_slow
- * function, so the compiler saves no registers on the way through. On a followed connection the
- * bytes are counted and parsed, and a client's sends go through rs_conn_send (which may add
- * trace-context headers). MSG_PEEK reads are seen but not counted, so a byte is counted once
- * however it is read. */
+ * their own: the work for a followed connection, and resolving a real function not yet known,
+ * is in a separate *_slow function, so the compiler saves no registers on the way through. On a
+ * followed connection the bytes are counted and parsed, and a client's sends go through
+ * rs_conn_send (which may add trace-context headers). MSG_PEEK reads are seen but not counted,
+ * so a byte is counted once however it is read. */
 #include "conn.h"
 #include "prof.h"
 #include "real.h"
@@ -51,8 +50,7 @@ static ssize_t send_one(struct rs_conn *c, int fd, const void *buf, size_t n, in
 
 static RS_NOINLINE ssize_t read_slow(int fd, void *buf, size_t n, struct rs_conn *c, void *ret_addr)
 {
-	c = rs_conn_owner(c);
-	if (!c) /* the real function is not resolved yet, or a duplicate's connection ended */
+	if (!c) /* the real function is not resolved yet */
 		return REAL(read)(fd, buf, n);
 	READ_WAIT_BEGIN();
 	ssize_t r = REAL(read)(fd, buf, n);
@@ -63,7 +61,7 @@ static RS_NOINLINE ssize_t read_slow(int fd, void *buf, size_t n, struct rs_conn
 
 HOOK(ssize_t, read, int fd, void *buf, size_t n)
 {
-	struct rs_conn *c = rs_conn_lookup(fd);
+	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real_read))
 		return rs_real_read(fd, buf, n);
 	return read_slow(fd, buf, n, c, __builtin_return_address(0));
@@ -72,8 +70,7 @@ HOOK(ssize_t, read, int fd, void *buf, size_t n)
 static RS_NOINLINE ssize_t read_chk_slow(int fd, void *buf, size_t n, size_t buflen,
 					 struct rs_conn *c, void *ret_addr)
 {
-	c = rs_conn_owner(c);
-	if (!c) /* the real function is not resolved yet, or a duplicate's connection ended */
+	if (!c) /* the real function is not resolved yet */
 		return REAL(__read_chk)(fd, buf, n, buflen);
 	READ_WAIT_BEGIN();
 	ssize_t r = REAL(__read_chk)(fd, buf, n, buflen);
@@ -84,7 +81,7 @@ static RS_NOINLINE ssize_t read_chk_slow(int fd, void *buf, size_t n, size_t buf
 
 HOOK(ssize_t, __read_chk, int fd, void *buf, size_t n, size_t buflen)
 {
-	struct rs_conn *c = rs_conn_lookup(fd);
+	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real___read_chk))
 		return rs_real___read_chk(fd, buf, n, buflen);
 	return read_chk_slow(fd, buf, n, buflen, c, __builtin_return_address(0));
@@ -92,8 +89,7 @@ HOOK(ssize_t, __read_chk, int fd, void *buf, size_t n, size_t buflen)
 
 static RS_NOINLINE ssize_t write_slow(int fd, const void *buf, size_t n, struct rs_conn *c)
 {
-	c = rs_conn_owner(c);
-	if (!c) /* the real function is not resolved yet, or a duplicate's connection ended */
+	if (!c) /* the real function is not resolved yet */
 		return REAL(write)(fd, buf, n);
 	if (rs_conn_rewrites(c))
 		return send_one(c, fd, buf, n, 0, NULL, 0);
@@ -104,7 +100,7 @@ static RS_NOINLINE ssize_t write_slow(int fd, const void *buf, size_t n, struct 
 
 HOOK(ssize_t, write, int fd, const void *buf, size_t n)
 {
-	struct rs_conn *c = rs_conn_lookup(fd);
+	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real_write))
 		return rs_real_write(fd, buf, n);
 	return write_slow(fd, buf, n, c);
@@ -113,8 +109,7 @@ HOOK(ssize_t, write, int fd, const void *buf, size_t n)
 static RS_NOINLINE ssize_t readv_slow(int fd, const struct iovec *iov, int cnt, struct rs_conn *c,
 				      void *ret_addr)
 {
-	c = rs_conn_owner(c);
-	if (!c) /* the real function is not resolved yet, or a duplicate's connection ended */
+	if (!c) /* the real function is not resolved yet */
 		return REAL(readv)(fd, iov, cnt);
 	READ_WAIT_BEGIN();
 	ssize_t r = REAL(readv)(fd, iov, cnt);
@@ -126,7 +121,7 @@ static RS_NOINLINE ssize_t readv_slow(int fd, const struct iovec *iov, int cnt, 
 
 HOOK(ssize_t, readv, int fd, const struct iovec *iov, int cnt)
 {
-	struct rs_conn *c = rs_conn_lookup(fd);
+	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real_readv))
 		return rs_real_readv(fd, iov, cnt);
 	return readv_slow(fd, iov, cnt, c, __builtin_return_address(0));
@@ -134,8 +129,7 @@ HOOK(ssize_t, readv, int fd, const struct iovec *iov, int cnt)
 
 static RS_NOINLINE ssize_t writev_slow(int fd, const struct iovec *iov, int cnt, struct rs_conn *c)
 {
-	c = rs_conn_owner(c);
-	if (!c) /* the real function is not resolved yet, or a duplicate's connection ended */
+	if (!c) /* the real function is not resolved yet */
 		return REAL(writev)(fd, iov, cnt);
 	if (cnt > 0 && rs_conn_rewrites(c)) {
 		struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt};
@@ -149,7 +143,7 @@ static RS_NOINLINE ssize_t writev_slow(int fd, const struct iovec *iov, int cnt,
 
 HOOK(ssize_t, writev, int fd, const struct iovec *iov, int cnt)
 {
-	struct rs_conn *c = rs_conn_lookup(fd);
+	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real_writev))
 		return rs_real_writev(fd, iov, cnt);
 	return writev_slow(fd, iov, cnt, c);
@@ -158,8 +152,7 @@ HOOK(ssize_t, writev, int fd, const struct iovec *iov, int cnt)
 static RS_NOINLINE ssize_t send_slow(int fd, const void *buf, size_t n, int flags,
 				     struct rs_conn *c)
 {
-	c = rs_conn_owner(c);
-	if (!c) /* the real function is not resolved yet, or a duplicate's connection ended */
+	if (!c) /* the real function is not resolved yet */
 		return REAL(send)(fd, buf, n, flags);
 	if (rs_conn_rewrites(c))
 		return send_one(c, fd, buf, n, flags, NULL, 0);
@@ -170,7 +163,7 @@ static RS_NOINLINE ssize_t send_slow(int fd, const void *buf, size_t n, int flag
 
 HOOK(ssize_t, send, int fd, const void *buf, size_t n, int flags)
 {
-	struct rs_conn *c = rs_conn_lookup(fd);
+	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real_send))
 		return rs_real_send(fd, buf, n, flags);
 	return send_slow(fd, buf, n, flags, c);
@@ -179,8 +172,7 @@ HOOK(ssize_t, send, int fd, const void *buf, size_t n, int flags)
 static RS_NOINLINE ssize_t sendto_slow(int fd, const void *buf, size_t n, int flags,
 				       const struct sockaddr *a, socklen_t alen, struct rs_conn *c)
 {
-	c = rs_conn_owner(c);
-	if (!c) /* the real function is not resolved yet, or a duplicate's connection ended */
+	if (!c) /* the real function is not resolved yet */
 		return REAL(sendto)(fd, buf, n, flags, a, alen);
 	if (rs_conn_rewrites(c))
 		return send_one(c, fd, buf, n, flags, a, alen);
@@ -192,7 +184,7 @@ static RS_NOINLINE ssize_t sendto_slow(int fd, const void *buf, size_t n, int fl
 HOOK(ssize_t, sendto, int fd, const void *buf, size_t n, int flags, const struct sockaddr *a,
      socklen_t alen)
 {
-	struct rs_conn *c = rs_conn_lookup(fd);
+	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real_sendto))
 		return rs_real_sendto(fd, buf, n, flags, a, alen);
 	return sendto_slow(fd, buf, n, flags, a, alen, c);
@@ -201,8 +193,7 @@ HOOK(ssize_t, sendto, int fd, const void *buf, size_t n, int flags, const struct
 static RS_NOINLINE ssize_t recv_slow(int fd, void *buf, size_t n, int flags, struct rs_conn *c,
 				     void *ret_addr)
 {
-	c = rs_conn_owner(c);
-	if (!c) /* the real function is not resolved yet, or a duplicate's connection ended */
+	if (!c) /* the real function is not resolved yet */
 		return REAL(recv)(fd, buf, n, flags);
 	READ_WAIT_BEGIN();
 	ssize_t r = REAL(recv)(fd, buf, n, flags);
@@ -216,7 +207,7 @@ static RS_NOINLINE ssize_t recv_slow(int fd, void *buf, size_t n, int flags, str
 
 HOOK(ssize_t, recv, int fd, void *buf, size_t n, int flags)
 {
-	struct rs_conn *c = rs_conn_lookup(fd);
+	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real_recv))
 		return rs_real_recv(fd, buf, n, flags);
 	return recv_slow(fd, buf, n, flags, c, __builtin_return_address(0));
@@ -225,8 +216,7 @@ HOOK(ssize_t, recv, int fd, void *buf, size_t n, int flags)
 static RS_NOINLINE ssize_t recv_chk_slow(int fd, void *buf, size_t n, size_t buflen, int flags,
 					 struct rs_conn *c, void *ret_addr)
 {
-	c = rs_conn_owner(c);
-	if (!c) /* the real function is not resolved yet, or a duplicate's connection ended */
+	if (!c) /* the real function is not resolved yet */
 		return REAL(__recv_chk)(fd, buf, n, buflen, flags);
 	READ_WAIT_BEGIN();
 	ssize_t r = REAL(__recv_chk)(fd, buf, n, buflen, flags);
@@ -240,7 +230,7 @@ static RS_NOINLINE ssize_t recv_chk_slow(int fd, void *buf, size_t n, size_t buf
 
 HOOK(ssize_t, __recv_chk, int fd, void *buf, size_t n, size_t buflen, int flags)
 {
-	struct rs_conn *c = rs_conn_lookup(fd);
+	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real___recv_chk))
 		return rs_real___recv_chk(fd, buf, n, buflen, flags);
 	return recv_chk_slow(fd, buf, n, buflen, flags, c, __builtin_return_address(0));
@@ -249,8 +239,7 @@ HOOK(ssize_t, __recv_chk, int fd, void *buf, size_t n, size_t buflen, int flags)
 static RS_NOINLINE ssize_t recvfrom_slow(int fd, void *buf, size_t n, int flags, struct sockaddr *a,
 					 socklen_t *alen, struct rs_conn *c, void *ret_addr)
 {
-	c = rs_conn_owner(c);
-	if (!c) /* the real function is not resolved yet, or a duplicate's connection ended */
+	if (!c) /* the real function is not resolved yet */
 		return REAL(recvfrom)(fd, buf, n, flags, a, alen);
 	READ_WAIT_BEGIN();
 	ssize_t r = REAL(recvfrom)(fd, buf, n, flags, a, alen);
@@ -264,7 +253,7 @@ static RS_NOINLINE ssize_t recvfrom_slow(int fd, void *buf, size_t n, int flags,
 
 HOOK(ssize_t, recvfrom, int fd, void *buf, size_t n, int flags, struct sockaddr *a, socklen_t *alen)
 {
-	struct rs_conn *c = rs_conn_lookup(fd);
+	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real_recvfrom))
 		return rs_real_recvfrom(fd, buf, n, flags, a, alen);
 	return recvfrom_slow(fd, buf, n, flags, a, alen, c, __builtin_return_address(0));
@@ -274,8 +263,7 @@ static RS_NOINLINE ssize_t recvfrom_chk_slow(int fd, void *buf, size_t n, size_t
 					     struct sockaddr *a, socklen_t *alen, struct rs_conn *c,
 					     void *ret_addr)
 {
-	c = rs_conn_owner(c);
-	if (!c) /* the real function is not resolved yet, or a duplicate's connection ended */
+	if (!c) /* the real function is not resolved yet */
 		return REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, a, alen);
 	READ_WAIT_BEGIN();
 	ssize_t r = REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, a, alen);
@@ -290,7 +278,7 @@ static RS_NOINLINE ssize_t recvfrom_chk_slow(int fd, void *buf, size_t n, size_t
 HOOK(ssize_t, __recvfrom_chk, int fd, void *buf, size_t n, size_t buflen, int flags,
      struct sockaddr *a, socklen_t *alen)
 {
-	struct rs_conn *c = rs_conn_lookup(fd);
+	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real___recvfrom_chk))
 		return rs_real___recvfrom_chk(fd, buf, n, buflen, flags, a, alen);
 	return recvfrom_chk_slow(fd, buf, n, buflen, flags, a, alen, c,
@@ -300,8 +288,7 @@ HOOK(ssize_t, __recvfrom_chk, int fd, void *buf, size_t n, size_t buflen, int fl
 static RS_NOINLINE ssize_t sendmsg_slow(int fd, const struct msghdr *msg, int flags,
 					struct rs_conn *c)
 {
-	c = rs_conn_owner(c);
-	if (!c) /* the real function is not resolved yet, or a duplicate's connection ended */
+	if (!c) /* the real function is not resolved yet */
 		return REAL(sendmsg)(fd, msg, flags);
 	if (msg && rs_conn_rewrites(c))
 		return rs_conn_send(c, fd, msg, flags, plain_sendmsg);
@@ -313,7 +300,7 @@ static RS_NOINLINE ssize_t sendmsg_slow(int fd, const struct msghdr *msg, int fl
 
 HOOK(ssize_t, sendmsg, int fd, const struct msghdr *msg, int flags)
 {
-	struct rs_conn *c = rs_conn_lookup(fd);
+	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real_sendmsg))
 		return rs_real_sendmsg(fd, msg, flags);
 	return sendmsg_slow(fd, msg, flags, c);
@@ -322,8 +309,7 @@ HOOK(ssize_t, sendmsg, int fd, const struct msghdr *msg, int flags)
 static RS_NOINLINE ssize_t recvmsg_slow(int fd, struct msghdr *msg, int flags, struct rs_conn *c,
 					void *ret_addr)
 {
-	c = rs_conn_owner(c);
-	if (!c) /* the real function is not resolved yet, or a duplicate's connection ended */
+	if (!c) /* the real function is not resolved yet */
 		return REAL(recvmsg)(fd, msg, flags);
 	READ_WAIT_BEGIN();
 	ssize_t r = REAL(recvmsg)(fd, msg, flags);
@@ -337,7 +323,7 @@ static RS_NOINLINE ssize_t recvmsg_slow(int fd, struct msghdr *msg, int flags, s
 
 HOOK(ssize_t, recvmsg, int fd, struct msghdr *msg, int flags)
 {
-	struct rs_conn *c = rs_conn_lookup(fd);
+	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real_recvmsg))
 		return rs_real_recvmsg(fd, msg, flags);
 	return recvmsg_slow(fd, msg, flags, c, __builtin_return_address(0));
@@ -346,8 +332,7 @@ HOOK(ssize_t, recvmsg, int fd, struct msghdr *msg, int flags)
 static RS_NOINLINE int sendmmsg_slow(int fd, struct mmsghdr *v, unsigned n, int flags,
 				     struct rs_conn *c)
 {
-	c = rs_conn_owner(c);
-	if (!c) /* the real function is not resolved yet, or a duplicate's connection ended */
+	if (!c) /* the real function is not resolved yet */
 		return REAL(sendmmsg)(fd, v, n, flags);
 	if (n > 0 && rs_conn_rewrites(c)) {
 		/* One message at a time through the rewriting path: a short count is legal. */
@@ -366,7 +351,7 @@ static RS_NOINLINE int sendmmsg_slow(int fd, struct mmsghdr *v, unsigned n, int 
 
 HOOK(int, sendmmsg, int fd, struct mmsghdr *v, unsigned n, int flags)
 {
-	struct rs_conn *c = rs_conn_lookup(fd);
+	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real_sendmmsg))
 		return rs_real_sendmmsg(fd, v, n, flags);
 	return sendmmsg_slow(fd, v, n, flags, c);
@@ -375,8 +360,7 @@ HOOK(int, sendmmsg, int fd, struct mmsghdr *v, unsigned n, int flags)
 static RS_NOINLINE int recvmmsg_slow(int fd, struct mmsghdr *v, unsigned n, int flags,
 				     struct timespec *t, struct rs_conn *c, void *ret_addr)
 {
-	c = rs_conn_owner(c);
-	if (!c) /* the real function is not resolved yet, or a duplicate's connection ended */
+	if (!c) /* the real function is not resolved yet */
 		return REAL(recvmmsg)(fd, v, n, flags, t);
 	READ_WAIT_BEGIN();
 	int r = REAL(recvmmsg)(fd, v, n, flags, t);
@@ -389,7 +373,7 @@ static RS_NOINLINE int recvmmsg_slow(int fd, struct mmsghdr *v, unsigned n, int 
 
 HOOK(int, recvmmsg, int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *t)
 {
-	struct rs_conn *c = rs_conn_lookup(fd);
+	struct rs_conn *c = rs_conn_traced(fd);
 	if (rs_likely(!c && rs_real_recvmmsg))
 		return rs_real_recvmmsg(fd, v, n, flags, t);
 	return recvmmsg_slow(fd, v, n, flags, t, c, __builtin_return_address(0));
@@ -398,8 +382,7 @@ HOOK(int, recvmmsg, int fd, struct mmsghdr *v, unsigned n, int flags, struct tim
 static RS_NOINLINE ssize_t sendfile_slow(int out_fd, int in_fd, off_t *off, size_t n,
 					 struct rs_conn *c)
 {
-	c = rs_conn_owner(c);
-	if (!c) /* the real function is not resolved yet, or a duplicate's connection ended */
+	if (!c) /* the real function is not resolved yet */
 		return REAL(sendfile)(out_fd, in_fd, off, n);
 	if (!rs_conn_flush_injected(c, out_fd))
 		return -1;
@@ -411,7 +394,7 @@ static RS_NOINLINE ssize_t sendfile_slow(int out_fd, int in_fd, off_t *off, size
 
 HOOK(ssize_t, sendfile, int out_fd, int in_fd, off_t *off, size_t n)
 {
-	struct rs_conn *c = rs_conn_lookup(out_fd);
+	struct rs_conn *c = rs_conn_traced(out_fd);
 	if (rs_likely(!c && rs_real_sendfile))
 		return rs_real_sendfile(out_fd, in_fd, off, n);
 	return sendfile_slow(out_fd, in_fd, off, n, c);
@@ -420,8 +403,7 @@ HOOK(ssize_t, sendfile, int out_fd, int in_fd, off_t *off, size_t n)
 static RS_NOINLINE ssize_t sendfile64_slow(int out_fd, int in_fd, off64_t *off, size_t n,
 					   struct rs_conn *c)
 {
-	c = rs_conn_owner(c);
-	if (!c) /* the real function is not resolved yet, or a duplicate's connection ended */
+	if (!c) /* the real function is not resolved yet */
 		return REAL(sendfile64)(out_fd, in_fd, off, n);
 	if (!rs_conn_flush_injected(c, out_fd))
 		return -1;
@@ -433,7 +415,7 @@ static RS_NOINLINE ssize_t sendfile64_slow(int out_fd, int in_fd, off64_t *off, 
 
 HOOK(ssize_t, sendfile64, int out_fd, int in_fd, off64_t *off, size_t n)
 {
-	struct rs_conn *c = rs_conn_lookup(out_fd);
+	struct rs_conn *c = rs_conn_traced(out_fd);
 	if (rs_likely(!c && rs_real_sendfile64))
 		return rs_real_sendfile64(out_fd, in_fd, off, n);
 	return sendfile64_slow(out_fd, in_fd, off, n, c);

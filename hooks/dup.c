@@ -1,6 +1,6 @@
 /* One connection behind several descriptors (dup, dup2, dup3, F_DUPFD): the connection's state
- * stays in one slot of hooks/conn.c's table, its owner; each duplicate's slot is an alias naming
- * the owner, so the data path finds one state whichever descriptor it is given. */
+ * stays in one slot of hooks/conn.c's table, its owner; each duplicate's slot is an alias whose
+ * conn names the owner's, so the data path finds one state whichever descriptor it is given. */
 #include "conn.h"
 
 #include <sched.h>
@@ -10,8 +10,9 @@
  * the state to its first alias; closing the last descriptor ends the span. */
 
 /* Taken by changes to these links, never on the data path. A close from a signal handler that
- * interrupted such a change on the same thread finds it taken here and does without the links
- * (the connection then ends with that descriptor) rather than deadlock. */
+ * interrupted such a change on the same thread finds it taken here, and leaves a descriptor that
+ * shares its connection as if it had been closed unseen (found out when its number is reused)
+ * rather than deadlock or break the links. */
 static atomic_flag alias_lock = ATOMIC_FLAG_INIT;
 static RS_TLS bool alias_held;
 
@@ -38,23 +39,13 @@ static bool followed(uint32_t st)
 	return st == RS_CONN_CLIENT || st == RS_CONN_SERVER;
 }
 
-/* The alias of ofd's connection that link (fd + 1) names, or NULL where the list is broken. */
-static struct rs_conn *alias_at(int32_t link, int ofd)
+/* The alias of o's connection that link (fd + 1) names, or NULL at the list's end. */
+static struct rs_conn *alias_at(int32_t link, const struct rs_conn *o)
 {
 	struct rs_conn *a = link > 0 ? rs_conn_slot(link - 1, false) : NULL;
-	if (!a || rs_load_relaxed(&a->state) != RS_CONN_ALIAS || rs_load_relaxed(&a->owner) != ofd)
+	if (!a || rs_load_relaxed(&a->state) != RS_CONN_ALIAS || rs_load_relaxed(&a->conn) != o)
 		return NULL;
 	return a;
-}
-
-struct rs_conn *rs_conn_alias_traced(const struct rs_conn *alias)
-{
-	if (rs_thread_passthrough())
-		return NULL;
-	struct rs_conn *o = rs_conn_slot(rs_load_relaxed(&alias->owner), false);
-	if (!o || !followed(atomic_load_explicit(&o->state, memory_order_acquire)))
-		return NULL;
-	return o;
 }
 
 /* Copies what a connection is from o to n, the alias taking it over. */
@@ -79,16 +70,15 @@ static void copy_conn(struct rs_conn *n, const struct rs_conn *o)
 	memcpy(n->parent_span, o->parent_span, sizeof(n->parent_span));
 }
 
-/* The owner ofd is closed while aliases live: the first takes the connection over, the others
+/* The owner o is closed while aliases live: the first takes the connection over, the others
  * name it from now on. Bytes another thread counts on the old slot while this runs are carried
  * over at the end; a write through an alias that found the old slot before this began and
  * counts after it ended (its system call spanning the hand-over) is not: the data path takes no
  * lock to prevent it. The old slot's memory stays valid (slots are never unmapped). Under the
  * lock. */
-static void hand_over(int ofd, struct rs_conn *o)
+static void hand_over(struct rs_conn *o)
 {
-	int nfd = o->next_alias - 1;
-	struct rs_conn *n = alias_at(o->next_alias, ofd);
+	struct rs_conn *n = alias_at(o->next_alias, o);
 	if (!n) {
 		o->next_alias = 0;
 		rs_conn_finish(o, 0);
@@ -97,13 +87,14 @@ static void hand_over(int ofd, struct rs_conn *o)
 	uint32_t st = rs_load_relaxed(&o->state);
 	copy_conn(n, o);
 	uint64_t in = rs_load_relaxed(&n->bytes_in), out = rs_load_relaxed(&n->bytes_out);
+	rs_store_relaxed(&n->conn, n);
 	atomic_store_explicit(&n->state, st, memory_order_release);
 	unsigned budget = rs_conn_max_fd() + 1;
 	int32_t link = n->next_alias;
 	struct rs_conn *a;
-	while (budget-- && (a = alias_at(link, ofd))) {
-		rs_store_relaxed(&a->owner, nfd);
+	while (budget-- && (a = alias_at(link, o))) {
 		link = a->next_alias;
+		atomic_store_explicit(&a->conn, n, memory_order_release);
 	}
 	o->next_alias = 0;
 	o->http = NULL;
@@ -115,15 +106,14 @@ static void hand_over(int ofd, struct rs_conn *o)
 /* The alias afd is closed: out of its owner's list. Under the lock. */
 static void unlink_alias(int afd, struct rs_conn *a)
 {
-	int ofd = rs_load_relaxed(&a->owner);
-	struct rs_conn *p = rs_conn_slot(ofd, false);
+	struct rs_conn *o = rs_load_relaxed(&a->conn), *p = o;
 	unsigned budget = rs_conn_max_fd() + 1;
 	while (p && budget--) {
 		if (p->next_alias == afd + 1) {
 			p->next_alias = a->next_alias;
 			break;
 		}
-		p = alias_at(p->next_alias, ofd);
+		p = alias_at(p->next_alias, o);
 	}
 	a->next_alias = 0;
 	atomic_store_explicit(&a->state, RS_CONN_NONE, memory_order_release);
@@ -141,10 +131,7 @@ void rs_conn_drop(int fd, struct rs_conn *c, uint16_t flags)
 		return;
 	}
 	if (!alias_lock_take()) {
-		c->next_alias = 0;
-		if (st == RS_CONN_ALIAS)
-			atomic_store_explicit(&c->state, RS_CONN_NONE, memory_order_release);
-		else
+		if (st != RS_CONN_ALIAS && !c->next_alias)
 			rs_conn_finish(c, flags);
 		return;
 	}
@@ -152,7 +139,7 @@ void rs_conn_drop(int fd, struct rs_conn *c, uint16_t flags)
 	if (st == RS_CONN_ALIAS)
 		unlink_alias(fd, c);
 	else if (followed(st) && c->next_alias)
-		hand_over(fd, c);
+		hand_over(c);
 	else
 		rs_conn_finish(c, flags);
 	alias_lock_drop();
@@ -173,14 +160,11 @@ void rs_conn_on_dup(int oldfd, int newfd)
 	n = rs_conn_slot(newfd, true);
 	if (!n || !alias_lock_take())
 		return;
-	int ofd = oldfd;
 	struct rs_conn *o = s;
-	if (rs_load_relaxed(&s->state) == RS_CONN_ALIAS) {
-		ofd = rs_load_relaxed(&s->owner);
-		o = rs_conn_slot(ofd, false);
-	}
+	if (rs_load_relaxed(&s->state) == RS_CONN_ALIAS)
+		o = rs_load_relaxed(&s->conn);
 	if (o && o != n && followed(rs_load_relaxed(&o->state))) {
-		rs_store_relaxed(&n->owner, ofd);
+		rs_store_relaxed(&n->conn, o);
 		n->next_alias = o->next_alias;
 		o->next_alias = newfd + 1;
 		atomic_store_explicit(&n->state, RS_CONN_ALIAS, memory_order_release);
