@@ -21,7 +21,7 @@ unsigned rs_conn_max_fd(void)
 }
 
 /* The entry for fd, creating its chunk (one mmap per 1024 descriptors) when asked to. */
-static struct rs_conn *conn_slot(int fd, bool create)
+struct rs_conn *rs_conn_slot(int fd, bool create)
 {
 	unsigned u = (unsigned)fd;
 	if (u >= RS_CONN_CHUNK * RS_CONN_CHUNKS)
@@ -36,6 +36,9 @@ static struct rs_conn *conn_slot(int fd, bool create)
 					MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (rs_sys_mmap_failed(mem))
 			return NULL;
+		/* Each slot its own connection until it is made a duplicate's: never NULL. */
+		for (unsigned i = 0; i < RS_CONN_CHUNK; i++)
+			rs_store_relaxed(&((struct rs_conn *)mem)[i].conn, &((struct rs_conn *)mem)[i]);
 		struct rs_conn *expect = NULL;
 		if (atomic_compare_exchange_strong(cell, &expect, (struct rs_conn *)mem)) {
 			chunk = mem;
@@ -112,7 +115,7 @@ static void emit(const struct rs_conn *c, uint32_t state, uint64_t end_ns, uint1
 
 /* Takes fd's connection out of the table; ends its span (and its HTTP requests) if it was
  * connected. */
-static void finish(struct rs_conn *c, uint16_t extra_flags)
+void rs_conn_finish(struct rs_conn *c, uint16_t extra_flags)
 {
 	uint32_t st = atomic_exchange(&c->state, RS_CONN_NONE);
 	if (st != RS_CONN_CLIENT && st != RS_CONN_SERVER)
@@ -137,6 +140,8 @@ static void start(struct rs_conn *c, uint32_t state, const struct sockaddr *peer
 	c->sniff_len = 0;
 	c->first_byte_ns = 0;
 	c->http = NULL;
+	c->next_alias = 0;
+	rs_store_relaxed(&c->conn, c);
 	c->start_ns = rs_epoch_ns();
 	/* Release: the fields above are set before a data hook on another thread sees the state. */
 	atomic_store_explicit(&c->state, state, memory_order_release);
@@ -149,11 +154,11 @@ void rs_conn_on_socket(int fd, int domain, int type, int protocol)
 	if ((type & 0xf) != SOCK_STREAM ||
 	    (protocol != 0 && protocol != IPPROTO_TCP && protocol != IPPROTO_MPTCP))
 		return;
-	struct rs_conn *c = conn_slot(fd, true);
+	struct rs_conn *c = rs_conn_slot(fd, true);
 	if (!c)
 		return;
 	/* Still followed: its last owner was closed by a raw syscall we could not see. */
-	finish(c, RS_SPAN_FD_REUSED);
+	rs_conn_drop(fd, c, RS_SPAN_FD_REUSED);
 	c->family = (uint8_t)domain;
 	c->local_port = 0;
 	atomic_store_explicit(&c->state, RS_CONN_TCP_NEW, memory_order_release);
@@ -161,7 +166,7 @@ void rs_conn_on_socket(int fd, int domain, int type, int protocol)
 
 void rs_conn_on_bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	struct rs_conn *c = conn_slot(fd, false);
+	struct rs_conn *c = rs_conn_slot(fd, false);
 	if (!c || rs_load_relaxed(&c->state) != RS_CONN_TCP_NEW)
 		return;
 	struct rs_addr a;
@@ -171,7 +176,7 @@ void rs_conn_on_bind(int fd, const struct sockaddr *addr, socklen_t len)
 
 void rs_conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len, int result, int err)
 {
-	struct rs_conn *c = conn_slot(fd, false);
+	struct rs_conn *c = rs_conn_slot(fd, false);
 	if (!c)
 		return;
 	uint32_t st = rs_load_relaxed(&c->state);
@@ -179,7 +184,7 @@ void rs_conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len, int 
 		/* A repeated connect() on a non-blocking socket reports how the first one ended. */
 		if (result < 0 && err != EALREADY && err != EISCONN && err != EINPROGRESS &&
 		    err != EINTR)
-			c->err = err;
+			c->err = (int16_t)err;
 		return;
 	}
 	if (st != RS_CONN_TCP_NEW || !addr ||
@@ -197,8 +202,8 @@ void rs_conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len, int 
 	c->local_port = port;
 	/* EINPROGRESS and EINTR leave the connection being established in the background. */
 	if (result < 0 && err != EINPROGRESS && err != EINTR) {
-		c->err = err;
-		finish(c, 0);
+		c->err = (int16_t)err;
+		rs_conn_finish(c, 0);
 		atomic_store_explicit(&c->state, RS_CONN_TCP_NEW, memory_order_release);
 	}
 }
@@ -208,15 +213,15 @@ void rs_conn_on_connect_error(int fd, int err)
 	struct rs_conn *c = rs_conn_traced(fd);
 	if (c && rs_load_relaxed(&c->state) == RS_CONN_CLIENT && !rs_load_relaxed(&c->bytes_in) &&
 	    !rs_load_relaxed(&c->bytes_out))
-		c->err = err;
+		c->err = (int16_t)err;
 }
 
 void rs_conn_on_accept(int listen_fd, int fd, const struct sockaddr *peer, socklen_t len)
 {
 	if (!peer || (peer->sa_family != AF_INET && peer->sa_family != AF_INET6))
 		return;
-	struct rs_conn *l = conn_slot(listen_fd, true);
-	struct rs_conn *c = conn_slot(fd, true);
+	struct rs_conn *l = rs_conn_slot(listen_fd, true);
+	struct rs_conn *c = rs_conn_slot(fd, true);
 	if (!l || !c)
 		return;
 	if (l->local_port == 0) {
@@ -231,7 +236,7 @@ void rs_conn_on_accept(int listen_fd, int fd, const struct sockaddr *peer, sockl
 		}
 		errno = saved;
 	}
-	finish(c, RS_SPAN_FD_REUSED);
+	rs_conn_drop(fd, c, RS_SPAN_FD_REUSED);
 	c->family = peer->sa_family;
 	memset(c->parent_span, 0, 8);
 	start(c, RS_CONN_SERVER, peer, len);
@@ -249,9 +254,9 @@ void rs_conn_on_shutdown(int fd, int how)
 
 void rs_conn_on_close(int fd)
 {
-	struct rs_conn *c = conn_slot(fd, false);
-	if (c && rs_load_relaxed(&c->state) != RS_CONN_NONE)
-		finish(c, 0);
+	struct rs_conn *c = rs_conn_slot(fd, false);
+	if (c && rs_load_relaxed(&c->state) != RS_CONN_NONE) /* most closes: files, pipes */
+		rs_conn_drop(fd, c, 0);
 }
 
 void rs_conn_on_close_range(unsigned first, unsigned last)
@@ -272,7 +277,7 @@ static void for_each_connected(void (*fn)(struct rs_conn *c, uint32_t state, uin
 	unsigned top = rs_conn_max_fd();
 	uint64_t now = rs_epoch_ns();
 	for (unsigned fd = 0; fd <= top; fd++) {
-		struct rs_conn *c = conn_slot((int)fd, false);
+		struct rs_conn *c = rs_conn_slot((int)fd, false);
 		if (!c) {
 			fd |= RS_CONN_CHUNK - 1;
 			continue;
@@ -438,6 +443,7 @@ static void conn_at_exit(void)
 
 static void conn_after_fork(void)
 {
+	rs_conn_dup_after_fork();
 	for_each_connected(mark_inherited);
 }
 
@@ -445,7 +451,7 @@ __attribute__((constructor(102))) static void rs_conn_init(void)
 {
 	if (!rs_load_relaxed(&rs_active))
 		return;
-	conn_slot(0, true); /* the first chunk, so most programs never map one from a hook */
+	rs_conn_slot(0, true); /* the first chunk, so most programs never map one from a hook */
 	rs_process_at_exit(conn_at_exit);
 	rs_process_at_fork_child(conn_after_fork);
 }

@@ -20,16 +20,20 @@ enum rs_conn_state {
 	RS_CONN_TCP_NEW,   /* TCP socket, not yet connected (maybe bound or listening) */
 	RS_CONN_CLIENT,	   /* connected by this process */
 	RS_CONN_SERVER,	   /* accepted by this process */
+	RS_CONN_ALIAS,	   /* a duplicate (dup, dup2, F_DUPFD) of a followed descriptor: its
+			    * connection's state is in another slot, its owner (conn) */
 };
 
 struct rs_conn {
 	_Atomic uint32_t state;
 	uint16_t flags;	       /* RS_SPAN_* flags carried into the span */
 	uint16_t local_port;   /* from bind(), the listener, or getsockname() once */
-	int32_t err;	       /* errno of a failed connect */
+	int16_t err;	       /* errno of a failed connect */
 	uint8_t family;
 	uint8_t shutdown_how;
-	uint8_t pad[2];
+	/* The next descriptor (fd + 1, 0 for none) in the list of a connection's descriptors: the
+	 * owner's starts it, each alias continues it (hooks/dup.c, under its lock). */
+	int32_t next_alias;
 	uint64_t start_ns;
 	uint64_t shutdown_ns;
 	_Atomic uint64_t bytes_in;
@@ -44,7 +48,10 @@ struct rs_conn {
 	/* A client connection belongs to the work its thread was doing when it connected. */
 	uint8_t parent_trace[16];
 	uint8_t parent_span[8]; /* all zero: the connection's span is a root */
-	uint8_t reserved[8];
+	/* The slot holding this descriptor's connection: its own (from the chunk's creation on), or
+	 * for a duplicate (an alias) the owner's. What the data path works on, so that following
+	 * duplicates costs it one load in place of a register move. */
+	struct rs_conn *_Atomic conn;
 };
 _Static_assert(sizeof(struct rs_conn) == 128, "two cache lines per descriptor");
 
@@ -54,7 +61,8 @@ _Static_assert(sizeof(struct rs_conn) == 128, "two cache lines per descriptor");
 
 extern struct rs_conn *_Atomic rs_conn_chunks[RS_CONN_CHUNKS];
 
-/* The state of fd if the shim follows it as a connection, else NULL. For the data path. */
+/* The state of fd's connection if the shim follows it (through whichever of its descriptors),
+ * else NULL. For the data path: two loads and a compare on a descriptor not followed. */
 static inline struct rs_conn *rs_conn_traced(int fd)
 {
 	unsigned u = (unsigned)fd;
@@ -67,7 +75,10 @@ static inline struct rs_conn *rs_conn_traced(int fd)
 	struct rs_conn *c = &chunk[u & (RS_CONN_CHUNK - 1)];
 	if (rs_load_relaxed(&c->state) < RS_CONN_CLIENT || rs_thread_passthrough())
 		return NULL;
-	return c;
+	struct rs_conn *conn = rs_load_relaxed(&c->conn);
+	if (!conn) /* never: a slot's conn is set with its chunk; saying so saves a test */
+		__builtin_unreachable();
+	return conn;
 }
 
 /* Bytes the program received (not MSG_PEEK) on a followed connection: counted, and parsed
@@ -112,13 +123,30 @@ void rs_conn_on_connect_error(int fd, int err);
 void rs_conn_on_accept(int listen_fd, int fd, const struct sockaddr *peer, socklen_t len);
 void rs_conn_on_shutdown(int fd, int how);
 
-/* fd is being closed (close, dup2 over it, close_range): ends its span. */
+/* fd is being closed (close, dup2 over it, close_range): ends its connection's span when it was
+ * the connection's last descriptor; otherwise another of them carries the connection on. */
 void rs_conn_on_close(int fd);
+
+/* newfd was made a duplicate of oldfd (dup, dup2, dup3, F_DUPFD, F_DUPFD_CLOEXEC): a followed
+ * connection is followed through both. Whatever newfd held must have been closed first. */
+void rs_conn_on_dup(int oldfd, int newfd);
 
 /* Ends the spans of every followed descriptor in [first, last]. */
 void rs_conn_on_close_range(unsigned first, unsigned last);
 
 /* Lowest and highest fd the shim has followed, for range operations. */
 unsigned rs_conn_max_fd(void);
+
+/* Between hooks/conn.c and hooks/dup.c. fd's slot (NULL past the table, or when its chunk was
+ * never made and create is false). */
+struct rs_conn *rs_conn_slot(int fd, bool create);
+/* Takes the slot's connection out of the table, ending its span (with extra_flags) if it was
+ * connected. */
+void rs_conn_finish(struct rs_conn *c, uint16_t extra_flags);
+/* fd no longer refers to what was followed there (closed, or found reused): its connection goes
+ * on through another of its descriptors, or ends with flags. */
+void rs_conn_drop(int fd, struct rs_conn *c, uint16_t flags);
+/* In a fork child: the lock hooks/dup.c takes is free again. */
+void rs_conn_dup_after_fork(void);
 
 #endif

@@ -15,8 +15,11 @@
 	X(close)                                                                                   \
 	X(close_range)                                                                             \
 	X(closefrom)                                                                               \
+	X(dup)                                                                                     \
 	X(dup2)                                                                                    \
 	X(dup3)                                                                                    \
+	X(fcntl)                                                                                   \
+	X(fcntl64)                                                                                 \
 	X(pipe)                                                                                    \
 	X(pipe2)                                                                                   \
 	X(read)                                                                                    \

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <sched.h>
+#include <stdarg.h>
 
 #define RS_DEFINE_REAL(name) __typeof__(name) *rs_real_##name;
 RS_HOOKED(RS_DEFINE_REAL)
@@ -93,6 +94,27 @@ void rs_fallback_closefrom(int fd)
 int rs_fallback_dup3(int o, int n, int f)
 {
 	return (int)SYS(SYS_dup3, o, n, f, 0, 0, 0);
+}
+int rs_fallback_dup(int o)
+{
+	return (int)SYS(SYS_dup, o, 0, 0, 0, 0, 0);
+}
+/* Like glibc's own: the third argument read as a pointer-sized word, whatever the command. */
+int rs_fallback_fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return (int)SYS(SYS_fcntl, fd, cmd, A(arg), 0, 0, 0);
+}
+int rs_fallback_fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return (int)SYS(SYS_fcntl, fd, cmd, A(arg), 0, 0, 0);
 }
 int rs_fallback_pipe2(int fds[2], int flags)
 {

@@ -7,6 +7,7 @@
 #include "../preload/rs.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
 #include <signal.h>

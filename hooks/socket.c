@@ -1,6 +1,8 @@
-/* Hooks on the socket lifecycle (socket, bind, connect, accept, shutdown) and on the calls that
+/* Hooks on the socket lifecycle (socket, bind, connect, accept, shutdown), on the calls that
  * close descriptors (close, close_range, closefrom, dup2, dup3), which also keep the program from
- * closing the shim's own descriptors; pipe and pipe2 for the descriptors of the shim's threads.
+ * closing the shim's own descriptors, and on those that duplicate them (dup, dup2, dup3, fcntl's
+ * F_DUPFD): a connection is followed through every descriptor that refers to it. pipe and pipe2
+ * for the descriptors of the shim's threads.
  * Every hook returns exactly what the real call returned. */
 #include "conn.h"
 #include "prof.h"
@@ -11,6 +13,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <pthread.h>
+#include <stdarg.h>
 
 /* A descriptor made on an internal thread: the shim's, or a library's working for it
  * (librdkafka's broker sockets and wake-up pipes). Close-on-exec, so that no exec'd program
@@ -253,6 +256,7 @@ HOOK(int, dup2, int oldfd, int newfd)
 	if (r >= 0 && oldfd != newfd) {
 		int saved = errno;
 		rs_conn_on_close(newfd);
+		rs_conn_on_dup(oldfd, newfd);
 		errno = saved;
 	}
 	return r;
@@ -268,7 +272,78 @@ HOOK(int, dup3, int oldfd, int newfd, int flags)
 	if (r >= 0) {
 		int saved = errno;
 		rs_conn_on_close(newfd);
+		rs_conn_on_dup(oldfd, newfd);
 		errno = saved;
 	}
+	return r;
+}
+
+static void duplicated(int oldfd, int newfd)
+{
+	if (newfd < 0 || rs_thread_passthrough())
+		return;
+	int saved = errno;
+	rs_conn_on_dup(oldfd, newfd);
+	errno = saved;
+}
+
+HOOK(int, dup, int oldfd)
+{
+	int r = REAL(dup)(oldfd);
+	duplicated(oldfd, r);
+	return r;
+}
+
+/* fcntl's third argument is whatever the command takes: nothing, an int or a pointer. Each is
+ * passed on as it came (an int read as a pointer-sized word would carry stale upper bits where
+ * the ABI leaves them undefined). A command not listed passes as a pointer-sized word, as glibc's
+ * own fcntl reads every argument; F_DUPFD and F_DUPFD_CLOEXEC make a duplicate. */
+static int fcntl_common(int (*real)(int, int, ...), int fd, int cmd, va_list ap)
+{
+	switch (cmd) {
+	case F_GETFD:
+	case F_GETFL:
+	case F_GETOWN:
+	case F_GETSIG:
+	case F_GETLEASE:
+	case F_GETPIPE_SZ:
+	case F_GET_SEALS:
+		return real(fd, cmd);
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC: {
+		int r = real(fd, cmd, va_arg(ap, int));
+		duplicated(fd, r);
+		return r;
+	}
+	case F_SETFD:
+	case F_SETFL:
+	case F_SETOWN:
+	case F_SETSIG:
+	case F_SETLEASE:
+	case F_NOTIFY:
+	case F_SETPIPE_SZ:
+	case F_ADD_SEALS:
+		return real(fd, cmd, va_arg(ap, int));
+	default: /* struct flock, f_owner_ex, uint64_t hints, and commands newer than this list */
+		return real(fd, cmd, va_arg(ap, void *));
+	}
+}
+
+HOOK(int, fcntl, int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	int r = fcntl_common(REAL(fcntl), fd, cmd, ap);
+	va_end(ap);
+	return r;
+}
+
+/* What programs built with _FILE_OFFSET_BITS=64 call (glibc 2.28 and later). */
+HOOK(int, fcntl64, int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	int r = fcntl_common(REAL(fcntl64), fd, cmd, ap);
+	va_end(ap);
 	return r;
 }

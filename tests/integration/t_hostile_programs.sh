@@ -2,10 +2,12 @@
 # Programs that are hard on the shim (tests/progs/hostile.c), traced and profiled: thousands of
 # short-lived threads ending every way (the ring registry must recycle: spans still arrive after
 # more threads than it has rings), the program's own SIGPROF timer, dup2 over fds 1 and 2 and a
-# connection moved onto fd 1, a tiny RLIMIT_NOFILE, and a thread cancelled inside connect(). Each
-# program must work as it does untraced, and what the shim records must arrive or be counted as
-# lost.
+# connection moved onto fd 1, a connection followed through its duplicates (inetd style, a
+# server replying on a dup, every order of closing, a fork child, racing threads), fcntl's
+# arguments, a tiny RLIMIT_NOFILE, and a thread cancelled inside connect(). Each program must
+# work as it does untraced, and what the shim records must arrive or be counted as lost.
 source "$(dirname "$0")/lib.sh"
+need curl
 
 make_site
 port=$(free_port)
@@ -46,10 +48,100 @@ traced "${PROF[@]}" "$H" dup2 "$port" "$WORK/dupfile" >"$WORK/stdout" 2>"$WORK/e
 [[ $(cat "$WORK/stdout") == ok ]] || fail "dup2: $(cat "$WORK/stdout")"
 printf 'to the file through fd 1\nto the file through fd 2\n' | cmp -s - "$WORK/dupfile" ||
 	fail "dup2: the file holds more or less than the program wrote: $(cat "$WORK/dupfile")"
-# Both connections have their span (traffic through a duplicate of a followed socket is not
-# followed: the span ends when the original descriptor is closed; README, Limits).
+# Both connections have their span, and the request written through fd 1 (a dup2 copy of the
+# socket, whose original was closed) is parsed: its reply was read on fd 1 too.
 expect_spans 2 --kind client --tcp --attr server.port="$port"
-expect_spans 1 --kind client --http --name "GET /"
+expect_spans 1 --kind client --http --name "GET /through-stdout" \
+	--attr http.response.status_code=404
+expect_spans 1 --kind client --http --name "GET /" --attr http.response.status_code=200
+
+# --- inetd style: dup2(s, 0), dup2(s, 1), close(s); the request written on fd 1, the reply read
+# on fd 0. One connection, one HTTP exchange, with the bytes of both descriptors.
+rm -rf "$OUT"
+traced "$H" inetd "$port" >"$WORK/stdout" 2>"$WORK/err" || fail "inetd failed: $(cat "$WORK/err")"
+[[ $(cat "$WORK/stdout") == ok ]] || fail "inetd: $(cat "$WORK/stdout")"
+expect_spans 1 --kind client --http --name "GET /inetd" --attr http.response.status_code=404
+expect_spans 1 --kind client --tcp --attr server.port="$port" --attr-gt ringside.net.bytes_sent=30 \
+	--attr-gt ringside.net.bytes_received=100 --lacks ringside.ended_at_exit
+
+# --- a server that reads the request on the accepted descriptor and writes the reply on a
+# duplicate (dup, then F_DUPFD_CLOEXEC), closing the original first, then the duplicate first.
+rm -rf "$OUT"
+traced_bg "$H" dupserve 2 >"$WORK/stdout" 2>"$WORK/err"
+for _ in $(seq 100); do grep -q '^listener ' "$WORK/stdout" && break; sleep 0.05; done
+own=$(sed -n 's/^listener //p' "$WORK/stdout")
+[[ -n $own ]] || fail "dupserve: no listener: $(cat "$WORK/err")"
+for p in /first /second; do
+	curl -fsS "http://127.0.0.1:$own$p" >/dev/null || fail "dupserve: GET $p failed"
+done
+wait "$BG_PID" || fail "dupserve failed: $(cat "$WORK/err")"
+[[ $(tail -1 "$WORK/stdout") == ok ]] || fail "dupserve: $(cat "$WORK/stdout")"
+expect_spans 1 --kind server --http --name "GET /first" --attr http.response.status_code=201
+expect_spans 1 --kind server --http --name "GET /second" --attr http.response.status_code=201
+# Each connection ends once, when its last descriptor is closed (not at exit, not as reused).
+expect_spans 2 --kind server --tcp --attr server.port="$own" --attr-gt ringside.net.bytes_sent=60 \
+	--lacks ringside.ended_at_exit --lacks ringside.closed_unseen
+
+# --- a request written through dup(s), its reply read through s, then the two closed in every
+# order: each way the connection's span comes exactly once, with the bytes of both.
+for how in orig alias range chain exit; do
+	rm -rf "$OUT"
+	traced "$H" closeorder "$port" "$how" >"$WORK/stdout" 2>"$WORK/err" ||
+		fail "closeorder $how failed: $(cat "$WORK/err")"
+	[[ $(cat "$WORK/stdout") == ok ]] || fail "closeorder $how: $(cat "$WORK/stdout")"
+	n=$("${CHECK[@]}" count "$OUT" --kind client --tcp --attr server.port="$port")
+	[[ $n == 1 ]] || fail "closeorder $how: $n connection spans, not 1"
+	expect_spans 1 --kind client --tcp --attr server.port="$port" \
+		--attr-gt ringside.net.bytes_sent=10 --attr-gt ringside.net.bytes_received=100
+	expect_spans 1 --kind client --http --name "GET /" --attr http.response.status_code=200
+	if [[ $how == exit ]]; then
+		expect_spans 1 --kind client --tcp --has ringside.ended_at_exit
+	else
+		expect_spans 1 --kind client --tcp --lacks ringside.ended_at_exit
+	fi
+done
+
+# --- a fork child using the parent's duplicates (a request written through one, the reply read
+# through another), then closing all three: its own span, ended by its last close; the parent's
+# span comes once too, when it has closed its copies.
+rm -rf "$OUT"
+traced "$PYTHON" - "$port" >"$WORK/stdout" 2>"$WORK/err" <<'PY' || fail "fork: $(cat "$WORK/err")"
+import os, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+d = os.dup(s.fileno())
+os.dup2(d, 50)
+pid = os.fork()
+if pid == 0:
+    os.write(d, b"GET /child HTTP/1.0\r\n\r\n")
+    while os.read(50, 4096):
+        pass
+    s.close(); os.close(d); os.close(50)
+    sys.exit(0)
+os.waitpid(pid, 0)
+os.close(d); os.close(50); s.close()
+print("ok")
+PY
+[[ $(cat "$WORK/stdout") == ok ]] || fail "fork: $(cat "$WORK/stdout")"
+expect_spans 2 --kind client --tcp --attr server.port="$port" --lacks ringside.ended_at_exit
+expect_spans 1 --kind client --tcp --attr server.port="$port" --has ringside.inherited_from_parent \
+	--attr-gt ringside.net.bytes_sent=20 --attr-gt ringside.net.bytes_received=100
+expect_spans 1 --kind client --http --name "GET /child" --attr http.response.status_code=404
+
+# --- 8 threads making, writing through and closing 300 duplicates each of one connection at once,
+# then the original closed under them: one span each side, every byte counted once.
+rm -rf "$OUT"
+traced "$H" duprace 8 300 >"$WORK/stdout" 2>"$WORK/err" || fail "duprace failed: $(cat "$WORK/err")"
+[[ $(tail -1 "$WORK/stdout") == ok ]] || fail "duprace: $(cat "$WORK/stdout")"
+own=$(sed -n 's/^listener //p' "$WORK/stdout")
+sent=$(sed -n 's/^sent //p' "$WORK/stdout")
+expect_spans 1 --kind client --tcp --attr server.port="$own" \
+	--attr ringside.net.bytes_sent="$sent" --lacks ringside.ended_at_exit
+expect_spans 1 --kind server --tcp --attr server.port="$own" \
+	--attr ringside.net.bytes_received="$sent"
+
+# --- fcntl and fcntl64 through the hooks, with commands taking no argument, an int and a pointer.
+traced "$H" fcntlargs >"$WORK/stdout" 2>"$WORK/err" || fail "fcntlargs failed: $(cat "$WORK/err")"
+[[ $(cat "$WORK/stdout") == ok ]] || fail "fcntlargs: $(cat "$WORK/stdout")"
 
 # --- RLIMIT_NOFILE of 16 (hard limit higher): the program works, its limit stays 16 (liburing
 # would raise it to fit io_uring's file table), and the shim works too or says why in one line.

@@ -1,0 +1,180 @@
+/* One connection behind several descriptors (dup, dup2, dup3, F_DUPFD): the connection's state
+ * stays in one slot of hooks/conn.c's table, its owner; each duplicate's slot is an alias whose
+ * conn names the owner's, so the data path finds one state whichever descriptor it is given. */
+#include "conn.h"
+
+#include <sched.h>
+#include <string.h>
+
+/* The owner links its aliases (next_alias). Closing an alias unlinks it; closing the owner hands
+ * the state to its first alias; closing the last descriptor ends the span. */
+
+/* Taken by changes to these links, never on the data path. A close from a signal handler that
+ * interrupted such a change on the same thread finds it taken here, and leaves a descriptor that
+ * shares its connection as if it had been closed unseen (found out when its number is reused)
+ * rather than deadlock or break the links. */
+static atomic_flag alias_lock = ATOMIC_FLAG_INIT;
+static RS_TLS bool alias_held;
+
+static bool alias_lock_take(void)
+{
+	if (alias_held)
+		return false;
+	for (unsigned spins = 0;
+	     atomic_flag_test_and_set_explicit(&alias_lock, memory_order_acquire); spins++)
+		if (spins >= 64)
+			sched_yield(); /* the holder may have been preempted: 2 cores are common */
+	alias_held = true;
+	return true;
+}
+
+static void alias_lock_drop(void)
+{
+	alias_held = false;
+	atomic_flag_clear_explicit(&alias_lock, memory_order_release);
+}
+
+static bool followed(uint32_t st)
+{
+	return st == RS_CONN_CLIENT || st == RS_CONN_SERVER;
+}
+
+/* The alias of o's connection that link (fd + 1) names, or NULL at the list's end. */
+static struct rs_conn *alias_at(int32_t link, const struct rs_conn *o)
+{
+	struct rs_conn *a = link > 0 ? rs_conn_slot(link - 1, false) : NULL;
+	if (!a || rs_load_relaxed(&a->state) != RS_CONN_ALIAS || rs_load_relaxed(&a->conn) != o)
+		return NULL;
+	return a;
+}
+
+/* Copies what a connection is from o to n, the alias taking it over. */
+static void copy_conn(struct rs_conn *n, const struct rs_conn *o)
+{
+	n->flags = o->flags;
+	n->local_port = o->local_port;
+	n->err = o->err;
+	n->family = o->family;
+	n->shutdown_how = o->shutdown_how;
+	n->start_ns = o->start_ns;
+	n->shutdown_ns = o->shutdown_ns;
+	rs_store_relaxed(&n->bytes_in, rs_load_relaxed(&o->bytes_in));
+	rs_store_relaxed(&n->bytes_out, rs_load_relaxed(&o->bytes_out));
+	n->peer = o->peer;
+	n->proto = o->proto;
+	n->sniff_len = o->sniff_len;
+	memcpy(n->sniff, o->sniff, sizeof(n->sniff));
+	n->first_byte_ns = o->first_byte_ns;
+	n->http = o->http;
+	memcpy(n->parent_trace, o->parent_trace, sizeof(n->parent_trace));
+	memcpy(n->parent_span, o->parent_span, sizeof(n->parent_span));
+}
+
+/* The owner o is closed while aliases live: the first takes the connection over, the others
+ * name it from now on. Bytes another thread counts on the old slot while this runs are carried
+ * over at the end; a write through an alias that found the old slot before this began and
+ * counts after it ended (its system call spanning the hand-over) is not: the data path takes no
+ * lock to prevent it. The old slot's memory stays valid (slots are never unmapped). Under the
+ * lock. */
+static void hand_over(struct rs_conn *o)
+{
+	struct rs_conn *n = alias_at(o->next_alias, o);
+	if (!n) {
+		o->next_alias = 0;
+		rs_conn_finish(o, 0);
+		return;
+	}
+	uint32_t st = rs_load_relaxed(&o->state);
+	copy_conn(n, o);
+	uint64_t in = rs_load_relaxed(&n->bytes_in), out = rs_load_relaxed(&n->bytes_out);
+	rs_store_relaxed(&n->conn, n);
+	atomic_store_explicit(&n->state, st, memory_order_release);
+	unsigned budget = rs_conn_max_fd() + 1;
+	int32_t link = n->next_alias;
+	struct rs_conn *a;
+	while (budget-- && (a = alias_at(link, o))) {
+		link = a->next_alias;
+		atomic_store_explicit(&a->conn, n, memory_order_release);
+	}
+	o->next_alias = 0;
+	o->http = NULL;
+	atomic_store_explicit(&o->state, RS_CONN_NONE, memory_order_release);
+	rs_add_relaxed(&n->bytes_in, rs_load_relaxed(&o->bytes_in) - in);
+	rs_add_relaxed(&n->bytes_out, rs_load_relaxed(&o->bytes_out) - out);
+}
+
+/* The alias afd is closed: out of its owner's list. Under the lock. */
+static void unlink_alias(int afd, struct rs_conn *a)
+{
+	struct rs_conn *o = rs_load_relaxed(&a->conn), *p = o;
+	unsigned budget = rs_conn_max_fd() + 1;
+	while (p && budget--) {
+		if (p->next_alias == afd + 1) {
+			p->next_alias = a->next_alias;
+			break;
+		}
+		p = alias_at(p->next_alias, o);
+	}
+	a->next_alias = 0;
+	atomic_store_explicit(&a->state, RS_CONN_NONE, memory_order_release);
+}
+
+/* fd no longer refers to what the shim followed there (closed, or found reused): its
+ * connection goes on through another descriptor, or ends with flags. */
+void rs_conn_drop(int fd, struct rs_conn *c, uint16_t flags)
+{
+	uint32_t st = rs_load_relaxed(&c->state);
+	if (st == RS_CONN_NONE)
+		return;
+	if (st == RS_CONN_TCP_NEW) {
+		atomic_store_explicit(&c->state, RS_CONN_NONE, memory_order_release);
+		return;
+	}
+	if (!alias_lock_take()) {
+		if (st != RS_CONN_ALIAS && !c->next_alias)
+			rs_conn_finish(c, flags);
+		return;
+	}
+	st = rs_load_relaxed(&c->state);
+	if (st == RS_CONN_ALIAS)
+		unlink_alias(fd, c);
+	else if (followed(st) && c->next_alias)
+		hand_over(c);
+	else
+		rs_conn_finish(c, flags);
+	alias_lock_drop();
+}
+
+void rs_conn_on_dup(int oldfd, int newfd)
+{
+	if (oldfd == newfd)
+		return;
+	/* Still followed: what newfd was is closed, and by a raw syscall we could not see. */
+	struct rs_conn *n = rs_conn_slot(newfd, false);
+	if (n)
+		rs_conn_drop(newfd, n, RS_SPAN_FD_REUSED);
+	/* A copy of a socket not yet connected is not followed (README, Limits). */
+	struct rs_conn *s = rs_conn_slot(oldfd, false);
+	if (!s || rs_load_relaxed(&s->state) < RS_CONN_CLIENT)
+		return;
+	n = rs_conn_slot(newfd, true);
+	if (!n || !alias_lock_take())
+		return;
+	struct rs_conn *o = s;
+	if (rs_load_relaxed(&s->state) == RS_CONN_ALIAS)
+		o = rs_load_relaxed(&s->conn);
+	if (o && o != n && followed(rs_load_relaxed(&o->state))) {
+		rs_store_relaxed(&n->conn, o);
+		n->next_alias = o->next_alias;
+		o->next_alias = newfd + 1;
+		atomic_store_explicit(&n->state, RS_CONN_ALIAS, memory_order_release);
+	}
+	alias_lock_drop();
+}
+
+void rs_conn_dup_after_fork(void)
+{
+	/* Only this thread survives: a lock another thread held stays held by no one. */
+	alias_held = false;
+	atomic_flag_clear(&alias_lock);
+}
