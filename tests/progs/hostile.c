@@ -27,6 +27,7 @@
  *                    each result checked */
 #include "common.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -233,10 +234,33 @@ static int dup2_mode(int port, const char *file)
 	return 0;
 }
 
+/* Waits (2 s at most) for a file whose name ends with suffix in dir. */
+static void wait_for_file(const char *dir, const char *suffix)
+{
+	size_t sl = strlen(suffix);
+	for (int i = 0; i < 200; i++) {
+		DIR *d = opendir(dir);
+		for (struct dirent *e; d && (e = readdir(d));) {
+			size_t n = strlen(e->d_name);
+			if (n >= sl && strcmp(e->d_name + n - sl, suffix) == 0) {
+				closedir(d);
+				return;
+			}
+		}
+		if (d)
+			closedir(d);
+		usleep(10000);
+	}
+}
+
 static int nofile(int port)
 {
 	struct rlimit rl;
 	getrlimit(RLIMIT_NOFILE, &rl);
+	/* The shim opens its output as the program starts (the profiler starts its reporter then):
+	 * a table that fills later is what this mode is about, not a race with that first open. */
+	if (getenv("RINGSIDE_OUTPUT_DIR"))
+		wait_for_file(getenv("RINGSIDE_OUTPUT_DIR"), ".traces.jsonl");
 	/* Take every descriptor there is, give three back, and work with those. */
 	int fds[4096], n = 0;
 	for (int fd; n < 4096 && (fd = open("/dev/null", O_RDONLY)) >= 0;)
