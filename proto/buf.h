@@ -20,6 +20,8 @@ static inline void rs_buf_put(struct rs_buf *b, const void *s, size_t n)
 {
 	if (rs_unlikely(b->len + n > b->cap) && !rs_buf_reserve(b, n))
 		return;
+	if (rs_unlikely(!n))
+		return; /* an empty buffer has no memory yet: memcpy(NULL, ...) is undefined */
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
 }
