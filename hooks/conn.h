@@ -73,7 +73,9 @@ static inline struct rs_conn *rs_conn_traced(int fd)
 	if (!chunk)
 		return NULL;
 	struct rs_conn *c = &chunk[u & (RS_CONN_CHUNK - 1)];
-	if (rs_load_relaxed(&c->state) < RS_CONN_CLIENT || rs_thread_passthrough())
+	/* Acquire: a duplicate's conn is published before its state (a plain load on x86). */
+	if (atomic_load_explicit(&c->state, memory_order_acquire) < RS_CONN_CLIENT ||
+	    rs_thread_passthrough())
 		return NULL;
 	struct rs_conn *conn = rs_load_relaxed(&c->conn);
 	if (!conn) /* never: a slot's conn is set with its chunk; saying so saves a test */

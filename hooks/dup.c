@@ -2,6 +2,7 @@
  * stays in one slot of hooks/conn.c's table, its owner; each duplicate's slot is an alias whose
  * conn names the owner's, so the data path finds one state whichever descriptor it is given. */
 #include "conn.h"
+#include "../preload/sys.h"
 
 #include <sched.h>
 #include <string.h>
@@ -119,12 +120,19 @@ static void unlink_alias(int afd, struct rs_conn *a)
 	atomic_store_explicit(&a->state, RS_CONN_NONE, memory_order_release);
 }
 
+/* A vfork child runs on its parent's memory (this thread's cached tid is the parent's): what it
+ * closes or duplicates is its own descriptor table's business, not the parent's connections. */
+static bool in_vfork_child(void)
+{
+	return rs_t.tid && rs_sys_gettid() != rs_t.tid;
+}
+
 /* fd no longer refers to what the shim followed there (closed, or found reused): its
  * connection goes on through another descriptor, or ends with flags. */
 void rs_conn_drop(int fd, struct rs_conn *c, uint16_t flags)
 {
 	uint32_t st = rs_load_relaxed(&c->state);
-	if (st == RS_CONN_NONE)
+	if (st == RS_CONN_NONE || in_vfork_child())
 		return;
 	if (st == RS_CONN_TCP_NEW) {
 		atomic_store_explicit(&c->state, RS_CONN_NONE, memory_order_release);
@@ -147,7 +155,7 @@ void rs_conn_drop(int fd, struct rs_conn *c, uint16_t flags)
 
 void rs_conn_on_dup(int oldfd, int newfd)
 {
-	if (oldfd == newfd)
+	if (oldfd == newfd || in_vfork_child())
 		return;
 	/* Still followed: what newfd was is closed, and by a raw syscall we could not see. */
 	struct rs_conn *n = rs_conn_slot(newfd, false);

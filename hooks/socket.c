@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdarg.h>
 
@@ -83,6 +85,12 @@ struct connect_call {
 static void connect_cancelled(void *arg)
 {
 	const struct connect_call *k = arg;
+	/* A cancel already pending acts before the system call: then nothing was started. */
+	struct tcp_info ti;
+	socklen_t tl = sizeof(ti);
+	if (REAL(getsockopt)(k->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
+	    ti.tcpi_state == TCP_CLOSE)
+		return;
 	if (!rs_thread_passthrough())
 		rs_conn_on_connect(k->fd, k->addr, k->len, -1, EINTR);
 }

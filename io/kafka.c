@@ -407,8 +407,9 @@ static void apply_props(rd_kafka_conf_t *conf, const char *props, const char *va
 		if (L.rd_kafka_conf_set(conf, name, value, err, sizeof(err)) == RD_KAFKA_CONF_OK)
 			continue;
 		bool hide = secret(name);
-		/* librdkafka's reason may quote the value it refused */
-		if (hide && *value && strstr(err, value))
+		/* librdkafka's reason may quote the value it refused, perhaps cut short: for a
+		 * secret, none of it is shown. */
+		if (hide)
 			snprintf(err, sizeof(err), "refused");
 		rs_log(RS_LOG_ERROR, "%s: librdkafka refuses %.100s=%.200s: %s; skipped", var, name,
 		       hide ? "(not shown)" : value, err);

@@ -21,7 +21,7 @@ struct attrs {
 struct key_json {
 	const char *key;
 	uint8_t key_len, json_len;
-	char text[64]; /* the key as it was */
+	char text[64]; /* the key as it was, NUL-terminated */
 	char json[96];
 };
 static struct key_json key_cache[64];
@@ -32,7 +32,8 @@ static void attr_key(struct attrs *a, const char *key)
 		rs_buf_putc(a->b, ',');
 	a->any = true;
 	struct key_json *k = &key_cache[((uintptr_t)key >> 3) & 63];
-	if (k->key == key && memcmp(k->text, key, k->key_len) == 0 && !key[k->key_len]) {
+	/* strncmp stops at key's end: a shorter key at the same address is never read past. */
+	if (k->key == key && strncmp(k->text, key, (size_t)k->key_len + 1) == 0) {
 		rs_buf_put(a->b, k->json, k->json_len);
 		return;
 	}
@@ -42,8 +43,8 @@ static void attr_key(struct attrs *a, const char *key)
 	rs_buf_lit(a->b, ",\"value\":{");
 	size_t len = a->b->len - start;
 	k->key = NULL;
-	if (!rs_buf_failed(a->b) && n <= sizeof(k->text) && len <= sizeof(k->json)) {
-		memcpy(k->text, key, n);
+	if (!rs_buf_failed(a->b) && n < sizeof(k->text) && len <= sizeof(k->json)) {
+		memcpy(k->text, key, n + 1); /* with its NUL */
 		memcpy(k->json, a->b->p + start, len);
 		k->key_len = (uint8_t)n;
 		k->json_len = (uint8_t)len;
