@@ -120,8 +120,9 @@ static void unlink_alias(int afd, struct rs_conn *a)
 	atomic_store_explicit(&a->state, RS_CONN_NONE, memory_order_release);
 }
 
-/* A vfork child runs on its parent's memory (this thread's cached tid is the parent's): what it
- * closes or duplicates is its own descriptor table's business, not the parent's connections. */
+/* A vfork child runs on its parent's memory (this thread's cached tid is the parent's): the
+ * duplicates it makes and the ones it closes are its own descriptor table's business, not the
+ * parent's connections. Asked only where duplicates are concerned: a system call. */
 static bool in_vfork_child(void)
 {
 	return rs_t.tid && rs_sys_gettid() != rs_t.tid;
@@ -132,7 +133,7 @@ static bool in_vfork_child(void)
 void rs_conn_drop(int fd, struct rs_conn *c, uint16_t flags)
 {
 	uint32_t st = rs_load_relaxed(&c->state);
-	if (st == RS_CONN_NONE || in_vfork_child())
+	if (st == RS_CONN_NONE)
 		return;
 	if (st == RS_CONN_TCP_NEW) {
 		atomic_store_explicit(&c->state, RS_CONN_NONE, memory_order_release);
@@ -144,12 +145,15 @@ void rs_conn_drop(int fd, struct rs_conn *c, uint16_t flags)
 		return;
 	}
 	st = rs_load_relaxed(&c->state);
-	if (st == RS_CONN_ALIAS)
-		unlink_alias(fd, c);
-	else if (followed(st) && c->next_alias)
-		hand_over(c);
-	else
+	if (st == RS_CONN_ALIAS) {
+		if (!in_vfork_child())
+			unlink_alias(fd, c);
+	} else if (followed(st) && c->next_alias) {
+		if (!in_vfork_child())
+			hand_over(c);
+	} else {
 		rs_conn_finish(c, flags);
+	}
 	alias_lock_drop();
 }
 
