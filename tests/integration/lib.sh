@@ -170,6 +170,27 @@ stop_python() {
 	sigint_wait "$PY_PID" "python http.server"
 }
 
+# serve_site LOG [VAR=value...]: python3 -m http.server serving $WORK/site under the shim with
+# those settings, its output in $WORK/LOG.log. Sets PORT and PY_PID (stop it with sigint_wait).
+serve_site() {
+	local log=$1
+	shift
+	PORT=$(free_port)
+	(cd "$WORK/site" && exec env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" "$@" \
+		"$PYTHON" -m http.server --bind 127.0.0.1 "$PORT") >"$WORK/$log.log" 2>&1 &
+	PY_PID=$!
+	RS_PIDS+=("$PY_PID")
+	wait_listen "$PORT"
+}
+
+# requests N: N requests for /index.html on $PORT from a bare curl, each of which must succeed.
+requests() {
+	local i
+	for i in $(seq "$1"); do
+		curl -sS -o /dev/null "http://127.0.0.1:$PORT/index.html" || fail "request $i failed"
+	done
+}
+
 # otlp_chain NAME [VAR=value...]: three requests, curl -> python3 -m http.server (serving
 # $WORK/site), both under the shim exporting with RINGSIDE_EXPORTER=otlp and those settings; stops
 # python. Fails when either says a word of ringside on stderr or the file exporter wrote anything.

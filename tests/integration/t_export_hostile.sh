@@ -13,26 +13,12 @@ py=$(python_exe)
 COMMON=(RINGSIDE_EXPORTER=otlp OTEL_BSP_SCHEDULE_DELAY=50 RINGSIDE_CONN_SPANS=0 RINGSIDE_LOG_LEVEL=info
 	RINGSIDE_SELF_METRICS=0)
 
-# serve NAME ENDPOINT [VAR=value...]: python3 -m http.server under the shim exporting to ENDPOINT.
-serve() {
+serve() { # serve NAME ENDPOINT [VAR=value...]: python3 -m http.server under the shim
 	local name=$1 ep=$2
 	shift 2
-	PORT=$(free_port)
-	(cd "$WORK/site" && exec env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" "${COMMON[@]}" \
-		OTEL_EXPORTER_OTLP_ENDPOINT="$ep" "$@" "$PYTHON" -m http.server --bind 127.0.0.1 "$PORT") \
-		>"$WORK/$name.log" 2>&1 &
-	PY_PID=$!
-	RS_PIDS+=("$PY_PID")
-	wait_listen "$PORT"
+	serve_site "$name" "${COMMON[@]}" OTEL_EXPORTER_OTLP_ENDPOINT="$ep" "$@"
 }
 
-# requests N: N requests from a bare curl, each of which must succeed.
-requests() {
-	local i
-	for i in $(seq "$1"); do
-		curl -sS -o /dev/null "http://127.0.0.1:$PORT/index.html" || fail "request $i failed"
-	done
-}
 
 # stop_serving NAME: SIGINT, and the exit must come within the flush bound (plus start-up slack).
 stop_serving() { # stop_serving NAME: python under the shim, through its exit flush

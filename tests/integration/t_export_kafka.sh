@@ -55,22 +55,9 @@ broker_signal() {
 serve() {
 	local name=$1
 	shift
-	PORT=$(free_port)
-	(cd "$WORK/site" && exec env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" RINGSIDE_EXPORTER=kafka \
-		RINGSIDE_KAFKA_BROKERS="$BOOT" "$@" "$PYTHON" -m http.server --bind 127.0.0.1 "$PORT") \
-		>"$WORK/$name.log" 2>&1 &
-	PY_PID=$!
-	RS_PIDS+=("$PY_PID")
-	wait_listen "$PORT"
+	serve_site "$name" RINGSIDE_EXPORTER=kafka RINGSIDE_KAFKA_BROKERS="$BOOT" "$@"
 }
 
-# requests N: N requests from a bare curl, each of which must succeed.
-requests() {
-	local i
-	for i in $(seq "$1"); do
-		curl -sS -o /dev/null "http://127.0.0.1:$PORT/index.html" || fail "request $i failed"
-	done
-}
 
 # stop_serving NAME SECONDS: SIGINT, and python must be gone within SECONDS.
 stop_serving() { # stop_serving NAME SECONDS

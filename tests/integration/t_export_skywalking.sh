@@ -19,13 +19,8 @@ COMMON=(RINGSIDE_EXPORTER=skywalking RINGSIDE_CONN_SPANS=0 OTEL_BSP_SCHEDULE_DEL
 serve() {
 	local name=$1 proto=$2 backend=$3
 	shift 3
-	PORT=$(free_port)
-	(cd "$WORK/site" && exec env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" "${COMMON[@]}" \
-		SW_AGENT_PROTOCOL="$proto" ${backend:+SW_AGENT_COLLECTOR_BACKEND_SERVICES="$backend"} "$@" \
-		"$PYTHON" -m http.server --bind 127.0.0.1 "$PORT") >"$WORK/$name.python.log" 2>&1 &
-	PY_PID=$!
-	RS_PIDS+=("$PY_PID")
-	wait_listen "$PORT"
+	serve_site "$name.python" "${COMMON[@]}" SW_AGENT_PROTOCOL="$proto" \
+		${backend:+SW_AGENT_COLLECTOR_BACKEND_SERVICES="$backend"} "$@"
 }
 
 # client NAME PROTOCOL BACKEND N [VAR=value...]: one traced curl making N requests.

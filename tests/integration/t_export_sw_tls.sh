@@ -22,7 +22,7 @@ COMMON=(RINGSIDE_EXPORTER=skywalking RINGSIDE_CONN_SPANS=0 OTEL_BSP_SCHEDULE_DEL
 chain() {
 	local name=$1
 	shift
-	serve "$name" env "${COMMON[@]}" "$@"
+	serve "$name" "${COMMON[@]}" "$@"
 	traced env "${COMMON[@]}" "$@" curl -sS -o /dev/null "http://127.0.0.1:$PORT/index.html" \
 		-o /dev/null "http://127.0.0.1:$PORT/index.html" 2>"$WORK/$name.curl.log" ||
 		fail "$name: curl failed: $(cat "$WORK/$name.curl.log")"
@@ -50,16 +50,11 @@ no_complaint() {
 	! grep -Eq "ringside.*(rror|TLS|lost)|Sanitizer|Traceback" "$WORK/$1.python.log" "$WORK/$1.curl.log" ||
 		fail "$1: $(cat "$WORK/$1.python.log" "$WORK/$1.curl.log")"
 }
-# serve NAME CMD...: python3 -m http.server under the shim and CMD's settings; PORT, PY_PID.
+# serve NAME [VAR=value...]: python3 -m http.server under the shim with the settings.
 serve() {
 	local name=$1
 	shift
-	PORT=$(free_port)
-	(cd "$WORK/site" && exec "$@" LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" \
-		"$PYTHON" -m http.server --bind 127.0.0.1 "$PORT") >"$WORK/$name.python.log" 2>&1 &
-	PY_PID=$!
-	RS_PIDS+=("$PY_PID")
-	wait_listen "$PORT"
+	serve_site "$name.python" "$@"
 }
 stop_serving() { # stop_serving NAME: python under the shim, through its exit flush
 	sigint_wait "$PY_PID" "$1: python"
@@ -98,7 +93,7 @@ delivered mtls grpc
 
 # Without its certificate the agent is refused by that OAP: nothing arrives, the loss is counted.
 start_peer nocert.peer skywalking_peer.js "${TLS_PEER[@]}" --tls-client-ca "$C/ca.pem"
-serve nocert env "${COMMON[@]}" SW_AGENT_COLLECTOR_BACKEND_SERVICES="127.0.0.1:$GRPC" \
+serve nocert "${COMMON[@]}" SW_AGENT_COLLECTOR_BACKEND_SERVICES="127.0.0.1:$GRPC" \
 	SW_AGENT_SSL_TRUSTED_CA_PATH="$C/ca.pem" OTEL_BSP_SCHEDULE_DELAY=60000
 curl -sS -o /dev/null "http://127.0.0.1:$PORT/index.html" || fail "nocert: request failed"
 stop_serving nocert
@@ -113,7 +108,7 @@ for ca in system other; do
 	[[ $ca == other ]] && var=(SW_AGENT_SSL_TRUSTED_CA_PATH="$C/other.pem")
 	name=refused_$ca
 	start_peer "$name.peer" skywalking_peer.js "${TLS_PEER[@]}"
-	serve "$name" env "${COMMON[@]}" SW_AGENT_COLLECTOR_BACKEND_SERVICES="127.0.0.1:$GRPC" \
+	serve "$name" "${COMMON[@]}" SW_AGENT_COLLECTOR_BACKEND_SERVICES="127.0.0.1:$GRPC" \
 		SW_AGENT_FORCE_TLS=true "${var[@]}" OTEL_BSP_SCHEDULE_DELAY=60000
 	for i in 1 2 3; do
 		curl -sS -o /dev/null "http://127.0.0.1:$PORT/index.html" || fail "$name: request failed"
@@ -131,7 +126,7 @@ done
 
 # --- settings that cannot be used: one line at start, nothing sent unverified --------------------
 start_peer badkey.peer skywalking_peer.js "${TLS_PEER[@]}"
-serve badkey env "${COMMON[@]}" SW_AGENT_COLLECTOR_BACKEND_SERVICES="127.0.0.1:$GRPC" \
+serve badkey "${COMMON[@]}" SW_AGENT_COLLECTOR_BACKEND_SERVICES="127.0.0.1:$GRPC" \
 	SW_AGENT_SSL_TRUSTED_CA_PATH="$C/ca.pem" SW_AGENT_SSL_CERT_CHAIN_PATH="$C/client.pem"
 curl -sS -o /dev/null "http://127.0.0.1:$PORT/index.html" || fail "badkey: request failed"
 stop_serving badkey

@@ -53,19 +53,7 @@ COMMON=(RINGSIDE_EXPORTER=otlp OTEL_BSP_SCHEDULE_DELAY=50 RINGSIDE_CONN_SPANS=0 
 serve() { # serve NAME ENDPOINT [VAR=value...]: python3 -m http.server under the shim
 	local name=$1 ep=$2
 	shift 2
-	PORT=$(free_port)
-	(cd "$WORK/site" && exec env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" "${COMMON[@]}" \
-		OTEL_EXPORTER_OTLP_ENDPOINT="$ep" "$@" "$PYTHON" -m http.server --bind 127.0.0.1 "$PORT") \
-		>"$WORK/$name.log" 2>&1 &
-	PY_PID=$!
-	RS_PIDS+=("$PY_PID")
-	wait_listen "$PORT"
-}
-requests() { # requests N: each must succeed
-	local i
-	for i in $(seq "$1"); do
-		curl -sS -o /dev/null "http://127.0.0.1:$PORT/index.html" || fail "request $i failed"
-	done
+	serve_site "$name" "${COMMON[@]}" OTEL_EXPORTER_OTLP_ENDPOINT="$ep" "$@"
 }
 stop_serving() { # stop_serving NAME: through the exit flush, and a clean exit
 	sigint_wait "$PY_PID" "$1: python"
