@@ -5,6 +5,7 @@
 #include "../../io/loop.h"
 #include "../../preload/thread.h"
 #include "check.h"
+#include "loopback.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,13 +42,9 @@ static void run(enum rs_io_mode mode)
 	CHECK_EQ_U(rs_loop_init(&l, mode), 0);
 	CHECK(l.uring == (mode == RS_IO_URING));
 
-	int ls = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t al = sizeof(a);
-	bind(ls, (struct sockaddr *)&a, sizeof(a));
-	listen(ls, 4);
-	getsockname(ls, (struct sockaddr *)&a, &al);
+	struct sockaddr_in a;
+	int ls = loopback_listen(4, &a);
+	CHECK(ls >= 0);
 
 	int h = rs_loop_socket(&l, AF_INET);
 	CHECK(h > 0);

@@ -3,6 +3,7 @@
  * rings into the file exporter. Every connection's two spans (connect, accept) must be in the span
  * file or counted in the exit line, exactly. Run under ThreadSanitizer too (scripts/test). */
 #include "check.h"
+#include "loopback.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -49,15 +50,9 @@ static void *acceptor(void *arg)
 
 static int child(void)
 {
-	lfd = socket(AF_INET, SOCK_STREAM, 0);
-	addr.sin_family = AF_INET;
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t len = sizeof addr;
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(lfd, 4096) != 0 ||
-	    getsockname(lfd, (struct sockaddr *)&addr, &len) != 0) {
-		perror("listen");
+	lfd = loopback_listen(4096, &addr);
+	if (lfd < 0)
 		return 3;
-	}
 	pthread_t acc, t[THREADS];
 	pthread_create(&acc, NULL, acceptor, NULL);
 	for (int i = 0; i < THREADS; i++)

@@ -8,6 +8,7 @@
 #include "../../io/tls.h"
 #include "../../preload/thread.h"
 #include "check.h"
+#include "loopback.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -201,12 +202,10 @@ static void run(enum rs_io_mode mode)
 int main(void)
 {
 	rs_thread_set_internal();
-	S.ls = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t al = sizeof(a);
-	bind(S.ls, (struct sockaddr *)&a, sizeof(a));
-	listen(S.ls, 8);
-	getsockname(S.ls, (struct sockaddr *)&a, &al);
+	struct sockaddr_in a;
+	S.ls = loopback_listen(8, &a);
+	if (S.ls < 0)
+		return 1;
 	S.port = ntohs(a.sin_port);
 	pthread_t t;
 	pthread_create(&t, NULL, server, NULL);
