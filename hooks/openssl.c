@@ -4,7 +4,6 @@
  * (io/tls.c and librdkafka share the program's libssl; librdkafka registers the cleanup itself
  * when it loads libssl into a program that had none), so the cleanup is skipped: the process is
  * ending, and the memory goes with it. Otherwise the real one runs as it would. */
-#include "../io/tls.h"
 #include "../preload/config.h"
 #include "../preload/rs.h"
 
@@ -31,7 +30,7 @@ static bool tls_wanted(void)
 
 RS_EXPORT void OPENSSL_cleanup(void)
 {
-	if (tls_wanted() || rs_tls_held())
+	if (tls_wanted())
 		return;
 	/* A libcrypto the program loaded with RTLD_LOCAL (Python's ssl module does) is not in the
 	 * scope RTLD_NEXT searches, though its own reference still binds here: ask it directly. */

@@ -7,7 +7,6 @@
 
 #include "loop.h"
 
-#include <stdbool.h>
 #include <stddef.h>
 
 struct rs_tls_ctx;
@@ -21,10 +20,6 @@ struct rs_tls;
 struct rs_tls_ctx *rs_tls_ctx_new(const char *ca_file, const char *cert_file, const char *key_file,
 				  const char *alpn, const char *what);
 void rs_tls_ctx_free(struct rs_tls_ctx *x);
-
-/* True once any exporter made a TLS context (any thread may ask): the program's OPENSSL_cleanup
- * at exit is then skipped (hooks/openssl.c), or the last flush could not be sent. */
-bool rs_tls_held(void);
 
 /* A client session over sock, a connected socket handle of loop, expecting a certificate for host
  * (a name: checked and sent as SNI; an IP literal: checked against the certificate's addresses).

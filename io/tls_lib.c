@@ -200,23 +200,13 @@ out:
 	return x;
 }
 
-/* Set once an exporter holds a TLS context: from then on its last flush needs OpenSSL whole. */
-static bool held;
-
 struct rs_tls_ctx *rs_tls_ctx_new(const char *ca_file, const char *cert_file, const char *key_file,
 				  const char *alpn, const char *what)
 {
 	rs_tls_enter();
 	struct rs_tls_ctx *x = ctx_new(ca_file, cert_file, key_file, alpn, what);
 	rs_tls_leave();
-	if (x)
-		__atomic_store_n(&held, true, __ATOMIC_RELEASE);
 	return x;
-}
-
-bool rs_tls_held(void)
-{
-	return __atomic_load_n(&held, __ATOMIC_ACQUIRE);
 }
 
 void rs_tls_ctx_free(struct rs_tls_ctx *x)
