@@ -98,11 +98,23 @@ static void with_message(struct rs_otlp_answer *a, const char *what, const char 
  * verification does not get better by retrying within the backoff budget (a wrong CA, a name
  * mismatch): the batch is dropped and counted at once, and the next batch tries again on a new
  * connection. */
+enum rs_outcome rs_no_answer(int err, char *why, size_t n)
+{
+	snprintf(why, n, "%s",
+		 err == -EKEYREJECTED ? "TLS certificate verification failed" : strerror(-err));
+	return err == -EKEYREJECTED ? RS_REJECTED : RS_RETRY;
+}
+
+bool rs_http_retryable(int status)
+{
+	return status == 429 || status == 502 || status == 503 || status == 504;
+}
+
 static void no_answer(int err, struct rs_otlp_answer *a)
 {
-	a->outcome = err == -EKEYREJECTED ? RS_REJECTED : RS_RETRY;
-	with_message(a, err == -EKEYREJECTED ? "TLS certificate verification failed" : strerror(-err),
-		     NULL);
+	char why[64];
+	a->outcome = rs_no_answer(err, why, sizeof(why));
+	with_message(a, why, NULL);
 }
 
 void rs_otlp_http_answer(int status, bool json, const char *body, size_t len,
@@ -133,8 +145,7 @@ void rs_otlp_http_answer(int status, bool json, const char *body, size_t len,
 	} else if (len) {
 		rs_otlp_pb_status(body, len, msg, sizeof(msg));
 	}
-	bool retry = status == 429 || status == 502 || status == 503 || status == 504;
-	a->outcome = retry ? RS_RETRY : RS_REJECTED;
+	a->outcome = rs_http_retryable(status) ? RS_RETRY : RS_REJECTED;
 	with_message(a, what, msg);
 }
 

@@ -16,6 +16,13 @@ struct rs_otlp_answer {
 	char why[200];	   /* for the stderr line: status and the collector's message, printable */
 };
 
+/* No answer came (-errno), over HTTP or gRPC, to any exporter: worth another try, except a
+ * certificate that failed verification. why gets the reason for the stderr line. */
+enum rs_outcome rs_no_answer(int err, char *why, size_t n);
+
+/* The HTTP statuses worth another try: 429, 502, 503, 504. */
+bool rs_http_retryable(int status);
+
 /* An OTLP/HTTP answer: status is the HTTP status or -errno (no answer); body is the response
  * body (protobuf, or JSON when json), possibly truncated. */
 void rs_otlp_http_answer(int status, bool json, const char *body, size_t len,

@@ -5,6 +5,7 @@
  * keepAlive). The token goes as the `authentication` metadata the OAP's AuthenticationInterceptor
  * reads. */
 #include "grpc_client.h"
+#include "otlp_answer.h"
 #include "sw_transport.h"
 
 #include <errno.h>
@@ -29,7 +30,7 @@ static struct {
 static enum rs_outcome outcome(int status, const char *message, char *why, size_t n)
 {
 	if (status < 0)
-		return rs_sw_no_answer(status, why, n);
+		return rs_no_answer(status, why, n);
 	snprintf(why, n, "gRPC status %d%s%.100s", status, message && *message ? ": " : "",
 		 message ? message : "");
 	switch (status) {

@@ -2,9 +2,9 @@
  * as a JSON array to /v3/segments, management messages to /v3/management/reportProperties and
  * /keepAlive, in the proto3 JSON mapping the OAP parses; each kind on its own keep-alive
  * connection, so a heartbeat never waits behind a batch. */
+#include "otlp_answer.h"
 #include "sw_transport.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,26 +16,14 @@ static struct {
 	bool mgmt_props;
 } H;
 
-enum rs_outcome rs_sw_no_answer(int err, char *why, size_t n)
-{
-	if (err == -EKEYREJECTED) {
-		snprintf(why, n, "TLS certificate verification failed");
-		return RS_REJECTED; /* it fails the same way next time: said once, dropped */
-	}
-	snprintf(why, n, "%s", strerror(-err));
-	return RS_RETRY;
-}
-
 enum rs_outcome rs_sw_http_outcome(int status, char *why, size_t n)
 {
 	if (status < 0)
-		return rs_sw_no_answer(status, why, n);
+		return rs_no_answer(status, why, n);
 	snprintf(why, n, "HTTP %d", status);
 	if (status >= 200 && status < 300)
 		return RS_DELIVERED;
-	if (status == 429 || status == 502 || status == 503 || status == 504)
-		return RS_RETRY;
-	return RS_REJECTED;
+	return rs_http_retryable(status) ? RS_RETRY : RS_REJECTED;
 }
 
 static void add(struct rs_buf *b, const struct rs_sw_seg *seg, bool first)

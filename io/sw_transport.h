@@ -55,7 +55,5 @@ struct rs_grpc_client *rs_sw_grpc_client(void);
  * no answer are worth another try) is what its agents' reporters amount to as well. why gets the
  * status for the stderr line. */
 enum rs_outcome rs_sw_http_outcome(int status, char *why, size_t n);
-/* No answer (-errno): worth another try, but for a certificate that failed verification. */
-enum rs_outcome rs_sw_no_answer(int err, char *why, size_t n);
 
 #endif
