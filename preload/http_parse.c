@@ -6,6 +6,7 @@
  * would misframe the next message (lengths, chunk sizes). */
 #include "http_parse.h"
 #include "http_parse_fields.h"
+#include "http_parse_lines.h"
 #include "http_scan.h"
 
 #include <string.h>
@@ -236,6 +237,19 @@ static __attribute__((noinline)) size_t feed_bytes(struct rs_hp *p, const char *
 			break;
 		case S_HNAME_START:
 		hname_start:
+#ifdef __SSE2__
+			if (len - i >= 16 && is_tchar(c)) {
+				size_t k = lines_whole(p, buf, i, len);
+				if (p->state == S_ERROR)
+					goto error;
+				if (k != i) {
+					i = k;
+					if (i == len)
+						break;
+					c = b[i];
+				}
+			}
+#endif
 			if (c == '\r') {
 				if (!count(p, 1))
 					goto error;
