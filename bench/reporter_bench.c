@@ -87,7 +87,7 @@ static void wait_room(void)
 static void push_span(uint64_t i)
 {
 	static const char target[] = "/items/4711?q=1", host[] = "127.0.0.1:8080",
-			  ua[] = "wrk/4.2.0", name[] = "GET /items/{id}";
+			  ua[] = "wrk/4.2.0";
 	uint64_t t = now_ns(CLOCK_REALTIME);
 	union rs_rec *rec = rs_emit_build();
 	struct rs_rec_span *s = &rec->span;
@@ -109,7 +109,6 @@ static void push_span(uint64_t i)
 	rs_tlv_put(rec, RS_T_TARGET, target, sizeof(target) - 1);
 	rs_tlv_put(rec, RS_T_HOST, host, sizeof(host) - 1);
 	rs_tlv_put(rec, RS_T_USER_AGENT, ua, sizeof(ua) - 1);
-	rs_tlv_put(rec, RS_T_NAME, name, sizeof(name) - 1);
 	uint8_t tid[16], sid[8];
 	memcpy(tid, s->trace_id, 16);
 	memcpy(sid, s->span_id, 8);

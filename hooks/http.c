@@ -34,11 +34,13 @@ static RS_TLS struct {
 	uint8_t entry_span[8];
 	uint64_t hash;
 	int32_t next;
-	uint16_t endpoint_len;
+	bool named;	    /* an entry span's method and target are below: sw8's endpoint */
+	uint8_t method;	    /* enum rs_http_method */
+	uint16_t target_len;
 	uint16_t tracestate_len;
 	uint8_t sw_trace_len; /* another agent's trace id, as its sw8 carried it; 0: ours */
 	char sw_trace[128];
-	char endpoint[160];
+	char target[448]; /* the entry span's, as captured (tlv_for's bound) */
 	char tracestate[RS_TRACESTATE_MAX];
 } seg;
 
@@ -172,16 +174,6 @@ static void begin_request(struct rs_conn *c, struct rs_http *h)
 	c->first_byte_ns = 0;
 }
 
-static uint8_t method_code(const char *m, size_t n)
-{
-	static const char *const names[] = {"",	 "GET",	    "HEAD",  "POST",  "PUT",  "DELETE",
-					    "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY"};
-	for (uint8_t i = 1; i < RS_ARRAY_LEN(names); i++)
-		if (strlen(names[i]) == n && memcmp(names[i], m, n) == 0)
-			return i;
-	return RS_M_OTHER;
-}
-
 /* A new segment on this thread for trace_id. */
 static void new_segment(const uint8_t trace_id[16], bool entry)
 {
@@ -191,7 +183,7 @@ static void new_segment(const uint8_t trace_id[16], bool entry)
 	rs_new_span_id(seg.seg_id);
 	seg.hash = rs_hash64_hex(seg.seg_id, 8); /* = rs_hash64 of the id's hex, as sw8 carries it */
 	seg.next = 0;
-	seg.endpoint_len = 0;
+	seg.named = false;
 	seg.tracestate_len = 0;
 	seg.sw_trace_len = 0;
 }
@@ -319,9 +311,12 @@ size_t rs_http_inject_text(const struct rs_conn *c, const struct rs_http_prep *p
 		sw.service_len = (uint16_t)strnlen(rs_sw_service(), sizeof(sw.service));
 		memcpy(sw.service, rs_sw_service(), sw.service_len);
 		sw.instance_len = (uint16_t)rs_sw_instance(sw.instance, sizeof(sw.instance));
-		if (seg.has_entry && seg.endpoint_len) {
-			sw.endpoint_len = seg.endpoint_len;
-			memcpy(sw.endpoint, seg.endpoint, seg.endpoint_len);
+		if (seg.has_entry && seg.named) { /* the entry span's name, made only when needed */
+			char name[RS_HTTP_NAME_MAX];
+			size_t nl = rs_http_span_name(seg.method, seg.target, seg.target_len, name,
+						      sizeof(name));
+			sw.endpoint_len = (uint16_t)RS_MIN(nl, (size_t)150);
+			memcpy(sw.endpoint, name, sw.endpoint_len);
 		} else { /* no entry span: the process stands for it */
 			sw.endpoint_len = sw.service_len;
 			memcpy(sw.endpoint, sw.service, sw.service_len);
@@ -336,35 +331,6 @@ size_t rs_http_inject_text(const struct rs_conn *c, const struct rs_http_prep *p
 		}
 	}
 	return o > cap ? 0 : o;
-}
-
-/* Puts the span's name (method m, ml bytes, and folded path) into the record. Returns the offset of
- * its TLV, 0 when the record had no room for one. */
-static size_t set_name(struct rs_http *h, uint8_t method, const char *m, size_t ml)
-{
-	const char *t = "";
-	size_t tl = 0;
-	tlv_find(h, RS_T_TARGET, &t, &tl);
-	char name[160];
-	size_t o;
-	if (method == RS_M_OTHER) {
-		memcpy(name, "HTTP", 4); /* semantic conventions: unknown methods are not names */
-		o = 4;
-	} else {
-		o = RS_MIN(ml, (size_t)16);
-		memcpy(name, m, o);
-	}
-	h->tlv_seen |= (uint16_t)(1u << RS_T_NAME);
-	if (method != RS_M_CONNECT) {
-		name[o++] = ' ';
-		const char *path;
-		size_t pl;
-		rs_http_target_path(t, tl, &path, &pl);
-		o += rs_http_fold_path(path, pl, name + o, sizeof(name) - o);
-	}
-	size_t off = h->rec[0].hdr.len;
-	rs_tlv_put(h->rec, RS_T_NAME, name, o);
-	return h->rec[0].hdr.len > off ? off : 0;
 }
 
 static void prime_response(struct rs_http *h)
@@ -429,7 +395,7 @@ static void head_done(struct rs_conn *c, struct rs_http *h)
 	const char *m = "";
 	size_t ml = 0;
 	tlv_find(h, RS_T_METHOD, &m, &ml);
-	uint8_t method = method_code(m, ml);
+	uint8_t method = rs_http_method_code(m, ml);
 
 	struct rs_rec_span *s = &h->rec[0].span;
 	s->h.type = RS_REC_SPAN_BEGIN;
@@ -450,19 +416,20 @@ static void head_done(struct rs_conn *c, struct rs_http *h)
 	hi->method = method;
 	hi->version = h->req.version;
 	hi->prop = p.prop;
-	size_t name_off = set_name(h, method, m, ml);
-	rs_emit_copy(h->rec);
+	rs_emit_copy(h->rec); /* named by the reporter, from the method and target */
 
 	if (h->server) {
 		rs_thread_set_active(&p.ctx);
 		const char *v;
 		size_t vl;
-		if (name_off) { /* the name's TLV, where set_name put it */
-			const uint8_t *base = (const uint8_t *)h->rec;
-			vl = (size_t)base[name_off + 1] | ((size_t)base[name_off + 2] << 8);
-			seg.endpoint_len = (uint16_t)RS_MIN(vl, (size_t)150);
-			memcpy(seg.endpoint, base + name_off + RS_TLV_HDR, seg.endpoint_len);
-		}
+		/* What sw8's endpoint is made of, should this thread call out under the span. */
+		const char *target = "";
+		size_t target_len = 0;
+		tlv_find(h, RS_T_TARGET, &target, &target_len);
+		seg.method = method;
+		seg.target_len = (uint16_t)RS_MIN(target_len, sizeof(seg.target));
+		memcpy(seg.target, target, seg.target_len);
+		seg.named = true;
 		/* Repeated tracestate headers are one list (none met: nothing to walk). */
 		seg.tracestate_len = 0;
 		if ((p.prop & RS_PROP_TRACECONTEXT) && (h->tlv_seen & (1u << RS_T_TRACESTATE))) {

@@ -1,5 +1,7 @@
 /* Folding of request paths and redaction of queries (see http_route.h). */
 #include "http_route.h"
+#include "record.h"
+#include "rs.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -157,4 +159,40 @@ void rs_http_host_port(const char *v, size_t n, const char **host, size_t *hlen,
 		p = p * 10 + (unsigned)(*c - '0');
 	}
 	*port = p <= 65535 && colon + 1 < end ? p : 0;
+}
+
+static const char *const method_names[] = {
+	[RS_M_GET] = "GET",	    [RS_M_HEAD] = "HEAD",	[RS_M_POST] = "POST",
+	[RS_M_PUT] = "PUT",	    [RS_M_DELETE] = "DELETE",	[RS_M_CONNECT] = "CONNECT",
+	[RS_M_OPTIONS] = "OPTIONS", [RS_M_TRACE] = "TRACE",	[RS_M_PATCH] = "PATCH",
+	[RS_M_QUERY] = "QUERY",
+};
+
+uint8_t rs_http_method_code(const char *m, size_t n)
+{
+	for (uint8_t i = 1; i < RS_ARRAY_LEN(method_names); i++)
+		if (strlen(method_names[i]) == n && memcmp(method_names[i], m, n) == 0)
+			return i;
+	return RS_M_OTHER;
+}
+
+const char *rs_http_method_name(uint8_t code)
+{
+	return code < RS_ARRAY_LEN(method_names) ? method_names[code] : NULL;
+}
+
+size_t rs_http_span_name(uint8_t method, const char *target, size_t tl, char *out, size_t cap)
+{
+	const char *m = rs_http_method_name(method);
+	if (!m)
+		m = "HTTP";
+	size_t o = RS_MIN(strlen(m), cap);
+	memcpy(out, m, o);
+	if (method == RS_M_CONNECT || o == cap)
+		return o;
+	out[o++] = ' ';
+	const char *path;
+	size_t pl;
+	rs_http_target_path(target, tl, &path, &pl);
+	return o + rs_http_fold_path(path, pl, out + o, cap - o);
 }

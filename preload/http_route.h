@@ -1,11 +1,26 @@
 /* Low-cardinality names for HTTP requests: the path of a request target with its
  * high-cardinality segments folded (numbers, UUIDs, long hex), the query with every value
  * redacted, the parts of a Host header. Pure functions over bounded text, shared by the hooks
- * (span names) and the encoders (attributes); fuzzed with the parser. */
+ * (the sw8 endpoint) and the encoders (span names, attributes); fuzzed with the parser. */
 #ifndef RS_HTTP_ROUTE_H
 #define RS_HTTP_ROUTE_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+/* The longest name an HTTP span gets: its method, a space and its folded path. */
+#define RS_HTTP_NAME_MAX 160
+
+/* The enum rs_http_method (record.h) of a method token: RS_M_OTHER for one not in it. */
+uint8_t rs_http_method_code(const char *m, size_t n);
+
+/* The token of an enum rs_http_method; NULL for RS_M_OTHER. */
+const char *rs_http_method_name(uint8_t code);
+
+/* A request's span name (at most cap bytes, no NUL): "GET /items/{id}" from its method and
+ * target; "HTTP" stands for a method not in enum rs_http_method (semantic conventions: no
+ * unknown method in a name), and CONNECT has no path. Returns the length. */
+size_t rs_http_span_name(uint8_t method, const char *target, size_t tl, char *out, size_t cap);
 
 /* The path of a request target (origin-form "/a?b", absolute-form "http://h/a?b", "*"): sets
  * *path and *len to it within target (without query or fragment). */

@@ -114,13 +114,12 @@ enum rs_http_method {
 
 /* TLV keys of an HTTP span. */
 enum rs_http_tlv {
-	RS_T_METHOD = 1, /* only when not one of enum rs_http_method */
+	RS_T_METHOD = 1, /* as sent (http.request.method_original when not in the enum) */
 	RS_T_TARGET,	 /* request target as sent, cut to a bound */
 	RS_T_HOST,
 	RS_T_USER_AGENT,
 	RS_T_TRACESTATE,
 	RS_T_SW8,	 /* inbound sw8 value, for SkyWalking's segment references */
-	RS_T_NAME,	 /* span name: method and folded path */
 };
 
 struct rs_rec_span {

@@ -49,13 +49,12 @@ bool rs_span_tlv(const struct rs_rec_span *s, uint8_t key, const char **data, si
 size_t rs_span_name(const struct rs_rec_span *s, char *out, size_t size)
 {
 	int n = 0;
-	if (s->what == RS_SPAN_HTTP) {
-		const char *v;
-		size_t l;
-		if (!rs_span_tlv(s, RS_T_NAME, &v, &l) || !l)
-			v = "HTTP", l = 4;
-		l = RS_MIN(l, size - 1);
-		memcpy(out, v, l);
+	if (s->what == RS_SPAN_HTTP) { /* named here, off the program's thread */
+		const char *t;
+		size_t tl;
+		rs_span_tlv(s, RS_T_TARGET, &t, &tl);
+		size_t l = rs_http_span_name(s->u.http.method, t, tl, out,
+					     RS_MIN(size - 1, (size_t)RS_HTTP_NAME_MAX));
 		out[l] = 0;
 		return l;
 	}
@@ -103,9 +102,6 @@ static void tcp_attrs(const struct rs_attr_sink *a, const struct rs_rec_span *s)
 	a->num(a->ctx, "ringside.net.bytes_received", (int64_t)t->bytes_in);
 }
 
-static const char *const method_names[] = {"",	"GET",	   "HEAD",  "POST",  "PUT",  "DELETE",
-					   "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY"};
-
 static const char *const end_names[] = {
 	[RS_HTTP_END_OPEN] = "unfinished",  [RS_HTTP_END_LENGTH] = "length",
 	[RS_HTTP_END_CLOSE] = "close",	    [RS_HTTP_END_UPGRADE] = "upgrade",
@@ -125,8 +121,9 @@ static void http_attrs(const struct rs_attr_sink *a, const struct rs_rec_span *s
 	rs_span_tlv(s, RS_T_USER_AGENT, &ua, &ul);
 	bool have_host = rs_span_tlv(s, RS_T_HOST, &host, &hl) && hl;
 
-	if (h->method != RS_M_OTHER && h->method < RS_ARRAY_LEN(method_names)) {
-		a->str(a->ctx, "http.request.method", method_names[h->method], strlen(method_names[h->method]));
+	const char *method = rs_http_method_name(h->method);
+	if (method) {
+		a->str(a->ctx, "http.request.method", method, strlen(method));
 	} else {
 		const char *m;
 		size_t ml;

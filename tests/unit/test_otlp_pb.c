@@ -71,7 +71,6 @@ static void varied_spans(void)
 	tlv(r, RS_T_USER_AGENT, "curl/8 \xe2\x9c\x93 \xf0\x9f\x9a\x80");
 	tlv(r, RS_T_TRACESTATE, "rojo=00f067aa0ba902b7");
 	tlv(r, RS_T_TRACESTATE, "congo=t61rcWkgMzE");
-	tlv(r, RS_T_NAME, "POST /caf\xc3\xa9/{id}");
 	finish(r);
 
 	/* HTTP client, IPv6 peer, no Host, a method of its own, no status. */
@@ -82,7 +81,6 @@ static void varied_spans(void)
 	s->status = RS_STATUS_ERROR;
 	tlv(r, RS_T_METHOD, "PROPFIND");
 	tlv(r, RS_T_TARGET, "/dav/");
-	tlv(r, RS_T_NAME, ""); /* empty: the name falls back to "HTTP" */
 	tlv(r, RS_T_USER_AGENT, "");
 	finish(r);
 

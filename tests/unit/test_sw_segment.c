@@ -4,6 +4,8 @@
  * against SkyWalking's own generated code is tests/integration/t_export_skywalking.sh. */
 #include "../../io/stats.h"
 #include "../../io/sw_segments.h"
+#include "../../preload/http_route.h"
+#include "../../proto/span_view.h"
 #include "../../proto/sw_segment.h"
 #include "check.h"
 
@@ -64,7 +66,7 @@ static union rs_rec *make(const struct spec *p)
 	h->peer.port = p->kind == RS_KIND_CLIENT ? 8080 : 40000;
 	inet_pton(AF_INET, "10.0.0.7", h->peer.addr);
 	h->local_port = 80;
-	h->method = RS_M_GET;
+	h->method = rs_http_method_code(p->name, strcspn(p->name, " "));
 	h->version = 1;
 	h->status = p->status;
 	h->end = RS_HTTP_END_LENGTH;
@@ -73,8 +75,10 @@ static union rs_rec *make(const struct spec *p)
 		rs_tlv_put(rec, RS_T_HOST, p->host, strlen(p->host));
 	if (p->sw8)
 		rs_tlv_put(rec, RS_T_SW8, p->sw8, strlen(p->sw8));
-	rs_tlv_put(rec, RS_T_NAME, p->name, strlen(p->name));
 	s->h.nslots = (uint8_t)((s->h.len + RS_REC_SIZE - 1) / RS_REC_SIZE);
+	char name[RS_HTTP_NAME_MAX + 1]; /* the reporter names the span from method and target */
+	rs_span_name(s, name, sizeof(name));
+	CHECK(strcmp(name, p->name) == 0);
 	return rec;
 }
 
