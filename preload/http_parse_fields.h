@@ -143,6 +143,15 @@ static inline __attribute__((always_inline)) void framing_byte(struct rs_hp *p, 
 static inline void framing_run(struct rs_hp *p, const unsigned char *s, size_t n)
 {
 	if (p->field == H_TRANSFER_ENCODING || p->field == H_CONNECTION || p->field == H_UPGRADE) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		if (n >= 8) { /* the usual case: no white space among the last eight, one word */
+			uint64_t x = load64((const char *)s + n - 8);
+			if (!has_byte8(x, ' ') && !has_byte8(x, '\t')) {
+				p->scratch = __builtin_bswap64(lower8(x)); /* the last byte lowest */
+				return;
+			}
+		}
+#endif
 		uint64_t w = 0;
 		unsigned got = 0;
 		for (size_t k = n; k-- > 0 && got < 8;)

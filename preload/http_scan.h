@@ -52,6 +52,24 @@ static inline uint32_t load32(const char *s)
 	return v;
 }
 
+/* Whether any of the eight bytes of x is c (exact: the zero-byte test on x ^ c). */
+static inline bool has_byte8(uint64_t x, unsigned char c)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	uint64_t y = x ^ (ones * c);
+	return ((y - ones) & ~y & highs) != 0;
+}
+
+/* lower() of each of the eight bytes of x: 0x20 added where a byte is in 'A'..'Z' (the 7-bit
+ * sums cannot carry into the next byte; bytes from 0x80 up are left alone). */
+static inline uint64_t lower8(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	uint64_t h = x & ~highs;
+	uint64_t upper = ((h + ones * (0x80 - 'A')) ^ (h + ones * (0x7f - 'Z'))) & ~x & highs;
+	return x | upper >> 2;
+}
+
 /* Whether the n tchar bytes at s are lc (lowercase) ignoring case, n >= 3. OR-ing 0x20 into every
  * byte is exact here: the known names hold only lowercase letters, digits and '-', which all have
  * that bit, and among tchars only an uppercase letter becomes a lowercase one (the bytes it would

@@ -3,6 +3,7 @@
  * never reads past its input (inputs end at a PROT_NONE page), and that bad input stops it. */
 #include "check.h"
 #include "hp_driver.h"
+#include "../../preload/http_scan.h"
 
 #include <stdlib.h>
 #include <strings.h>
@@ -294,8 +295,35 @@ static void test_no_line_end(void)
 	}
 }
 
+/* The word-at-a-time helpers against their byte-at-a-time meaning: every byte value in every
+ * position of a word whose other bytes are random. */
+static void test_word_helpers(void)
+{
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	for (unsigned v = 0; v < 256; v++)
+		for (unsigned pos = 0; pos < 8; pos++)
+			for (int round = 0; round < 8; round++) {
+				seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+				uint64_t x = (seed & ~(0xffull << (8 * pos))) | (uint64_t)v << (8 * pos);
+				unsigned char b[8];
+				memcpy(b, &x, 8);
+				uint64_t want;
+				unsigned char l[8];
+				bool space = false, tab = false;
+				for (int k = 0; k < 8; k++) {
+					l[k] = lower(b[k]);
+					space |= b[k] == ' ';
+					tab |= b[k] == '\t';
+				}
+				memcpy(&want, l, 8);
+				CHECK(lower8(x) == want);
+				CHECK(has_byte8(x, ' ') == space && has_byte8(x, '\t') == tab);
+			}
+}
+
 int main(void)
 {
+	test_word_helpers();
 	test_requests();
 	test_responses();
 	test_errors();
