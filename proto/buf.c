@@ -194,12 +194,28 @@ void rs_buf_json_str(struct rs_buf *b, const char *str, size_t n)
 void rs_buf_utf8(struct rs_buf *b, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	for (size_t i = 0; i < n;) {
-		size_t seq = utf8_seq(s + i, n - i);
-		if (seq) {
-			rs_buf_put(b, s + i, seq);
+	size_t i = 0;
+	while (i < n) {
+		/* What is valid as it is goes in one put: ASCII eight bytes at a time, then whole
+		 * characters; each byte that starts no valid character becomes U+FFFD. */
+		size_t from = i;
+		for (;;) {
+			while (i + 8 <= n) {
+				uint64_t w;
+				memcpy(&w, s + i, 8);
+				if (w & RS_HIGHS)
+					break;
+				i += 8;
+			}
+			while (i < n && s[i] < 0x80)
+				i++;
+			size_t seq = i < n ? utf8_seq(s + i, n - i) : 0;
+			if (!seq)
+				break;
 			i += seq;
-		} else {
+		}
+		rs_buf_put(b, s + from, i - from);
+		if (i < n) {
 			rs_buf_put(b, "\xef\xbf\xbd", 3); /* U+FFFD */
 			i++;
 		}

@@ -30,14 +30,42 @@ static void copy_text(char *dst, size_t cap, const char *src, size_t n)
 	dst[n] = 0;
 }
 
+/* snprintf's "%s" and "%u" without its format machinery (one tag or reference at a time, per
+ * span): cut to cap - 1 bytes the same way. */
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	copy_text(dst, cap, src, strlen(src));
+}
+
+static void uint_text(char *dst, size_t cap, uint64_t v)
+{
+	char digits[20];
+	size_t n = 0;
+	do
+		digits[n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	size_t k = 0;
+	while (n && k + 1 < cap)
+		dst[k++] = digits[--n];
+	dst[k] = 0;
+}
+
 /* "ip:port", IPv6 in brackets: the form the hooks write into sw8's address field. */
 static void peer_text(const struct rs_addr *a, char *out, size_t cap)
 {
-	char ip[INET6_ADDRSTRLEN];
+	char text[INET6_ADDRSTRLEN + 16]; /* "[", the address, "]:", the port */
 	out[0] = 0;
-	if (!rs_addr_text(a, ip, sizeof(ip))[0])
+	bool v6 = a->family == AF_INET6;
+	if (!rs_addr_text(a, text + v6, INET6_ADDRSTRLEN)[0])
 		return;
-	snprintf(out, cap, a->family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, a->port);
+	size_t n = v6 + strlen(text + v6);
+	if (v6) {
+		text[0] = '[';
+		text[n++] = ']';
+	}
+	text[n++] = ':';
+	uint_text(text + n, sizeof(text) - n, a->port);
+	copy_str(out, cap, text);
 }
 
 /* The attributes the tags are made of. */
@@ -49,6 +77,8 @@ struct http_bits {
 static void bits_str(void *ctx, const char *key, const char *v, size_t n)
 {
 	struct http_bits *b = ctx;
+	if (key[0] != 'h' && key[0] != 'u' && key[0] != 's')
+		return; /* none of the keys below: most attributes, without a compare */
 	if (!strcmp(key, "http.request.method") && !b->method[0])
 		copy_text(b->method, sizeof(b->method), v, n);
 	else if (!strcmp(key, "http.request.method_original"))
@@ -84,19 +114,21 @@ static void http_tags(const struct rs_rec_span *s, struct rs_sw_span *o)
 	/* http.method is the method as sent (the semantic conventions' _OTHER is theirs). */
 	if (b.method[0] && strcmp(b.method, "_OTHER") != 0) {
 		o->tag[o->ntags].key = "http.method";
-		snprintf(o->tag[o->ntags++].value, sizeof(o->tag[0].value), "%s", b.method);
+		copy_str(o->tag[o->ntags++].value, sizeof(o->tag[0].value), b.method);
 	}
 	o->tag[o->ntags].key = "url";
 	char *u = o->tag[o->ntags++].value;
 	size_t cap = sizeof(o->tag[0].value);
 	if (b.full[0]) {
-		snprintf(u, cap, "%s", b.full);
+		copy_str(u, cap, b.full);
 	} else {
 		/* url.full's shape from the server's side: the Host header (else the address), path
 		 * and the query with its values redacted. */
 		char port[16] = "";
-		if (b.port && b.port != 80)
-			snprintf(port, sizeof(port), ":%lld", (long long)b.port);
+		if (b.port > 0 && b.port != 80) { /* a port number, from a 16-bit field */
+			port[0] = ':';
+			uint_text(port + 1, sizeof(port) - 1, (uint64_t)b.port);
+		}
 		bool v6 = strchr(b.host, ':') != NULL;
 		size_t at = 0;
 		const char *parts[] = {
@@ -111,7 +143,7 @@ static void http_tags(const struct rs_rec_span *s, struct rs_sw_span *o)
 	}
 	if (s->u.http.status) {
 		o->tag[o->ntags].key = "http.status_code";
-		snprintf(o->tag[o->ntags++].value, sizeof(o->tag[0].value), "%u", s->u.http.status);
+		uint_text(o->tag[o->ntags++].value, sizeof(o->tag[0].value), s->u.http.status);
 	}
 }
 
@@ -142,12 +174,12 @@ static void cross_thread(struct rs_sw_span *o, const struct rs_sw_seg *seg, cons
 	memset(r, 0, sizeof(*r));
 	o->has_ref = true;
 	r->type = RS_SW_CROSS_THREAD;
-	snprintf(r->trace_id, sizeof(r->trace_id), "%s", seg->trace_id);
-	snprintf(r->segment, sizeof(r->segment), "%s", segment);
+	copy_str(r->trace_id, sizeof(r->trace_id), seg->trace_id);
+	copy_str(r->segment, sizeof(r->segment), segment);
 	r->span = index;
-	snprintf(r->service, sizeof(r->service), "%s", seg->service);
-	snprintf(r->instance, sizeof(r->instance), "%s", seg->instance);
-	snprintf(r->endpoint, sizeof(r->endpoint), "%s", endpoint);
+	copy_str(r->service, sizeof(r->service), seg->service);
+	copy_str(r->instance, sizeof(r->instance), seg->instance);
+	copy_str(r->endpoint, sizeof(r->endpoint), endpoint);
 }
 
 void rs_sw_span_read(const struct rs_sw_seg *seg, size_t i, struct rs_sw_span *o)
@@ -328,9 +360,12 @@ void rs_sw_json_ping(struct rs_buf *b, const char *service, const char *instance
  * a peer put into base64). */
 static char *dup(struct rs_arena *a, const char *s)
 {
+	size_t n = strlen(s);
+	if (rs_utf8_valid(s, n)) /* nearly always: copied as it is */
+		return rs_arena_strndup(a, s, n);
 	static struct rs_buf clean;
 	clean.len = 0;
-	rs_buf_utf8(&clean, s, strlen(s));
+	rs_buf_utf8(&clean, s, n);
 	if (rs_buf_failed(&clean)) {
 		rs_buf_free(&clean);
 		return NULL;
