@@ -98,8 +98,12 @@ void rs_delivery_done(struct rs_delivery *d, enum rs_outcome o, uint32_t retry_a
 	}
 	case RS_REJECTED:
 		RS_STAT_ADD(dropped_export_failed, b->spans);
-		rs_log(RS_LOG_ERROR, "%s refused a batch for good (%s); %u spans dropped", d->what,
-		       why ? why : "", b->spans);
+		if (!b->spans && b->items) /* a profile: its samples, counted by the pusher */
+			rs_log(RS_LOG_ERROR, "%s refused a batch for good (%s); %llu samples dropped",
+			       d->what, why ? why : "", (unsigned long long)b->items);
+		else
+			rs_log(RS_LOG_ERROR, "%s refused a batch for good (%s); %u spans dropped",
+			       d->what, why ? why : "", b->spans);
 		d->attempt = 0;
 		rs_batchq_pop(&d->q);
 		break;

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Stands in for a Pyroscope server's POST /ingest: writes each request's path and query,
 headers and body length as a JSON line to DIR/requests.jsonl and the body to DIR/body.N. The
-first FAIL requests are answered 503, later ones 200. With CERT and KEY (PEM files) it serves
-TLS (Python's ssl module, OpenSSL). Usage: ingest_server.py PORT DIR [FAIL [CERT KEY]]"""
+first FAIL requests are answered 503 (FAIL:STATUS: that status), later ones 200. With CERT and
+KEY (PEM files) it serves TLS (Python's ssl module, OpenSSL).
+Usage: ingest_server.py PORT DIR [FAIL[:STATUS] [CERT KEY]]"""
 import json
 import os
 import ssl
@@ -10,7 +11,8 @@ import sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 port, out = int(sys.argv[1]), sys.argv[2]
-fail = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+fail, _, fail_status = (sys.argv[3] if len(sys.argv) > 3 else "0").partition(":")
+fail, fail_status = int(fail), int(fail_status or 503)
 seen = 0
 
 
@@ -24,7 +26,7 @@ class Handler(BaseHTTPRequestHandler):
         seen += 1
         with open(os.path.join(out, f"body.{seen}"), "wb") as f:
             f.write(body)
-        status = 503 if seen <= fail else 200
+        status = fail_status if seen <= fail else 200
         with open(os.path.join(out, "requests.jsonl"), "a") as f:
             f.write(json.dumps({"n": seen, "path": self.path, "status": status,
                                 "headers": {k.lower(): v for k, v in self.headers.items()},

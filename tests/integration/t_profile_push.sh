@@ -43,6 +43,20 @@ cmp "$WORK/ingest/body.2" "${files[0]}" || fail "the pushed profile differs from
 go tool pprof -symbolize=none -top -sample_index=cpu "$WORK/ingest/body.2" >"$WORK/top" 2>&1 ||
 	fail "pprof cannot read the pushed body: $(cat "$WORK/top")"
 grep -q burn_a "$WORK/top" || fail "the pushed profile lacks burn_a: $(cat "$WORK/top")"
+# A push refused for good (400): its samples are said dropped, by name, and counted at exit.
+port=$(free_port)
+mkdir -p "$WORK/refused"
+"$PYTHON" "$RS_SRC/tests/integration/ingest_server.py" "$port" "$WORK/refused" 1:400 &
+RS_PIDS+=($!)
+wait_listen "$port"
+rm -rf "$OUT"
+traced RINGSIDE_PROFILE=cpu RINGSIDE_PROFILE_HZ=250 RINGSIDE_PROFILE_ENDPOINT="http://127.0.0.1:$port/" \
+	RINGSIDE_FLUSH_TIMEOUT_MS=10000 "$PROGS/prof_cpu" 4 >/dev/null 2>"$WORK/refused.err" ||
+	fail "refused: prof_cpu failed: $(cat "$WORK/refused.err")"
+dropped=$(sed -n 's/.*ingest refused a batch for good (HTTP 400[^;]*); \([0-9]*\) samples dropped$/\1/p' "$WORK/refused.err")
+[[ $dropped =~ ^[1-9][0-9]*$ ]] || fail "refused: no line naming the samples dropped: $(cat "$WORK/refused.err")"
+grep -q "^ringside\[[0-9]*\]: $dropped profile samples not pushed to RINGSIDE_PROFILE_ENDPOINT: $dropped refused" \
+	"$WORK/refused.err" || fail "refused: the exit line does not count the $dropped samples: $(cat "$WORK/refused.err")"
 # --- https:// -----------------------------------------------------------------------------------
 make_test_certs
 # push NAME CA: prof_cpu pushing to a TLS ingest server of its own, trusting CA.
