@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A fast OTLP/HTTP sink for scripts/soak: answers every POST 200 with an empty protobuf body and,
 for /v1/traces, appends the 8-byte span id of every span it received to --ids (no decoding into
-JSON: the node peer could not keep up with minutes of wrk). Walks the protobuf by hand:
+JSON: the node peer could not keep up with minutes of wrk). Walks the protobuf (scripts/pb_walk.py):
 ExportTraceServiceRequest.resource_spans(1).scope_spans(2).spans(2).span_id(2)."""
 import argparse
 import gzip
@@ -9,51 +9,23 @@ import http.server
 import socketserver
 import sys
 
-
-def varint(b, i):
-    shift = val = 0
-    while True:
-        c = b[i]
-        i += 1
-        val |= (c & 0x7F) << shift
-        if c < 0x80:
-            return val, i
-        shift += 7
+from pb_walk import fields
 
 
-def fields(b):
-    """(field number, bytes) for each length-delimited field; other wire types are skipped."""
-    i, n = 0, len(b)
-    while i < n:
-        key, i = varint(b, i)
-        wt = key & 7
-        if wt == 0:
-            _, i = varint(b, i)
-        elif wt == 1:
-            i += 8
-        elif wt == 5:
-            i += 4
-        elif wt == 2:
-            ln, i = varint(b, i)
-            yield key >> 3, b[i:i + ln]
-            i += ln
-        else:
-            raise ValueError("wire type %d" % wt)
+def subfields(b, v, want):
+    """The (start, end) of each length-delimited field numbered want in b[v[0]:v[1]]."""
+    for fn, wt, x in fields(b, v[0], v[1]):
+        if fn == want and wt == 2:
+            yield x
 
 
 def span_ids(body):
-    for f1, rs in fields(body):
-        if f1 != 1:
-            continue
-        for f2, ss in fields(rs):
-            if f2 != 2:
-                continue
-            for f3, span in fields(ss):
-                if f3 != 2:
-                    continue
-                for f4, v in fields(span):
-                    if f4 == 2 and len(v) == 8:
-                        yield v
+    for rs in subfields(body, (0, len(body)), 1):
+        for sc in subfields(body, rs, 2):
+            for span in subfields(body, sc, 2):
+                for i, end in subfields(body, span, 2):
+                    if end - i == 8:
+                        yield body[i:end]
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
