@@ -44,7 +44,11 @@ struct rs_conn {
 	char sniff[8];	   /* the first bytes, while the protocol is undecided */
 	uint8_t pad2[2];
 	uint64_t first_byte_ns; /* a request's first byte, seen by a MSG_PEEK read */
-	struct rs_http *http;	/* per-connection HTTP state, from a pool */
+	/* Per-connection HTTP state, from a pool. Attached once, by compare-and-swap from NULL
+	 * (rs_conn_attach_http); taken by atomic exchange for RS_HTTP_GONE when the slot stops
+	 * holding the connection (ended, or handed over to a duplicate): so exactly one slot holds
+	 * it, and an attach that comes too late fails rather than leave it where no one frees it. */
+	struct rs_http *_Atomic http;
 	/* A client connection belongs to the work its thread was doing when it connected. */
 	uint8_t parent_trace[16];
 	uint8_t parent_span[8]; /* all zero: the connection's span is a root */
@@ -109,6 +113,23 @@ bool rs_conn_flush_injected(struct rs_conn *c, int fd);
 
 /* Decides, from bytes about to be sent, whether an undecided connection speaks HTTP. */
 void rs_conn_sniff_out(struct rs_conn *c, const char *buf, size_t n);
+
+/* What a slot's http holds once it no longer holds the connection: its conn names the slot
+ * that took it over (itself, when the connection ended). Never dereferenced. */
+#define RS_HTTP_GONE ((struct rs_http *)1)
+
+struct rs_http *rs_conn_http_moved(const struct rs_conn *c);
+
+/* c's HTTP state, or NULL. One load on the data path; a data call that found c before a hand-over
+ * and parses after it is sent on to the slot that took the connection over. */
+static inline struct rs_http *rs_conn_http(const struct rs_conn *c)
+{
+	/* Acquire: the state's fields, set before it was attached, and c->conn, before GONE. */
+	struct rs_http *h = atomic_load_explicit(&c->http, memory_order_acquire);
+	if (rs_unlikely(h == RS_HTTP_GONE))
+		return rs_conn_http_moved(c);
+	return h;
+}
 
 /* Whether writes on c must go through rs_conn_send. */
 static inline bool rs_conn_rewrites(const struct rs_conn *c)

@@ -2,6 +2,7 @@
  * stays in one slot of hooks/conn.c's table, its owner; each duplicate's slot is an alias whose
  * conn names the owner's, so the data path finds one state whichever descriptor it is given. */
 #include "conn.h"
+#include "http.h"
 #include "../preload/sys.h"
 
 #include <sched.h>
@@ -66,7 +67,7 @@ static void copy_conn(struct rs_conn *n, const struct rs_conn *o)
 	n->sniff_len = o->sniff_len;
 	memcpy(n->sniff, o->sniff, sizeof(n->sniff));
 	n->first_byte_ns = o->first_byte_ns;
-	n->http = o->http;
+	rs_store_relaxed(&n->http, NULL); /* moved by hand_over, once n is the owner */
 	memcpy(n->parent_trace, o->parent_trace, sizeof(n->parent_trace));
 	memcpy(n->parent_span, o->parent_span, sizeof(n->parent_span));
 }
@@ -75,8 +76,10 @@ static void copy_conn(struct rs_conn *n, const struct rs_conn *o)
  * name it from now on. Bytes another thread counts on the old slot while this runs are carried
  * over at the end; a write through an alias that found the old slot before this began and
  * counts after it ended (its system call spanning the hand-over) is not: the data path takes no
- * lock to prevent it. The old slot's memory stays valid (slots are never unmapped). Under the
- * lock. */
+ * lock to prevent it. The HTTP state is never lost that way: it moves by exchange, a data call
+ * attaching one to the old slot meanwhile follows the old slot's conn to n, and one parsing on
+ * the old slot afterwards does too (rs_conn_http). The old slot's memory stays valid (slots are
+ * never unmapped). Under the lock. */
 static void hand_over(struct rs_conn *o)
 {
 	struct rs_conn *n = alias_at(o->next_alias, o);
@@ -98,7 +101,17 @@ static void hand_over(struct rs_conn *o)
 		atomic_store_explicit(&a->conn, n, memory_order_release);
 	}
 	o->next_alias = 0;
-	o->http = NULL;
+	/* The HTTP state moves last, by exchange: a thread deciding HTTP on o attaches either before
+	 * (and it is moved here) or after (it finds GONE, then n through o->conn, set first). */
+	rs_store_relaxed(&o->conn, n);
+	struct rs_http *h = atomic_exchange(&o->http, RS_HTTP_GONE);
+	if (h && h != RS_HTTP_GONE) {
+		struct rs_http *none = NULL;
+		if (atomic_compare_exchange_strong(&n->http, &none, h))
+			n->proto = RS_PROTO_HTTP; /* o may have decided after copy_conn */
+		else /* n decided too, meanwhile, through another descriptor: two cannot be one */
+			rs_http_close(n, h, RS_HTTP_END_ABORTED);
+	}
 	atomic_store_explicit(&o->state, RS_CONN_NONE, memory_order_release);
 	rs_add_relaxed(&n->bytes_in, rs_load_relaxed(&o->bytes_in) - in);
 	rs_add_relaxed(&n->bytes_out, rs_load_relaxed(&o->bytes_out) - out);
