@@ -67,7 +67,8 @@ static void copy_conn(struct rs_conn *n, const struct rs_conn *o)
 	n->sniff_len = o->sniff_len;
 	memcpy(n->sniff, o->sniff, sizeof(n->sniff));
 	n->first_byte_ns = o->first_byte_ns;
-	rs_store_relaxed(&n->http, NULL); /* moved by hand_over, once n is the owner */
+	/* Shared until hand_over takes it off o: a data call finds it through either slot. */
+	rs_store_relaxed(&n->http, atomic_load_explicit(&o->http, memory_order_acquire));
 	memcpy(n->parent_trace, o->parent_trace, sizeof(n->parent_trace));
 	memcpy(n->parent_span, o->parent_span, sizeof(n->parent_span));
 }
@@ -101,15 +102,21 @@ static void hand_over(struct rs_conn *o)
 		atomic_store_explicit(&a->conn, n, memory_order_release);
 	}
 	o->next_alias = 0;
-	/* The HTTP state moves last, by exchange: a thread deciding HTTP on o attaches either before
-	 * (and it is moved here) or after (it finds GONE, then n through o->conn, set first). */
+	/* The HTTP state leaves o last, by compare-and-swap: a thread deciding HTTP on o attaches
+	 * either before (and its state is put on n here, before o lets go of it, so that a data call
+	 * finds it through either slot) or after (it finds GONE, then n through o->conn, set
+	 * first). A state on o is only ever replaced here or by rs_conn_finish, both under the lock
+	 * or on the last descriptor. */
 	rs_store_relaxed(&o->conn, n);
-	struct rs_http *h = atomic_exchange(&o->http, RS_HTTP_GONE);
-	if (h && h != RS_HTTP_GONE) {
+	struct rs_http *h = NULL;
+	if (!atomic_compare_exchange_strong(&o->http, &h, RS_HTTP_GONE) && h != RS_HTTP_GONE) {
 		struct rs_http *none = NULL;
-		if (atomic_compare_exchange_strong(&n->http, &none, h))
+		bool moved = h == atomic_load_explicit(&n->http, memory_order_relaxed) ||
+			     atomic_compare_exchange_strong(&n->http, &none, h);
+		if (moved)
 			n->proto = RS_PROTO_HTTP; /* o may have decided after copy_conn */
-		else /* n decided too, meanwhile, through another descriptor: two cannot be one */
+		atomic_store_explicit(&o->http, RS_HTTP_GONE, memory_order_release);
+		if (!moved) /* n decided too, meanwhile, through another descriptor: one must go */
 			rs_http_close(n, h, RS_HTTP_END_ABORTED);
 	}
 	atomic_store_explicit(&o->state, RS_CONN_NONE, memory_order_release);
