@@ -159,7 +159,8 @@ void rs_conn_on_socket(int fd, int domain, int type, int protocol)
 	if (!c)
 		return;
 	/* Still followed: its last owner was closed by a raw syscall we could not see. */
-	rs_conn_drop(fd, c, RS_SPAN_FD_REUSED);
+	if (!rs_conn_drop(fd, c, RS_SPAN_FD_REUSED))
+		return;
 	c->family = (uint8_t)domain;
 	c->local_port = 0;
 	atomic_store_explicit(&c->state, RS_CONN_TCP_NEW, memory_order_release);
@@ -237,7 +238,8 @@ void rs_conn_on_accept(int listen_fd, int fd, const struct sockaddr *peer, sockl
 		}
 		errno = saved;
 	}
-	rs_conn_drop(fd, c, RS_SPAN_FD_REUSED);
+	if (!rs_conn_drop(fd, c, RS_SPAN_FD_REUSED))
+		return;
 	c->family = peer->sa_family;
 	memset(c->parent_span, 0, 8);
 	start(c, RS_CONN_SERVER, peer, len);

@@ -18,6 +18,11 @@ enum rs_conn_proto { RS_PROTO_UNKNOWN = 0, RS_PROTO_HTTP, RS_PROTO_OTHER };
 enum rs_conn_state {
 	RS_CONN_NONE = 0,  /* not a descriptor the shim follows */
 	RS_CONN_TCP_NEW,   /* TCP socket, not yet connected (maybe bound or listening) */
+	/* A duplicate closed, or its number taken by a new socket, in a signal handler that
+	 * interrupted a change of the links on its thread (hooks/dup.c): it keeps its place in its
+	 * owner's list, which the interrupted change may be walking, but is not followed; the next
+	 * change unlinks it. Below CLIENT: the data path passes it by. */
+	RS_CONN_ALIAS_STALE,
 	RS_CONN_CLIENT,	   /* connected by this process */
 	RS_CONN_SERVER,	   /* accepted by this process */
 	RS_CONN_ALIAS,	   /* a duplicate (dup, dup2, F_DUPFD) of a followed descriptor: its
@@ -167,8 +172,10 @@ struct rs_conn *rs_conn_slot(int fd, bool create);
  * connected. */
 void rs_conn_finish(struct rs_conn *c, uint16_t extra_flags);
 /* fd no longer refers to what was followed there (closed, or found reused): its connection goes
- * on through another of its descriptors, or ends with flags. */
-void rs_conn_drop(int fd, struct rs_conn *c, uint16_t flags);
+ * on through another of its descriptors, or ends with flags. False when the slot must keep what
+ * it holds for now (a signal handler interrupted a change of the links on this thread): a new
+ * socket there is then not followed. */
+bool rs_conn_drop(int fd, struct rs_conn *c, uint16_t flags);
 /* In a fork child: the lock hooks/dup.c takes is free again. */
 void rs_conn_dup_after_fork(void);
 
