@@ -1,11 +1,13 @@
+#!/usr/bin/env bash
 # Programs that are hard on the shim (tests/progs/hostile.c and hostile_dup.c), traced and
 # profiled: thousands of short-lived threads ending every way (the ring registry must recycle:
 # spans still arrive after more threads than it has rings), the program's own SIGPROF timer, dup2
 # over fds 1 and 2 and a connection moved onto fd 1, a connection followed through its duplicates
 # (inetd style, a server replying on a dup, every order of closing, a fork child, racing threads,
-# HTTP decided through a duplicate while the original is closed), fcntl's arguments, a tiny
-# RLIMIT_NOFILE, and a thread cancelled inside connect(). Each program must work as it does
-# untraced, and what the shim records must arrive or be counted as lost.
+# HTTP decided through a duplicate while the original is closed, a signal handler reusing a
+# duplicate's number), fcntl's arguments, a tiny RLIMIT_NOFILE, and a thread cancelled inside
+# connect(). Each program must work as it does untraced, and what the shim records must arrive or
+# be counted as lost.
 source "$(dirname "$0")/lib.sh"
 need curl
 
@@ -152,6 +154,18 @@ traced RINGSIDE_QUEUE_MB=64 OTEL_BSP_MAX_QUEUE_SIZE=100000 "$HD" dupsniff 4000 >
 n=$("${CHECK[@]}" count "$OUT" --kind client --http --name "GET /dupsniff")
 [[ $n == 4000 ]] || grep -q "spans lost of" "$WORK/err" ||
 	fail "dupsniff: $n request spans of 4000, none counted as lost: $(cat "$WORK/err")"
+
+# --- a signal handler that closes a duplicate and opens a socket on its number, 10000 times, many
+# of them while this thread is changing the duplicates' links: the links stay whole, so the bytes
+# written through the other duplicates after the original is closed are counted.
+rm -rf "$OUT"
+traced "$HD" dupsignal 10000 >"$WORK/stdout" 2>"$WORK/err" ||
+	fail "dupsignal failed: $(cat "$WORK/err")"
+[[ $(tail -1 "$WORK/stdout") == ok ]] || fail "dupsignal: $(cat "$WORK/stdout")"
+own=$(sed -n 's/^listener //p' "$WORK/stdout")
+sent=$(sed -n 's/^sent //p' "$WORK/stdout")
+expect_spans 1 --kind client --tcp --attr server.port="$own" \
+	--attr ringside.net.bytes_sent="$sent" --lacks ringside.ended_at_exit
 
 # --- fcntl and fcntl64 through the hooks, with commands taking no argument, an int and a pointer.
 traced "$H" fcntlargs >"$WORK/stdout" 2>"$WORK/err" || fail "fcntlargs failed: $(cat "$WORK/err")"

@@ -18,15 +18,23 @@
  *                    "sent BYTES"
  *   dupsniff K       K fresh connections to a listener of its own: on each, one thread writes a
  *                    GET through dup(s), the connection's first bytes, while another closes s,
- *                    at offsets swept over the iterations. Prints "listener PORT" and "sent K" */
+ *                    at offsets swept over the iterations. Prints "listener PORT" and "sent K"
+ *   dupsignal N      a connection, three duplicates and 256 more; while this thread closes the
+ *                    oldest of the 256 and makes another over and over, another thread sends it
+ *                    N signals, whose handler closes the middle one of the three, opens a socket
+ *                    on its number, closes that and makes the duplicate again. Then the original
+ *                    is closed and the other two written through. Prints "listener PORT" and
+ *                    "sent BYTES" */
 #include "common.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 static int listen_any(int *port)
@@ -324,6 +332,113 @@ static int dupsniff(int k)
 	return 0;
 }
 
+/* --- dupsignal: a duplicate's number reused by a signal handler while the links change --- */
+
+/* The handler runs on the thread changing the links (each dup and close is a change under
+ * hooks/dup.c's lock; closing the oldest duplicate walks the whole list), so many signals land
+ * inside a change, where the shim cannot take its lock to unlink the victim before the socket
+ * takes its number. */
+static struct {
+	int s, victim;
+	volatile sig_atomic_t armed;
+	pthread_t target;
+	_Atomic bool stop;
+	_Atomic int handled;
+} sg;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	if (!sg.armed)
+		return;
+	int saved = errno;
+	close(sg.victim);
+	int t = socket(AF_INET, SOCK_STREAM, 0); /* the lowest free number: the victim's */
+	if (t >= 0)
+		close(t);
+	dup2(sg.s, sg.victim);
+	atomic_fetch_add(&sg.handled, 1);
+	errno = saved;
+}
+
+static void *signaller(void *arg)
+{
+	int n = *(int *)arg;
+	for (int i = 0; i < n; i++) {
+		pthread_kill(sg.target, SIGUSR1);
+		spin_until(&sg.handled, i + 1); /* one at a time: pending signals would merge */
+		for (volatile int w = 0; w < (i * 13) % 2000; w++)
+			;
+	}
+	atomic_store(&sg.stop, true);
+	return NULL;
+}
+
+static int dupsignal(int n)
+{
+	int port;
+	long arg = listen_any(&port);
+	int lfd = (int)arg;
+	printf("listener %d\n", port);
+	pthread_t sk, sig;
+	if (pthread_create(&sk, NULL, sink, &arg) != 0)
+		return 2;
+	sg.s = connect_port(port);
+	int first = dup(sg.s);
+	sg.victim = dup(sg.s);
+	int last = dup(sg.s);
+	if (first < 0 || sg.victim < 0 || last < 0) {
+		perror("dup");
+		return 1;
+	}
+	struct sigaction sa = {.sa_handler = on_usr1, .sa_flags = SA_RESTART};
+	sigaction(SIGUSR1, &sa, NULL);
+	sg.target = pthread_self();
+	sg.armed = 1;
+	if (pthread_create(&sig, NULL, signaller, &n) != 0)
+		return 2;
+	long sent = 0;
+	const int via[3] = {sg.s, first, last};
+	int ring[256];
+	for (int i = 0; i < 256; i++)
+		ring[i] = fcntl(sg.s, F_DUPFD, 300);
+	for (unsigned i = 0; !atomic_load(&sg.stop); i++) {
+		int *oldest = &ring[i % 256]; /* the list's last but the three: a long walk */
+		if (close(*oldest) != 0 || (*oldest = fcntl(sg.s, F_DUPFD, 300)) < 0) {
+			perror("close/dup");
+			return 1;
+		}
+		if (i % 64 == 0) {
+			write16(via[i / 64 % 3]);
+			sent += 16;
+		}
+	}
+	pthread_join(sig, NULL);
+	sg.armed = 0;
+	for (int i = 0; i < 256; i++)
+		close(ring[i]);
+	/* The original goes first: the connection moves to a duplicate, which must find the others. */
+	if (close(sg.victim) != 0 || close(sg.s) != 0) {
+		perror("close");
+		return 1;
+	}
+	for (int i = 0; i < 8; i++, sent += 32) {
+		write16(first);
+		write16(last);
+	}
+	close(first);
+	close(last);
+	pthread_join(sk, NULL);
+	close(lfd);
+	printf("sent %ld\n", sent);
+	if (arg != sent) {
+		fprintf(stderr, "the listener read %ld bytes of %ld\n", arg, sent);
+		return 1;
+	}
+	printf("ok\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && strcmp(argv[1], "dupserve") == 0)
@@ -336,7 +451,9 @@ int main(int argc, char **argv)
 		return closeorder(atoi(argv[2]), argv[3]);
 	if (argc >= 3 && strcmp(argv[1], "dupsniff") == 0)
 		return dupsniff(atoi(argv[2]));
+	if (argc >= 3 && strcmp(argv[1], "dupsignal") == 0)
+		return dupsignal(atoi(argv[2]));
 	fprintf(stderr, "usage: hostile_dup dupserve N | inetd PORT | closeorder PORT HOW | "
-			"duprace T K | dupsniff K\n");
+			"duprace T K | dupsniff K | dupsignal N\n");
 	return 2;
 }
