@@ -19,22 +19,27 @@
 static atomic_flag alias_lock = ATOMIC_FLAG_INIT;
 static RS_TLS bool alias_held;
 
+/* alias_held is true from before this thread may hold the lock until after it has let it go, so
+ * that a handler interrupting it anywhere in between stays off the lock rather than spin on it
+ * forever (the fences keep the compiler from moving the flag past the lock). */
 static bool alias_lock_take(void)
 {
 	if (alias_held)
 		return false;
+	alias_held = true;
+	atomic_signal_fence(memory_order_seq_cst);
 	for (unsigned spins = 0;
 	     atomic_flag_test_and_set_explicit(&alias_lock, memory_order_acquire); spins++)
 		if (spins >= 64)
 			sched_yield(); /* the holder may have been preempted: 2 cores are common */
-	alias_held = true;
 	return true;
 }
 
 static void alias_lock_drop(void)
 {
-	alias_held = false;
 	atomic_flag_clear_explicit(&alias_lock, memory_order_release);
+	atomic_signal_fence(memory_order_seq_cst);
+	alias_held = false;
 }
 
 static bool followed(uint32_t st)
