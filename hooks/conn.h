@@ -50,9 +50,10 @@ struct rs_conn {
 	uint8_t pad2[2];
 	uint64_t first_byte_ns; /* a request's first byte, seen by a MSG_PEEK read */
 	/* Per-connection HTTP state, from a pool. Attached once, by compare-and-swap from NULL
-	 * (rs_conn_attach_http); taken by atomic exchange for RS_HTTP_GONE when the slot stops
-	 * holding the connection (ended, or handed over to a duplicate): so exactly one slot holds
-	 * it, and an attach that comes too late fails rather than leave it where no one frees it. */
+	 * (hooks/conn.c, attach); replaced by RS_HTTP_GONE when the slot stops holding the
+	 * connection (ended: by exchange; handed over to a duplicate: once the new owner holds it),
+	 * so that one slot holds it in the end, and an attach that comes too late fails rather than
+	 * leave it where no one would free it. */
 	struct rs_http *_Atomic http;
 	/* A client connection belongs to the work its thread was doing when it connected. */
 	uint8_t parent_trace[16];

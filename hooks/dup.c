@@ -107,9 +107,9 @@ static void copy_conn(struct rs_conn *n, const struct rs_conn *o)
  * name it from now on. Bytes another thread counts on the old slot while this runs are carried
  * over at the end; a write through an alias that found the old slot before this began and
  * counts after it ended (its system call spanning the hand-over) is not: the data path takes no
- * lock to prevent it. The HTTP state is never lost that way: it moves by exchange, a data call
- * attaching one to the old slot meanwhile follows the old slot's conn to n, and one parsing on
- * the old slot afterwards does too (rs_conn_http). The old slot's memory stays valid (slots are
+ * lock to prevent it. The HTTP state is not lost that way: it moves to n before it leaves o, a
+ * data call attaching one to the old slot meanwhile follows the old slot's conn to n, and one
+ * parsing on the old slot afterwards does too (rs_conn_http). The old slot's memory stays valid (slots are
  * never unmapped). Under the lock. */
 static void hand_over(struct rs_conn *o)
 {
