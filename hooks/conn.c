@@ -319,7 +319,8 @@ static struct rs_http *attach(struct rs_conn *c, struct rs_http *h)
 	for (unsigned hops = 0; hops < 8; hops++) {
 		struct rs_http *cur = NULL;
 		if (atomic_compare_exchange_strong(&at->http, &cur, h)) {
-			at->proto = RS_PROTO_HTTP; /* at may have been copied from c before c decided */
+			/* at may have been copied from c before c decided */
+			at->proto = RS_PROTO_HTTP;
 			return h;
 		}
 		if (cur != RS_HTTP_GONE) {

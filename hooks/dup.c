@@ -109,8 +109,8 @@ static void copy_conn(struct rs_conn *n, const struct rs_conn *o)
  * counts after it ended (its system call spanning the hand-over) is not: the data path takes no
  * lock to prevent it. The HTTP state is not lost that way: it moves to n before it leaves o, a
  * data call attaching one to the old slot meanwhile follows the old slot's conn to n, and one
- * parsing on the old slot afterwards does too (rs_conn_http). The old slot's memory stays valid (slots are
- * never unmapped). Under the lock. */
+ * parsing on the old slot afterwards does too (rs_conn_http). The old slot's memory stays valid
+ * (slots are never unmapped). Under the lock. */
 static void hand_over(struct rs_conn *o)
 {
 	purge_stale(o);
@@ -137,8 +137,8 @@ static void hand_over(struct rs_conn *o)
 	}
 	o->next_alias = 0;
 	/* The HTTP state leaves o last, by compare-and-swap: a thread deciding HTTP on o attaches
-	 * either before (and its state is put on n here, before o lets go of it, so that a data call
-	 * finds it through either slot) or after (it finds GONE, then n through o->conn, set
+	 * either before (and its state is put on n here, before o lets go of it, so that a data
+	 * call finds it through either slot) or after (it finds GONE, then n through o->conn, set
 	 * first). A state on o is only ever replaced here or by rs_conn_finish, both under the lock
 	 * or on the last descriptor. */
 	rs_store_relaxed(&o->conn, n);
@@ -197,9 +197,9 @@ bool rs_conn_drop(int fd, struct rs_conn *c, uint16_t flags)
 	}
 	if (!alias_lock_take()) {
 		/* A signal handler interrupted a change of the links on this thread, which may be
-		 * walking through this very slot: it keeps its place in them. An alias is marked stale
-		 * (not followed; unlinked by the next change), an owner with aliases stays as if closed
-		 * unseen; neither is made a new socket's, which goes unfollowed instead. */
+		 * walking through this very slot: it keeps its place in them. An alias is marked
+		 * stale (not followed; unlinked by the next change), an owner with aliases stays as
+		 * if closed unseen; neither is made a new socket's, which goes unfollowed. */
 		if (st == RS_CONN_ALIAS) {
 			uint32_t alias = RS_CONN_ALIAS;
 			atomic_compare_exchange_strong(&c->state, &alias, RS_CONN_ALIAS_STALE);

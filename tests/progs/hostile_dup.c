@@ -417,7 +417,7 @@ static int dupsignal(int n)
 	sg.armed = 0;
 	for (int i = 0; i < 256; i++)
 		close(ring[i]);
-	/* The original goes first: the connection moves to a duplicate, which must find the others. */
+	/* The original first: the connection moves to a duplicate, which must find the others. */
 	if (close(sg.victim) != 0 || close(sg.s) != 0) {
 		perror("close");
 		return 1;
