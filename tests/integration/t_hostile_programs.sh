@@ -133,7 +133,8 @@ expect_spans 1 --kind client --http --name "GET /child" --attr http.response.sta
 # --- 8 threads making, writing through and closing 300 duplicates each of one connection at once,
 # then the original closed under them: one span each side, every byte counted once.
 rm -rf "$OUT"
-traced "$HD" duprace 8 300 >"$WORK/stdout" 2>"$WORK/err" || fail "duprace failed: $(cat "$WORK/err")"
+traced "$HD" duprace 8 300 >"$WORK/stdout" 2>"$WORK/err" ||
+	fail "duprace failed: $(cat "$WORK/err")"
 [[ $(tail -1 "$WORK/stdout") == ok ]] || fail "duprace: $(cat "$WORK/stdout")"
 own=$(sed -n 's/^listener //p' "$WORK/stdout")
 sent=$(sed -n 's/^sent //p' "$WORK/stdout")
@@ -150,7 +151,8 @@ rm -rf "$OUT"
 traced RINGSIDE_QUEUE_MB=64 OTEL_BSP_MAX_QUEUE_SIZE=100000 "$HD" dupsniff 4000 >"$WORK/stdout" \
 	2>"$WORK/err" || fail "dupsniff failed: $(cat "$WORK/err")"
 [[ $(tail -1 "$WORK/stdout") == ok ]] || fail "dupsniff: $(cat "$WORK/stdout")"
-! grep -q "held by no connection" "$WORK/err" || fail "dupsniff: HTTP state lost: $(cat "$WORK/err")"
+! grep -q "held by no connection" "$WORK/err" ||
+	fail "dupsniff: HTTP state lost: $(cat "$WORK/err")"
 n=$("${CHECK[@]}" count "$OUT" --kind client --http --name "GET /dupsniff")
 [[ $n == 4000 ]] || grep -q "spans lost of" "$WORK/err" ||
 	fail "dupsniff: $n request spans of 4000, none counted as lost: $(cat "$WORK/err")"
