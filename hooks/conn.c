@@ -4,6 +4,7 @@
 #include "http.h"
 #include "../preload/clock.h"
 #include "../preload/config.h"
+#include "../preload/log.h"
 #include "../preload/process.h"
 #include "../preload/sys.h"
 
@@ -120,10 +121,10 @@ void rs_conn_finish(struct rs_conn *c, uint16_t extra_flags)
 	uint32_t st = atomic_exchange(&c->state, RS_CONN_NONE);
 	if (st != RS_CONN_CLIENT && st != RS_CONN_SERVER)
 		return;
-	if (c->http) {
-		rs_http_close(c, c->http, RS_HTTP_END_ABORTED);
-		c->http = NULL;
-	}
+	/* Exchanged, not read: an attach racing this fails on GONE and frees its own. */
+	struct rs_http *h = atomic_exchange(&c->http, RS_HTTP_GONE);
+	if (h && h != RS_HTTP_GONE)
+		rs_http_close(c, h, RS_HTTP_END_ABORTED);
 	emit(c, st, rs_epoch_ns(), extra_flags);
 }
 
@@ -139,7 +140,7 @@ static void start(struct rs_conn *c, uint32_t state, const struct sockaddr *peer
 	c->proto = RS_PROTO_UNKNOWN;
 	c->sniff_len = 0;
 	c->first_byte_ns = 0;
-	c->http = NULL;
+	rs_store_relaxed(&c->http, NULL);
 	c->next_alias = 0;
 	rs_store_relaxed(&c->conn, c);
 	c->start_ns = rs_epoch_ns();
@@ -158,7 +159,8 @@ void rs_conn_on_socket(int fd, int domain, int type, int protocol)
 	if (!c)
 		return;
 	/* Still followed: its last owner was closed by a raw syscall we could not see. */
-	rs_conn_drop(fd, c, RS_SPAN_FD_REUSED);
+	if (!rs_conn_drop(fd, c, RS_SPAN_FD_REUSED))
+		return;
 	c->family = (uint8_t)domain;
 	c->local_port = 0;
 	atomic_store_explicit(&c->state, RS_CONN_TCP_NEW, memory_order_release);
@@ -236,7 +238,8 @@ void rs_conn_on_accept(int listen_fd, int fd, const struct sockaddr *peer, sockl
 		}
 		errno = saved;
 	}
-	rs_conn_drop(fd, c, RS_SPAN_FD_REUSED);
+	if (!rs_conn_drop(fd, c, RS_SPAN_FD_REUSED))
+		return;
 	c->family = peer->sa_family;
 	memset(c->parent_span, 0, 8);
 	start(c, RS_CONN_SERVER, peer, len);
@@ -290,15 +293,60 @@ static void for_each_connected(void (*fn)(struct rs_conn *c, uint32_t state, uin
 
 /* --- the data path: what a connection speaks, and feeding its parser --- */
 
+struct rs_http *rs_conn_http_moved(const struct rs_conn *c)
+{
+	/* Bounded: each hop is a hand-over that happened during this one data call. */
+	for (unsigned hops = 0; hops < 8; hops++) {
+		const struct rs_conn *to = rs_load_relaxed(&c->conn);
+		if (to == c)
+			return NULL; /* the connection ended */
+		c = to;
+		struct rs_http *h = atomic_load_explicit(&c->http, memory_order_acquire);
+		if (h != RS_HTTP_GONE)
+			return h;
+	}
+	return NULL;
+}
+
+/* Attaches h, just opened for c's first request, where c's connection is held, and returns the
+ * state this data call goes on with, or NULL. Once per connection: a compare-and-swap from NULL,
+ * so that of two threads deciding at once one wins (the other frees its own and uses the
+ * winner's), and one that lost the slot to a hand-over (GONE) follows it to the slot that took
+ * the connection over rather than leave h where no one would free it. */
+static struct rs_http *attach(struct rs_conn *c, struct rs_http *h)
+{
+	struct rs_conn *at = c;
+	for (unsigned hops = 0; hops < 8; hops++) {
+		struct rs_http *cur = NULL;
+		if (atomic_compare_exchange_strong(&at->http, &cur, h)) {
+			/* at may have been copied from c before c decided */
+			at->proto = RS_PROTO_HTTP;
+			return h;
+		}
+		if (cur != RS_HTTP_GONE) {
+			rs_http_close(at, h, RS_HTTP_END_ABORTED); /* nothing parsed into it yet */
+			return cur;
+		}
+		/* Acquire (the failed exchange): the hand-over set conn before GONE. */
+		struct rs_conn *to = rs_load_relaxed(&at->conn);
+		if (to == at)
+			break; /* the connection ended under this call */
+		at = to;
+	}
+	rs_http_close(c, h, RS_HTTP_END_ABORTED);
+	return NULL;
+}
+
 /* Decides from the first bytes of the request direction whether c speaks HTTP. Bytes seen in
- * earlier calls wait in c->sniff; with HTTP decided they are fed first. */
-static void sniff(struct rs_conn *c, const char *buf, size_t n, bool out)
+ * earlier calls wait in c->sniff; with HTTP decided they are fed first. Returns the HTTP state
+ * the bytes go to once HTTP is decided, else NULL. */
+static struct rs_http *sniff(struct rs_conn *c, const char *buf, size_t n, bool out)
 {
 	bool server = rs_load_relaxed(&c->state) == RS_CONN_SERVER;
 	if (!rs_cfg.http || out == server) {
 		/* The side that should listen spoke first: not an HTTP/1.x exchange. */
 		c->proto = RS_PROTO_OTHER;
-		return;
+		return NULL;
 	}
 	char head[sizeof(c->sniff)];
 	size_t k = c->sniff_len, add = RS_MIN(n, sizeof(head) - k);
@@ -307,19 +355,20 @@ static void sniff(struct rs_conn *c, const char *buf, size_t n, bool out)
 	int v = rs_hp_sniff_request(head, k + add);
 	if (v == 0 || (v < 0 && k + add == sizeof(head))) {
 		c->proto = RS_PROTO_OTHER;
-		return;
+		return NULL;
 	}
 	if (v < 0)
-		return; /* undecided: the caller keeps the bytes once they have passed */
-	struct rs_http *h = rs_http_open(c, server);
+		return NULL; /* undecided: the caller keeps the bytes once they have passed */
+	struct rs_http *mine = rs_http_open(c, server);
+	struct rs_http *h = mine ? attach(c, mine) : NULL;
 	if (!h) {
 		c->proto = RS_PROTO_OTHER;
-		return;
+		return NULL;
 	}
-	c->http = h;
 	c->proto = RS_PROTO_HTTP;
-	if (k)
+	if (k && h == mine) /* else the winner of the attach fed them */
 		rs_http_requests(c, h, c->sniff, k);
+	return h;
 }
 
 void rs_conn_sniff_out(struct rs_conn *c, const char *buf, size_t n)
@@ -338,18 +387,21 @@ static void keep_sniffed(struct rs_conn *c, const char *buf, size_t n)
 /* Bytes that passed in one direction: parsed according to what c speaks. */
 static void passed(struct rs_conn *c, const char *buf, size_t n, bool out)
 {
+	struct rs_http *h = NULL;
 	if (c->proto == RS_PROTO_UNKNOWN) {
-		sniff(c, buf, n, out);
+		h = sniff(c, buf, n, out);
 		if (c->proto == RS_PROTO_UNKNOWN)
 			keep_sniffed(c, buf, n);
+	} else if (c->proto == RS_PROTO_HTTP) {
+		h = rs_conn_http(c);
 	}
-	if (c->proto != RS_PROTO_HTTP || !c->http)
+	if (!h)
 		return;
-	bool server = rs_load_relaxed(&c->state) == RS_CONN_SERVER;
-	if (server != out) /* server in, client out */
-		rs_http_requests(c, c->http, buf, n);
+	/* The side from h, not c's state: c may have been handed over during this call. */
+	if (h->server != out) /* server in, client out */
+		rs_http_requests(c, h, buf, n);
 	else
-		rs_http_responses(c, c->http, buf, n);
+		rs_http_responses(c, h, buf, n);
 }
 
 void rs_conn_in(struct rs_conn *c, const char *buf, size_t n)
@@ -375,8 +427,8 @@ void rs_conn_peeked(struct rs_conn *c, size_t n)
 {
 	if (!n || c->first_byte_ns || rs_load_relaxed(&c->state) != RS_CONN_SERVER)
 		return;
-	if (c->proto == RS_PROTO_UNKNOWN ||
-	    (c->proto == RS_PROTO_HTTP && c->http && !c->http->building))
+	const struct rs_http *h = c->proto == RS_PROTO_HTTP ? rs_conn_http(c) : NULL;
+	if (c->proto == RS_PROTO_UNKNOWN || (h && !h->building))
 		c->first_byte_ns = rs_epoch_ns();
 }
 
@@ -406,10 +458,10 @@ void rs_conn_out_opaque(struct rs_conn *c, size_t n)
 		c->proto = RS_PROTO_OTHER; /* a first message we cannot see */
 		return;
 	}
-	if (c->proto == RS_PROTO_HTTP && c->http) {
+	struct rs_http *h = c->proto == RS_PROTO_HTTP ? rs_conn_http(c) : NULL;
+	if (h) {
 		int saved = errno;
-		bool server = rs_load_relaxed(&c->state) == RS_CONN_SERVER;
-		rs_http_skip(c, c->http, !server, n);
+		rs_http_skip(c, h, !h->server, n);
 		errno = saved;
 	}
 }
@@ -417,10 +469,9 @@ void rs_conn_out_opaque(struct rs_conn *c, size_t n)
 /* At exit: connections still open end now, marked as such. */
 static void end_at_exit(struct rs_conn *c, uint32_t state, uint64_t now)
 {
-	if (c->http) {
-		rs_http_close(c, c->http, RS_HTTP_END_EXIT);
-		c->http = NULL;
-	}
+	struct rs_http *h = atomic_exchange(&c->http, RS_HTTP_GONE);
+	if (h && h != RS_HTTP_GONE)
+		rs_http_close(c, h, RS_HTTP_END_EXIT);
 	emit(c, state, now, RS_SPAN_ENDED_BY_EXIT);
 }
 
@@ -430,8 +481,9 @@ static void mark_inherited(struct rs_conn *c, uint32_t state, uint64_t now)
 	(void)state;
 	c->flags |= RS_SPAN_INHERITED;
 	c->start_ns = now;
-	if (c->http)
-		rs_http_after_fork(c->http);
+	struct rs_http *h = rs_conn_http(c);
+	if (h)
+		rs_http_after_fork(h);
 	rs_store_relaxed(&c->bytes_in, 0);
 	rs_store_relaxed(&c->bytes_out, 0);
 }
@@ -439,6 +491,13 @@ static void mark_inherited(struct rs_conn *c, uint32_t state, uint64_t now)
 static void conn_at_exit(void)
 {
 	for_each_connected(end_at_exit);
+	/* Every connection's HTTP state has just been closed: any still held belongs to none, and
+	 * the requests in it are not reported. Said, so that the races around attaching and
+	 * handing it over (attach, hooks/dup.c's hand_over) cannot lose it silently. */
+	uint32_t held = rs_http_held();
+	if (held)
+		rs_log(RS_LOG_WARN, "%u HTTP connection states held by no connection at exit: their "
+				    "requests are not reported", held);
 }
 
 static void conn_after_fork(void)

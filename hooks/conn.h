@@ -18,6 +18,11 @@ enum rs_conn_proto { RS_PROTO_UNKNOWN = 0, RS_PROTO_HTTP, RS_PROTO_OTHER };
 enum rs_conn_state {
 	RS_CONN_NONE = 0,  /* not a descriptor the shim follows */
 	RS_CONN_TCP_NEW,   /* TCP socket, not yet connected (maybe bound or listening) */
+	/* A duplicate closed, or its number taken by a new socket, in a signal handler that
+	 * interrupted a change of the links on its thread (hooks/dup.c): it keeps its place in its
+	 * owner's list, which the interrupted change may be walking, but is not followed; the next
+	 * change unlinks it. Below CLIENT: the data path passes it by. */
+	RS_CONN_ALIAS_STALE,
 	RS_CONN_CLIENT,	   /* connected by this process */
 	RS_CONN_SERVER,	   /* accepted by this process */
 	RS_CONN_ALIAS,	   /* a duplicate (dup, dup2, F_DUPFD) of a followed descriptor: its
@@ -44,7 +49,12 @@ struct rs_conn {
 	char sniff[8];	   /* the first bytes, while the protocol is undecided */
 	uint8_t pad2[2];
 	uint64_t first_byte_ns; /* a request's first byte, seen by a MSG_PEEK read */
-	struct rs_http *http;	/* per-connection HTTP state, from a pool */
+	/* Per-connection HTTP state, from a pool. Attached once, by compare-and-swap from NULL
+	 * (hooks/conn.c, attach); replaced by RS_HTTP_GONE when the slot stops holding the
+	 * connection (ended: by exchange; handed over to a duplicate: once the new owner holds it),
+	 * so that one slot holds it in the end, and an attach that comes too late fails rather than
+	 * leave it where no one would free it. */
+	struct rs_http *_Atomic http;
 	/* A client connection belongs to the work its thread was doing when it connected. */
 	uint8_t parent_trace[16];
 	uint8_t parent_span[8]; /* all zero: the connection's span is a root */
@@ -110,6 +120,23 @@ bool rs_conn_flush_injected(struct rs_conn *c, int fd);
 /* Decides, from bytes about to be sent, whether an undecided connection speaks HTTP. */
 void rs_conn_sniff_out(struct rs_conn *c, const char *buf, size_t n);
 
+/* What a slot's http holds once it no longer holds the connection: its conn names the slot
+ * that took it over (itself, when the connection ended). Never dereferenced. */
+#define RS_HTTP_GONE ((struct rs_http *)1)
+
+struct rs_http *rs_conn_http_moved(const struct rs_conn *c);
+
+/* c's HTTP state, or NULL. One load on the data path; a data call that found c before a hand-over
+ * and parses after it is sent on to the slot that took the connection over. */
+static inline struct rs_http *rs_conn_http(const struct rs_conn *c)
+{
+	/* Acquire: the state's fields, set before it was attached, and c->conn, before GONE. */
+	struct rs_http *h = atomic_load_explicit(&c->http, memory_order_acquire);
+	if (rs_unlikely(h == RS_HTTP_GONE))
+		return rs_conn_http_moved(c);
+	return h;
+}
+
 /* Whether writes on c must go through rs_conn_send. */
 static inline bool rs_conn_rewrites(const struct rs_conn *c)
 {
@@ -146,8 +173,10 @@ struct rs_conn *rs_conn_slot(int fd, bool create);
  * connected. */
 void rs_conn_finish(struct rs_conn *c, uint16_t extra_flags);
 /* fd no longer refers to what was followed there (closed, or found reused): its connection goes
- * on through another of its descriptors, or ends with flags. */
-void rs_conn_drop(int fd, struct rs_conn *c, uint16_t flags);
+ * on through another of its descriptors, or ends with flags. False when the slot must keep what
+ * it holds for now (a signal handler interrupted a change of the links on this thread): a new
+ * socket there is then not followed. */
+bool rs_conn_drop(int fd, struct rs_conn *c, uint16_t flags);
 /* In a fork child: the lock hooks/dup.c takes is free again. */
 void rs_conn_dup_after_fork(void);
 

@@ -571,6 +571,11 @@ void rs_http_close(struct rs_conn *c, struct rs_http *h, uint8_t end)
 	rs_pool_free(&pool, h->pool_index);
 }
 
+uint32_t rs_http_held(void)
+{
+	return rs_pool_in_use(&pool);
+}
+
 void rs_http_after_fork(struct rs_http *h)
 {
 	h->pend_n = 0;

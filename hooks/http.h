@@ -74,6 +74,9 @@ void rs_http_skip(struct rs_conn *c, struct rs_http *h, bool requests, uint64_t 
  * that run to the close end normally; requests still waiting end as `end`. Frees h. */
 void rs_http_close(struct rs_conn *c, struct rs_http *h, uint8_t end);
 
+/* HTTP states allocated and not closed (for the exit check). */
+uint32_t rs_http_held(void);
+
 /* In a fork child: the parent's requests are the parent's; forget them. */
 void rs_http_after_fork(struct rs_http *h);
 

@@ -61,6 +61,14 @@ full:
 	return NULL;
 }
 
+uint32_t rs_pool_in_use(struct rs_pool *p)
+{
+	uint32_t n = 0, slabs = atomic_load(&p->nslabs);
+	for (uint32_t s = 0; s < slabs; s++)
+		n += (uint32_t)__builtin_popcountll(atomic_load(&p->used[s]));
+	return n;
+}
+
 void rs_pool_free(struct rs_pool *p, uint32_t index)
 {
 	/* Release: our writes to the object happen before another thread claims it. */

@@ -26,4 +26,7 @@ void *rs_pool_alloc(struct rs_pool *p, uint32_t *index);
 
 void rs_pool_free(struct rs_pool *p, uint32_t index);
 
+/* Objects allocated and not freed: a count for the exit check, not for a hot path. */
+uint32_t rs_pool_in_use(struct rs_pool *p);
+
 #endif

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Programs that are hard on the shim (tests/progs/hostile.c), traced and profiled: thousands of
-# short-lived threads ending every way (the ring registry must recycle: spans still arrive after
-# more threads than it has rings), the program's own SIGPROF timer, dup2 over fds 1 and 2 and a
-# connection moved onto fd 1, a connection followed through its duplicates (inetd style, a
-# server replying on a dup, every order of closing, a fork child, racing threads), fcntl's
-# arguments, a tiny RLIMIT_NOFILE, and a thread cancelled inside connect(). Each program must
-# work as it does untraced, and what the shim records must arrive or be counted as lost.
+# Programs that are hard on the shim (tests/progs/hostile.c and hostile_dup.c), traced and
+# profiled: thousands of short-lived threads ending every way (the ring registry must recycle:
+# spans still arrive after more threads than it has rings), the program's own SIGPROF timer, dup2
+# over fds 1 and 2 and a connection moved onto fd 1, a connection followed through its duplicates
+# (inetd style, a server replying on a dup, every order of closing, a fork child, racing threads,
+# HTTP decided through a duplicate while the original is closed, a signal handler reusing a
+# duplicate's number), fcntl's arguments, a tiny RLIMIT_NOFILE, and a thread cancelled inside
+# connect(). Each program must work as it does untraced, and what the shim records must arrive or
+# be counted as lost.
 source "$(dirname "$0")/lib.sh"
 need curl
 
@@ -13,6 +15,7 @@ make_site
 port=$(free_port)
 start_python "$port" "$WORK/site" bare
 H=$PROGS/hostile
+HD=$PROGS/hostile_dup # one connection through several descriptors
 PROF=(RINGSIDE_PROFILE=cpu,wait RINGSIDE_WAIT_THRESHOLD_US=100)
 
 # --- 5000 threads (return, pthread_exit, cancelled inside the read hook), more than the 4096
@@ -58,7 +61,7 @@ expect_spans 1 --kind client --http --name "GET /" --attr http.response.status_c
 # --- inetd style: dup2(s, 0), dup2(s, 1), close(s); the request written on fd 1, the reply read
 # on fd 0. One connection, one HTTP exchange, with the bytes of both descriptors.
 rm -rf "$OUT"
-traced "$H" inetd "$port" >"$WORK/stdout" 2>"$WORK/err" || fail "inetd failed: $(cat "$WORK/err")"
+traced "$HD" inetd "$port" >"$WORK/stdout" 2>"$WORK/err" || fail "inetd failed: $(cat "$WORK/err")"
 [[ $(cat "$WORK/stdout") == ok ]] || fail "inetd: $(cat "$WORK/stdout")"
 expect_spans 1 --kind client --http --name "GET /inetd" --attr http.response.status_code=404
 expect_spans 1 --kind client --tcp --attr server.port="$port" --attr-gt ringside.net.bytes_sent=30 \
@@ -67,7 +70,7 @@ expect_spans 1 --kind client --tcp --attr server.port="$port" --attr-gt ringside
 # --- a server that reads the request on the accepted descriptor and writes the reply on a
 # duplicate (dup, then F_DUPFD_CLOEXEC), closing the original first, then the duplicate first.
 rm -rf "$OUT"
-traced_bg "$H" dupserve 2 >"$WORK/stdout" 2>"$WORK/err"
+traced_bg "$HD" dupserve 2 >"$WORK/stdout" 2>"$WORK/err"
 for _ in $(seq 100); do grep -q '^listener ' "$WORK/stdout" && break; sleep 0.05; done
 own=$(sed -n 's/^listener //p' "$WORK/stdout")
 [[ -n $own ]] || fail "dupserve: no listener: $(cat "$WORK/err")"
@@ -86,7 +89,7 @@ expect_spans 2 --kind server --tcp --attr server.port="$own" --attr-gt ringside.
 # order: each way the connection's span comes exactly once, with the bytes of both.
 for how in orig alias range chain exit; do
 	rm -rf "$OUT"
-	traced "$H" closeorder "$port" "$how" >"$WORK/stdout" 2>"$WORK/err" ||
+	traced "$HD" closeorder "$port" "$how" >"$WORK/stdout" 2>"$WORK/err" ||
 		fail "closeorder $how failed: $(cat "$WORK/err")"
 	[[ $(cat "$WORK/stdout") == ok ]] || fail "closeorder $how: $(cat "$WORK/stdout")"
 	n=$("${CHECK[@]}" count "$OUT" --kind client --tcp --attr server.port="$port")
@@ -130,7 +133,8 @@ expect_spans 1 --kind client --http --name "GET /child" --attr http.response.sta
 # --- 8 threads making, writing through and closing 300 duplicates each of one connection at once,
 # then the original closed under them: one span each side, every byte counted once.
 rm -rf "$OUT"
-traced "$H" duprace 8 300 >"$WORK/stdout" 2>"$WORK/err" || fail "duprace failed: $(cat "$WORK/err")"
+traced "$HD" duprace 8 300 >"$WORK/stdout" 2>"$WORK/err" ||
+	fail "duprace failed: $(cat "$WORK/err")"
 [[ $(tail -1 "$WORK/stdout") == ok ]] || fail "duprace: $(cat "$WORK/stdout")"
 own=$(sed -n 's/^listener //p' "$WORK/stdout")
 sent=$(sed -n 's/^sent //p' "$WORK/stdout")
@@ -138,6 +142,32 @@ expect_spans 1 --kind client --tcp --attr server.port="$own" \
 	--attr ringside.net.bytes_sent="$sent" --lacks ringside.ended_at_exit
 expect_spans 1 --kind server --tcp --attr server.port="$own" \
 	--attr ringside.net.bytes_received="$sent"
+
+# --- 4000 fresh connections, each deciding HTTP from a GET written through dup(s) on one thread
+# while another closes s (the connection's state moves to the duplicate): each request's HTTP state
+# must go with it, never left on the closed slot (the exit line counts states no connection
+# holds), and each request must have its span.
+rm -rf "$OUT"
+traced RINGSIDE_QUEUE_MB=64 OTEL_BSP_MAX_QUEUE_SIZE=100000 "$HD" dupsniff 4000 >"$WORK/stdout" \
+	2>"$WORK/err" || fail "dupsniff failed: $(cat "$WORK/err")"
+[[ $(tail -1 "$WORK/stdout") == ok ]] || fail "dupsniff: $(cat "$WORK/stdout")"
+! grep -q "held by no connection" "$WORK/err" ||
+	fail "dupsniff: HTTP state lost: $(cat "$WORK/err")"
+n=$("${CHECK[@]}" count "$OUT" --kind client --http --name "GET /dupsniff")
+[[ $n == 4000 ]] || grep -q "spans lost of" "$WORK/err" ||
+	fail "dupsniff: $n request spans of 4000, none counted as lost: $(cat "$WORK/err")"
+
+# --- a signal handler that closes a duplicate and opens a socket on its number, 10000 times, many
+# of them while this thread is changing the duplicates' links: the links stay whole, so the bytes
+# written through the other duplicates after the original is closed are counted.
+rm -rf "$OUT"
+traced "$HD" dupsignal 10000 >"$WORK/stdout" 2>"$WORK/err" ||
+	fail "dupsignal failed: $(cat "$WORK/err")"
+[[ $(tail -1 "$WORK/stdout") == ok ]] || fail "dupsignal: $(cat "$WORK/stdout")"
+own=$(sed -n 's/^listener //p' "$WORK/stdout")
+sent=$(sed -n 's/^sent //p' "$WORK/stdout")
+expect_spans 1 --kind client --tcp --attr server.port="$own" \
+	--attr ringside.net.bytes_sent="$sent" --lacks ringside.ended_at_exit
 
 # --- fcntl and fcntl64 through the hooks, with commands taking no argument, an int and a pointer.
 traced "$H" fcntlargs >"$WORK/stdout" 2>"$WORK/err" || fail "fcntlargs failed: $(cat "$WORK/err")"

@@ -8,29 +8,14 @@
  *   nofile PORT      fills the fd table to its (tiny) limit, frees some, GETs
  *   connectcancel    a thread cancelled while blocked in connect() to a listener whose accept
  *                    queue is full; prints "listener PORT" first
- *   dupserve N       an HTTP server of the classic C kind: for each of N connections, the
- *                    request is read on the accepted descriptor and a 201 reply written on a
- *                    duplicate (dup, then fcntl(F_DUPFD_CLOEXEC), in turn); the two are closed
- *                    original first, then duplicate first, in turn. Prints "listener PORT" first
- *   inetd PORT       a GET through fds 0 and 1 after dup2(s, 0), dup2(s, 1), close(s): written
- *                    on fd 1, the reply read on fd 0; "ok" goes to the original stdout
- *   closeorder PORT HOW  a GET written through dup(s) and its reply read through s, then the
- *                    descriptors closed as HOW says: orig (s first), alias (the dup first),
- *                    range (close_range over both), chain (a dup of the dup too, the middle one
- *                    last), exit (left open)
- *   duprace T K      T threads each make K duplicates of one connection to a listener of its
- *                    own (dup, F_DUPFD_CLOEXEC, dup2 onto a number of its own, in turn), write 16
- *                    bytes through each and close it; then each keeps one, the original is closed,
- *                    all write once more and close theirs at once. Prints "listener PORT" and
- *                    "sent BYTES"
  *   fcntlargs        fcntl and fcntl64 with commands taking no argument, an int and a pointer;
- *                    each result checked */
+ *                    each result checked
+ * One connection through several descriptors (dup, dup2, F_DUPFD) is hostile_dup.c's. */
 #include "common.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -341,232 +326,6 @@ static int connectcancel(void)
 	return 0;
 }
 
-/* --- one connection through several descriptors --- */
-
-static int listen_any(int *port)
-{
-	int l = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t al = sizeof(a);
-	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 16) < 0 ||
-	    getsockname(l, (struct sockaddr *)&a, &al) < 0) {
-		perror("listen");
-		exit(1);
-	}
-	*port = ntohs(a.sin_port);
-	return l;
-}
-
-static int dupserve(int n)
-{
-	int port, l = listen_any(&port);
-	printf("listener %d\n", port);
-	fflush(stdout);
-	static const char reply[] =
-	    "HTTP/1.1 201 Created\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n";
-	for (int i = 0; i < n; i++) {
-		int s = accept(l, NULL, NULL);
-		int d = s < 0 ? -1 : i % 2 ? fcntl(s, F_DUPFD_CLOEXEC, 0) : dup(s);
-		if (d < 0) {
-			perror("accept/dup");
-			return 1;
-		}
-		char req[4096];
-		size_t got = 0;
-		ssize_t r;
-		while (got < sizeof(req) - 1 &&
-		       (r = read(s, req + got, sizeof(req) - 1 - got)) > 0) {
-			got += (size_t)r;
-			req[got] = 0;
-			if (strstr(req, "\r\n\r\n"))
-				break;
-		}
-		if (write(d, reply, sizeof(reply) - 1) != (ssize_t)sizeof(reply) - 1) {
-			perror("write");
-			return 1;
-		}
-		if (i % 2 ? close(d) | close(s) : close(s) | close(d)) {
-			perror("close");
-			return 1;
-		}
-	}
-	close(l);
-	printf("ok\n");
-	return 0;
-}
-
-static int connect_port(int port)
-{
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		perror("connect");
-		exit(1);
-	}
-	return s;
-}
-
-static long read_all(int fd)
-{
-	char buf[4096];
-	long total = 0;
-	ssize_t r;
-	while ((r = read(fd, buf, sizeof(buf))) > 0)
-		total += r;
-	return r < 0 ? -1 : total;
-}
-
-static int inetd(int port)
-{
-	int saved = dup(1);
-	int s = connect_port(port);
-	if (saved < 0 || dup2(s, 0) != 0 || dup2(s, 1) != 1 || close(s) != 0) {
-		perror("dup2 onto 0 and 1");
-		return 1;
-	}
-	const char req[] = "GET /inetd HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-	if (write(1, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1) {
-		dprintf(saved, "write: %s\n", strerror(errno));
-		return 1;
-	}
-	long got = read_all(0);
-	close(0);
-	close(1);
-	if (got <= 0) {
-		dprintf(saved, "no reply\n");
-		return 1;
-	}
-	dprintf(saved, "ok\n");
-	return 0;
-}
-
-static int closeorder(int port, const char *how)
-{
-	int s = connect_port(port);
-	int d = dup(s);
-	const char req[] = "GET / HTTP/1.0\r\n\r\n";
-	if (d < 0 || write(d, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1) {
-		perror("dup/write");
-		return 1;
-	}
-	if (read_all(s) <= 0) {
-		fprintf(stderr, "no reply\n");
-		return 1;
-	}
-	int r = 0;
-	if (strcmp(how, "orig") == 0) {
-		r = close(s) | close(d);
-	} else if (strcmp(how, "alias") == 0) {
-		r = close(d) | close(s);
-	} else if (strcmp(how, "range") == 0) {
-		r = close_range((unsigned)(s < d ? s : d), (unsigned)(s < d ? d : s), 0);
-	} else if (strcmp(how, "chain") == 0) {
-		int e = fcntl(d, F_DUPFD, 0);
-		r = e < 0 || close(s) | close(e) | close(d);
-	} else if (strcmp(how, "exit") != 0) {
-		fprintf(stderr, "closeorder: no order %s\n", how);
-		return 2;
-	}
-	if (r) {
-		perror("close");
-		return 1;
-	}
-	printf("ok\n");
-	return 0;
-}
-
-/* --- duprace: threads making and closing duplicates of one connection at once --- */
-
-struct race {
-	int s, k;
-	pthread_barrier_t *held, *closed, *written;
-};
-
-static void write16(int fd)
-{
-	static const char b[16] = "0123456789abcdef";
-	if (write(fd, b, sizeof(b)) != (ssize_t)sizeof(b)) {
-		perror("write through a duplicate");
-		exit(1);
-	}
-}
-
-static void *race_thread(void *arg)
-{
-	struct race *r = arg;
-	int mine = dup(r->s); /* a number this thread dup2s onto */
-	for (int i = 0; i < r->k; i++) {
-		int d = i % 3 == 0   ? dup(r->s)
-			: i % 3 == 1 ? fcntl(r->s, F_DUPFD_CLOEXEC, 0)
-				     : dup2(r->s, mine);
-		if (d < 0) {
-			perror("duplicate");
-			exit(1);
-		}
-		write16(d);
-		if (d != mine)
-			close(d);
-	}
-	pthread_barrier_wait(r->held); /* ... while the main thread closes the original */
-	pthread_barrier_wait(r->closed);
-	write16(mine);
-	/* Closes race each other, not writes: a write on one descriptor racing the close of the one
-	 * holding the connection's state may go uncounted (hooks/conn.c, hand_over). */
-	pthread_barrier_wait(r->written);
-	close(mine);
-	return NULL;
-}
-
-/* Reads the connection to its end; the byte count goes back through the pointer. */
-static void *sink(void *arg)
-{
-	int lfd = *(int *)arg, fd = accept(lfd, NULL, NULL);
-	char buf[4096];
-	long total = 0;
-	ssize_t n;
-	while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0)
-		total += n;
-	close(fd);
-	*(long *)arg = total;
-	return NULL;
-}
-
-static int duprace(int t, int k)
-{
-	int port;
-	long arg = listen_any(&port);
-	int lfd = (int)arg;
-	printf("listener %d\n", port);
-	pthread_t sk, th[64];
-	if (t < 1 || t > 64 || pthread_create(&sk, NULL, sink, &arg) != 0)
-		return 2;
-	pthread_barrier_t held, closed, written;
-	pthread_barrier_init(&held, NULL, (unsigned)t + 1);
-	pthread_barrier_init(&closed, NULL, (unsigned)t + 1);
-	pthread_barrier_init(&written, NULL, (unsigned)t);
-	struct race r = {connect_port(port), k, &held, &closed, &written};
-	for (int i = 0; i < t; i++)
-		if (pthread_create(&th[i], NULL, race_thread, &r) != 0)
-			return 1;
-	pthread_barrier_wait(&held);
-	close(r.s);
-	pthread_barrier_wait(&closed);
-	for (int i = 0; i < t; i++)
-		pthread_join(th[i], NULL);
-	pthread_join(sk, NULL);
-	close(lfd);
-	long want = 16L * t * (k + 1);
-	printf("sent %ld\n", want);
-	if (arg != want) {
-		fprintf(stderr, "the listener read %ld bytes of %ld\n", arg, want);
-		return 1;
-	}
-	printf("ok\n");
-	return 0;
-}
-
 /* --- fcntl's variable argument, through the hooks: none, an int, a pointer --- */
 
 #define FCHECK(cond)                                                                               \
@@ -621,19 +380,10 @@ int main(int argc, char **argv)
 		return nofile(atoi(argv[2]));
 	if (argc >= 2 && strcmp(argv[1], "connectcancel") == 0)
 		return connectcancel();
-	if (argc >= 3 && strcmp(argv[1], "dupserve") == 0)
-		return dupserve(atoi(argv[2]));
-	if (argc >= 3 && strcmp(argv[1], "inetd") == 0)
-		return inetd(atoi(argv[2]));
 	if (argc >= 2 && strcmp(argv[1], "fcntlargs") == 0)
 		return fcntlargs();
-	if (argc >= 4 && strcmp(argv[1], "duprace") == 0)
-		return duprace(atoi(argv[2]), atoi(argv[3]));
-	if (argc >= 4 && strcmp(argv[1], "closeorder") == 0)
-		return closeorder(atoi(argv[2]), argv[3]);
 	fprintf(stderr,
 		"usage: hostile threads PORT N | sigprof PORT | dup2 PORT FILE | nofile PORT | "
-		"connectcancel | dupserve N | inetd PORT | closeorder PORT HOW | duprace T K | "
-		"fcntlargs\n");
+		"connectcancel | fcntlargs\n");
 	return 2;
 }
