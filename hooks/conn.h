@@ -87,7 +87,9 @@ static inline struct rs_conn *rs_conn_traced(int fd)
 	if (atomic_load_explicit(&c->state, memory_order_acquire) < RS_CONN_CLIENT ||
 	    rs_thread_passthrough())
 		return NULL;
-	struct rs_conn *conn = rs_load_relaxed(&c->conn);
+	/* Acquire too: a hand-over publishes the new owner's copied fields before pointing its
+	 * duplicates' conn at it. */
+	struct rs_conn *conn = atomic_load_explicit(&c->conn, memory_order_acquire);
 	if (!conn) /* never: a slot's conn is set with its chunk; saying so saves a test */
 		__builtin_unreachable();
 	return conn;

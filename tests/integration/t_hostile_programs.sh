@@ -58,11 +58,19 @@ expect_spans 1 --kind client --http --name "GET /through-stdout" \
 	--attr http.response.status_code=404
 expect_spans 1 --kind client --http --name "GET /" --attr http.response.status_code=200
 
+# hd NAME ARGS...: hostile_dup's scenario NAME under the shim, which must end by printing ok;
+# sets own and sent from the "listener" and "sent" lines it prints, if it does.
+hd() {
+	rm -rf "$OUT"
+	traced "$HD" "$@" >"$WORK/stdout" 2>"$WORK/err" || fail "$* failed: $(cat "$WORK/err")"
+	[[ $(tail -1 "$WORK/stdout") == ok ]] || fail "$*: $(cat "$WORK/stdout")"
+	own=$(sed -n 's/^listener //p' "$WORK/stdout")
+	sent=$(sed -n 's/^sent //p' "$WORK/stdout")
+}
+
 # --- inetd style: dup2(s, 0), dup2(s, 1), close(s); the request written on fd 1, the reply read
 # on fd 0. One connection, one HTTP exchange, with the bytes of both descriptors.
-rm -rf "$OUT"
-traced "$HD" inetd "$port" >"$WORK/stdout" 2>"$WORK/err" || fail "inetd failed: $(cat "$WORK/err")"
-[[ $(cat "$WORK/stdout") == ok ]] || fail "inetd: $(cat "$WORK/stdout")"
+hd inetd "$port"
 expect_spans 1 --kind client --http --name "GET /inetd" --attr http.response.status_code=404
 expect_spans 1 --kind client --tcp --attr server.port="$port" --attr-gt ringside.net.bytes_sent=30 \
 	--attr-gt ringside.net.bytes_received=100 --lacks ringside.ended_at_exit
@@ -88,10 +96,7 @@ expect_spans 2 --kind server --tcp --attr server.port="$own" --attr-gt ringside.
 # --- a request written through dup(s), its reply read through s, then the two closed in every
 # order: each way the connection's span comes exactly once, with the bytes of both.
 for how in orig alias range chain exit; do
-	rm -rf "$OUT"
-	traced "$HD" closeorder "$port" "$how" >"$WORK/stdout" 2>"$WORK/err" ||
-		fail "closeorder $how failed: $(cat "$WORK/err")"
-	[[ $(cat "$WORK/stdout") == ok ]] || fail "closeorder $how: $(cat "$WORK/stdout")"
+	hd closeorder "$port" "$how"
 	n=$("${CHECK[@]}" count "$OUT" --kind client --tcp --attr server.port="$port")
 	[[ $n == 1 ]] || fail "closeorder $how: $n connection spans, not 1"
 	expect_spans 1 --kind client --tcp --attr server.port="$port" \
@@ -132,12 +137,7 @@ expect_spans 1 --kind client --http --name "GET /child" --attr http.response.sta
 
 # --- 8 threads making, writing through and closing 300 duplicates each of one connection at once,
 # then the original closed under them: one span each side, every byte counted once.
-rm -rf "$OUT"
-traced "$HD" duprace 8 300 >"$WORK/stdout" 2>"$WORK/err" ||
-	fail "duprace failed: $(cat "$WORK/err")"
-[[ $(tail -1 "$WORK/stdout") == ok ]] || fail "duprace: $(cat "$WORK/stdout")"
-own=$(sed -n 's/^listener //p' "$WORK/stdout")
-sent=$(sed -n 's/^sent //p' "$WORK/stdout")
+hd duprace 8 300
 expect_spans 1 --kind client --tcp --attr server.port="$own" \
 	--attr ringside.net.bytes_sent="$sent" --lacks ringside.ended_at_exit
 expect_spans 1 --kind server --tcp --attr server.port="$own" \
@@ -160,12 +160,7 @@ n=$("${CHECK[@]}" count "$OUT" --kind client --http --name "GET /dupsniff")
 # --- a signal handler that closes a duplicate and opens a socket on its number, 10000 times, many
 # of them while this thread is changing the duplicates' links: the links stay whole, so the bytes
 # written through the other duplicates after the original is closed are counted.
-rm -rf "$OUT"
-traced "$HD" dupsignal 10000 >"$WORK/stdout" 2>"$WORK/err" ||
-	fail "dupsignal failed: $(cat "$WORK/err")"
-[[ $(tail -1 "$WORK/stdout") == ok ]] || fail "dupsignal: $(cat "$WORK/stdout")"
-own=$(sed -n 's/^listener //p' "$WORK/stdout")
-sent=$(sed -n 's/^sent //p' "$WORK/stdout")
+hd dupsignal 10000
 expect_spans 1 --kind client --tcp --attr server.port="$own" \
 	--attr ringside.net.bytes_sent="$sent" --lacks ringside.ended_at_exit
 
