@@ -108,14 +108,8 @@ int rs_fallback_fcntl(int fd, int cmd, ...)
 	va_end(ap);
 	return (int)SYS(SYS_fcntl, fd, cmd, A(arg), 0, 0, 0);
 }
-int rs_fallback_fcntl64(int fd, int cmd, ...)
-{
-	va_list ap;
-	va_start(ap, cmd);
-	void *arg = va_arg(ap, void *);
-	va_end(ap);
-	return (int)SYS(SYS_fcntl, fd, cmd, A(arg), 0, 0, 0);
-}
+/* The same system call on 64-bit targets. */
+__typeof__(fcntl64) rs_fallback_fcntl64 __attribute__((alias("rs_fallback_fcntl")));
 int rs_fallback_pipe2(int fds[2], int flags)
 {
 	return (int)SYS(SYS_pipe2, A(fds), flags, 0, 0, 0, 0);
