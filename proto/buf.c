@@ -112,12 +112,13 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
-bool rs_utf8_valid(const char *str, size_t n)
+/* How many bytes from s[i] on are valid UTF-8 as they are: ASCII eight bytes at a time (nearly
+ * everything a span carries), then whole characters, up to the first byte that starts none. */
+static inline __attribute__((always_inline)) size_t utf8_run(const unsigned char *s, size_t i,
+							      size_t n)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
+	size_t from = i;
 	for (;;) {
-		/* ASCII eight bytes at a time: nearly everything a span carries. */
 		while (i + 8 <= n) {
 			uint64_t w;
 			memcpy(&w, s + i, 8);
@@ -127,13 +128,28 @@ bool rs_utf8_valid(const char *str, size_t n)
 		}
 		while (i < n && s[i] < 0x80) /* the last few ASCII bytes */
 			i++;
-		if (i >= n)
-			return true;
-		size_t seq = utf8_seq(s + i, n - i);
+		size_t seq = i < n ? utf8_seq(s + i, n - i) : 0;
 		if (!seq)
-			return false;
+			return i - from;
 		i += seq;
 	}
+}
+
+bool rs_utf8_valid(const char *str, size_t n)
+{
+	return utf8_run((const unsigned char *)str, 0, n) == n;
+}
+
+const char *rs_utf8_replaced(const char *s, size_t *n)
+{
+	static struct rs_buf scratch; /* reporter thread only */
+	scratch.len = 0;
+	scratch.failed = false;
+	rs_buf_utf8(&scratch, s, *n);
+	if (rs_buf_failed(&scratch))
+		return NULL;
+	*n = scratch.len;
+	return scratch.p;
 }
 
 /* Bytes a JSON string can carry as they are: printable ASCII but for quote and backslash. With
@@ -196,25 +212,11 @@ void rs_buf_utf8(struct rs_buf *b, const char *str, size_t n)
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0;
 	while (i < n) {
-		/* What is valid as it is goes in one put: ASCII eight bytes at a time, then whole
-		 * characters; each byte that starts no valid character becomes U+FFFD. */
-		size_t from = i;
-		for (;;) {
-			while (i + 8 <= n) {
-				uint64_t w;
-				memcpy(&w, s + i, 8);
-				if (w & RS_HIGHS)
-					break;
-				i += 8;
-			}
-			while (i < n && s[i] < 0x80)
-				i++;
-			size_t seq = i < n ? utf8_seq(s + i, n - i) : 0;
-			if (!seq)
-				break;
-			i += seq;
-		}
-		rs_buf_put(b, s + from, i - from);
+		/* What is valid as it is goes in one put; each byte that starts no valid character
+		 * becomes U+FFFD. */
+		size_t run = utf8_run(s, i, n);
+		rs_buf_put(b, s + i, run);
+		i += run;
 		if (i < n) {
 			rs_buf_put(b, "\xef\xbf\xbd", 3); /* U+FFFD */
 			i++;

@@ -59,4 +59,13 @@ void rs_buf_utf8(struct rs_buf *b, const char *s, size_t n);
 /* True when s is valid UTF-8 (then rs_buf_utf8 would copy it unchanged). */
 bool rs_utf8_valid(const char *s, size_t n);
 
+/* s as valid UTF-8, for encoders whose strings must be: s itself (nearly always), or a copy with
+ * each bad byte replaced by U+FFFD in a scratch buffer that lasts until the next call (reporter
+ * thread only); *n is its length. NULL when memory ran out. */
+const char *rs_utf8_replaced(const char *s, size_t *n); /* the copy, for s known invalid */
+static inline const char *rs_utf8_clean(const char *s, size_t *n)
+{
+	return rs_utf8_valid(s, *n) ? s : rs_utf8_replaced(s, n);
+}
+
 #endif

@@ -150,23 +150,16 @@ static char *kv_head(struct rs_buf *b, unsigned field, const char *key, size_t a
 	return p;
 }
 
-/* s as valid UTF-8: itself, or (rarely: bytes from the wire that are not text) a copy with each
- * bad byte replaced by U+FFFD in a scratch buffer that lasts until the next call. A protobuf
- * `string` must be valid UTF-8, and Go and Java receivers refuse the whole batch otherwise. */
+/* s as valid UTF-8 (rs_utf8_clean; "" when memory ran out). A protobuf `string` must be valid
+ * UTF-8, and Go and Java receivers refuse the whole batch otherwise. */
 static const char *utf8(const char *s, size_t *n)
 {
-	static struct rs_buf scratch; /* reporter thread only */
-	if (rs_utf8_valid(s, *n))
-		return s;
-	scratch.len = 0;
-	scratch.failed = false;
-	rs_buf_utf8(&scratch, s, *n);
-	if (rs_buf_failed(&scratch)) {
+	const char *clean = rs_utf8_clean(s, n);
+	if (!clean) {
 		*n = 0;
 		return "";
 	}
-	*n = scratch.len;
-	return scratch.p;
+	return clean;
 }
 
 static void kv_str(void *ctx, const char *key, const char *v, size_t n)

@@ -361,16 +361,8 @@ void rs_sw_json_ping(struct rs_buf *b, const char *service, const char *instance
 static char *dup(struct rs_arena *a, const char *s)
 {
 	size_t n = strlen(s);
-	if (rs_utf8_valid(s, n)) /* nearly always: copied as it is */
-		return rs_arena_strndup(a, s, n);
-	static struct rs_buf clean;
-	clean.len = 0;
-	rs_buf_utf8(&clean, s, n);
-	if (rs_buf_failed(&clean)) {
-		rs_buf_free(&clean);
-		return NULL;
-	}
-	return rs_arena_strndup(a, clean.len ? clean.p : "", clean.len);
+	const char *clean = rs_utf8_clean(s, &n);
+	return clean ? rs_arena_strndup(a, clean, n) : NULL;
 }
 
 static Skywalking__V3__KeyStringValuePair *pb_kv(struct rs_arena *a, const char *k, const char *v)
