@@ -104,12 +104,7 @@ make_site
 base=$(counts 'p("'$COLLECT'", "messages")') # the counts go on from grpc-js's calls
 SW=(RINGSIDE_EXPORTER=skywalking SW_AGENT_PROTOCOL=grpc SW_AGENT_COLLECTOR_BACKEND_SERVICES="127.0.0.1:$SINK_PORT"
 	RINGSIDE_CONN_SPANS=0 OTEL_BSP_SCHEDULE_DELAY=100)
-PORT=$(free_port)
-(cd "$WORK/site" && exec env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" "${SW[@]}" \
-	"$PYTHON" -m http.server --bind 127.0.0.1 "$PORT") >"$WORK/python.log" 2>&1 &
-PY_PID=$!
-RS_PIDS+=("$PY_PID")
-wait_listen "$PORT"
+serve_site python "${SW[@]}"
 url=http://127.0.0.1:$PORT/index.html
 n=5
 args=()

@@ -140,18 +140,25 @@ traced_bg() {
 	RS_PIDS+=("$BG_PID")
 }
 
-# Starts `python3 -m http.server` serving $2 on port $1, under the shim unless $3 is "bare".
-# Sets PY_PID. Stop it with stop_python (SIGINT: Python exits cleanly, so the shim flushes).
-start_python() {
-	local port=$1 dir=$2 mode=${3:-traced}
-	if [[ $mode == bare ]]; then
-		(cd "$dir" && exec "$PYTHON" -m http.server --bind 127.0.0.1 "$port") >"$WORK/python.log" 2>&1 &
-	else
-		(cd "$dir" && exec env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" "$PYTHON" -m http.server --bind 127.0.0.1 "$port") >"$WORK/python.log" 2>&1 &
-	fi
+# python_server PORT DIR LOG [PREFIX...]: `python3 -m http.server` serving DIR on PORT, run
+# through PREFIX (e.g. env VAR=value...), its output in $WORK/LOG.log. Sets PY_PID.
+python_server() {
+	local port=$1 dir=$2 log=$3
+	shift 3
+	(cd "$dir" && exec "$@" "$PYTHON" -m http.server --bind 127.0.0.1 "$port") >"$WORK/$log.log" 2>&1 &
 	PY_PID=$!
 	RS_PIDS+=("$PY_PID")
 	wait_listen "$port"
+}
+
+# Starts `python3 -m http.server` serving $2 on port $1, under the shim unless $3 is "bare".
+# Sets PY_PID. Stop it with stop_python (SIGINT: Python exits cleanly, so the shim flushes).
+start_python() {
+	if [[ ${3:-traced} == bare ]]; then
+		python_server "$1" "$2" python
+	else
+		python_server "$1" "$2" python env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT"
+	fi
 }
 
 # sigint_wait PID WHAT [SECONDS]: SIGINT (Python exits cleanly, so the shim flushes), then at most
@@ -176,11 +183,7 @@ serve_site() {
 	local log=$1
 	shift
 	PORT=$(free_port)
-	(cd "$WORK/site" && exec env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" "$@" \
-		"$PYTHON" -m http.server --bind 127.0.0.1 "$PORT") >"$WORK/$log.log" 2>&1 &
-	PY_PID=$!
-	RS_PIDS+=("$PY_PID")
-	wait_listen "$PORT"
+	python_server "$PORT" "$WORK/site" "$log" env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" "$@"
 }
 
 # requests N: N requests for /index.html on $PORT from a bare curl, each of which must succeed.

@@ -200,16 +200,13 @@ stop_serving kdown
 start_peer threads skywalking_peer.js
 ep="http://127.0.0.1:$HTTP"
 backend=$(free_port)
-(cd "$WORK/site" && exec env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" "${COMMON[@]}" \
-	SW_AGENT_PROTOCOL=http SW_AGENT_COLLECTOR_BACKEND_SERVICES="$ep" SW_AGENT_NAME=backend \
-	"$PYTHON" -m http.server --bind 127.0.0.1 "$backend") >"$WORK/backend.log" 2>&1 &
-back_pid=$!
-RS_PIDS+=("$back_pid")
+python_server "$backend" "$WORK/site" backend env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" \
+	"${COMMON[@]}" SW_AGENT_PROTOCOL=http SW_AGENT_COLLECTOR_BACKEND_SERVICES="$ep" SW_AGENT_NAME=backend
+back_pid=$PY_PID
 PORT=$(free_port)
 traced_bg "${COMMON[@]}" SW_AGENT_PROTOCOL=http SW_AGENT_COLLECTOR_BACKEND_SERVICES="$ep" \
 	SW_AGENT_NAME=app "$PYTHON" "$RS_SRC/tests/integration/py_app_server.py" "$PORT" "$backend"
 app_pid=$BG_PID
-wait_listen "$backend"
 wait_listen "$PORT"
 for path in /direct /worker; do
 	env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" "${COMMON[@]}" SW_AGENT_PROTOCOL=http \

@@ -17,15 +17,12 @@ run_chain() { # propagators
 	install -d -m 1777 "$OUT"
 	py_port=$(free_port)
 	ng_port=$(free_port)
-	(cd "$WORK/site" && exec env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" OTEL_PROPAGATORS="$props" \
-		"$PYTHON" -m http.server --bind 127.0.0.1 "$py_port") >"$WORK/python.log" 2>&1 &
-	PY_PID=$!
-	RS_PIDS+=("$PY_PID")
+	python_server "$py_port" "$WORK/site" python env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" \
+		OTEL_PROPAGATORS="$props"
 	nginx_conf "$WORK/nginx/proxy.conf" 1 64 off "listen 127.0.0.1:$ng_port;" \
 		"location / { proxy_pass http://127.0.0.1:$py_port; }"
 	traced_bg env OTEL_PROPAGATORS="$props" nginx -e "$WORK/nginx/error.log" -c "$WORK/nginx/proxy.conf" -g 'daemon off;'
 	local ng_pid=$BG_PID
-	wait_listen "$py_port"
 	wait_listen "$ng_port"
 	traced env OTEL_PROPAGATORS="$props" curl -sS -A "chain-test/1" -o "$WORK/body" \
 		"http://127.0.0.1:$ng_port/items/42?token=secret" || fail "curl through the proxy failed"

@@ -19,15 +19,12 @@ chmod -R a+rX "$WORK/site"
 install -d -m 1777 "$OUT"
 py_port=$(free_port)
 ng_port=$(free_port)
-(cd "$WORK/site" && exec env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" RINGSIDE_PROFILE=cpu,wait \
-	RINGSIDE_PROFILE_HZ=1000 "$PYTHON" -m http.server --bind 127.0.0.1 "$py_port") >"$WORK/python.log" 2>&1 &
-PY_PID=$!
-RS_PIDS+=("$PY_PID")
+python_server "$py_port" "$WORK/site" python env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" \
+	RINGSIDE_PROFILE=cpu,wait RINGSIDE_PROFILE_HZ=1000
 nginx_conf "$WORK/nginx/proxy.conf" 1 64 off "listen 127.0.0.1:$ng_port;" \
 	"location / { proxy_pass http://127.0.0.1:$py_port; }"
 traced_bg nginx -e "$WORK/nginx/error.log" -c "$WORK/nginx/proxy.conf" -g 'daemon off;'
 ng_pid=$BG_PID
-wait_listen "$py_port"
 wait_listen "$ng_port"
 base=http://127.0.0.1:$ng_port
 for i in 1 2 3 4; do

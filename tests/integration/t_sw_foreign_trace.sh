@@ -18,17 +18,15 @@ BACKEND=(SW_AGENT_COLLECTOR_BACKEND_SERVICES="127.0.0.1:$GRPC")
 
 # downstream: python3 -m http.server
 down=$(free_port)
-(cd "$WORK/site" && exec env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" "${COMMON[@]}" "${BACKEND[@]}" \
-	SW_AGENT_NAME=downstream "$PYTHON" -m http.server --bind 127.0.0.1 "$down") >"$WORK/down.log" 2>&1 &
-DOWN_PID=$!
-RS_PIDS+=("$DOWN_PID")
+python_server "$down" "$WORK/site" down env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" "${COMMON[@]}" \
+	"${BACKEND[@]}" SW_AGENT_NAME=downstream
+DOWN_PID=$PY_PID
 # middle: each request answered after one of its own to downstream, from the handler's thread
 mid=$(free_port)
 (exec env LD_PRELOAD="$SHIM" RINGSIDE_OUTPUT_DIR="$OUT" "${COMMON[@]}" "${BACKEND[@]}" SW_AGENT_NAME=middle \
 	"$PYTHON" "$RS_SRC/tests/integration/py_app_server.py" "$mid" "$down") >"$WORK/middle.log" 2>&1 &
 MID_PID=$!
 RS_PIDS+=("$MID_PID")
-wait_listen "$down"
 wait_listen "$mid"
 
 # The upstream agent's header, as SkyWalking's agents write it (base64 fields).
