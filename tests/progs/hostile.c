@@ -95,15 +95,9 @@ static void *ends_by_cancel(void *arg)
 static int threads(int port, int n, const char *ends)
 {
 	size_t nends = strlen(ends);
-	int lfd = socket(AF_INET, SOCK_STREAM, 0);
-	listen_addr = (struct sockaddr_in){.sin_family = AF_INET};
-	listen_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t len = sizeof(listen_addr);
-	if (bind(lfd, (struct sockaddr *)&listen_addr, len) < 0 || listen(lfd, 4096) < 0 ||
-	    getsockname(lfd, (struct sockaddr *)&listen_addr, &len) < 0) {
-		perror("listen");
+	int lfd = listen_loopback(4096, &listen_addr);
+	if (lfd < 0)
 		return 1;
-	}
 	printf("listener %d\n", ntohs(listen_addr.sin_port));
 	pthread_t acc;
 	pthread_create(&acc, NULL, acceptor, (void *)(intptr_t)lfd);
@@ -286,15 +280,9 @@ static void *blocked_connect(void *arg)
 
 static int connectcancel(void)
 {
-	int lfd = socket(AF_INET, SOCK_STREAM, 0);
-	listen_addr = (struct sockaddr_in){.sin_family = AF_INET};
-	listen_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t len = sizeof(listen_addr);
-	if (bind(lfd, (struct sockaddr *)&listen_addr, len) < 0 || listen(lfd, 0) < 0 ||
-	    getsockname(lfd, (struct sockaddr *)&listen_addr, &len) < 0) {
-		perror("listen");
+	int lfd = listen_loopback(0, &listen_addr);
+	if (lfd < 0)
 		return 1;
-	}
 	printf("listener %d\n", ntohs(listen_addr.sin_port));
 	/* Two non-blocking connections fill the queue (never accepted). */
 	int fill[2];

@@ -39,15 +39,10 @@
 
 static int listen_any(int *port)
 {
-	int l = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t al = sizeof(a);
-	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 16) < 0 ||
-	    getsockname(l, (struct sockaddr *)&a, &al) < 0) {
-		perror("listen");
+	struct sockaddr_in a;
+	int l = listen_loopback(16, &a);
+	if (l < 0)
 		exit(1);
-	}
 	*port = ntohs(a.sin_port);
 	return l;
 }
@@ -227,6 +222,20 @@ static void *sink(void *arg)
 	return NULL;
 }
 
+/* A scenario's end: the sink thread's count must be the bytes sent ("sent N", then "ok"). */
+static int sink_done(pthread_t sk, int lfd, const long *got, long sent)
+{
+	pthread_join(sk, NULL);
+	close(lfd);
+	printf("sent %ld\n", sent);
+	if (*got != sent) {
+		fprintf(stderr, "the listener read %ld bytes of %ld\n", *got, sent);
+		return 1;
+	}
+	printf("ok\n");
+	return 0;
+}
+
 static int duprace(int t, int k)
 {
 	int port;
@@ -249,16 +258,7 @@ static int duprace(int t, int k)
 	pthread_barrier_wait(&closed);
 	for (int i = 0; i < t; i++)
 		pthread_join(th[i], NULL);
-	pthread_join(sk, NULL);
-	close(lfd);
-	long want = 16L * t * (k + 1);
-	printf("sent %ld\n", want);
-	if (arg != want) {
-		fprintf(stderr, "the listener read %ld bytes of %ld\n", arg, want);
-		return 1;
-	}
-	printf("ok\n");
-	return 0;
+	return sink_done(sk, lfd, &arg, 16L * t * (k + 1));
 }
 
 /* --- dupsniff: HTTP decided through a duplicate while the owner is closed --- */
@@ -428,15 +428,7 @@ static int dupsignal(int n)
 	}
 	close(first);
 	close(last);
-	pthread_join(sk, NULL);
-	close(lfd);
-	printf("sent %ld\n", sent);
-	if (arg != sent) {
-		fprintf(stderr, "the listener read %ld bytes of %ld\n", arg, sent);
-		return 1;
-	}
-	printf("ok\n");
-	return 0;
+	return sink_done(sk, lfd, &arg, sent);
 }
 
 int main(int argc, char **argv)
