@@ -15,14 +15,16 @@ rm -rf "$OUT"
 # reporter may need longer to start and write, and the file count below must not depend on that.
 export RINGSIDE_FLUSH_TIMEOUT_MS=10000
 if [[ $mode == plain ]]; then
-	traced "$PROGS/fork_connect" "$port" 5 || fail "fork_connect failed (a child hung or a request failed)"
+	traced "$PROGS/fork_connect" "$port" 5 >"$WORK/fork.out" ||
+		fail "fork_connect failed (a child hung or a request failed)"
 elif [[ $mode == profiled ]]; then
-	traced RINGSIDE_PROFILE=cpu "$PROGS/fork_connect" "$port" 5 ||
+	traced RINGSIDE_PROFILE=cpu "$PROGS/fork_connect" "$port" 5 >"$WORK/fork.out" ||
 		fail "fork_connect under the profiler failed (a child hung or a request failed)"
 else
 	# Every blocking read, connect and contended lock is a wait sample unwound in the hook, so
 	# forks come while the other thread is unwinding inside one.
-	traced RINGSIDE_PROFILE=cpu,wait RINGSIDE_WAIT_THRESHOLD_US=1 "$PROGS/fork_connect" "$port" 5 ||
+	traced RINGSIDE_PROFILE=cpu,wait RINGSIDE_WAIT_THRESHOLD_US=1 "$PROGS/fork_connect" "$port" 5 \
+		>"$WORK/fork.out" ||
 		fail "fork_connect under the wait profiler failed (a child hung or a request failed)"
 fi
 
@@ -35,7 +37,8 @@ while read -r exe pid path; do
 	[[ $n -ge 1 ]] || fail "process $pid wrote no client span"
 done <<<"$files"
 # The children connected once each; the parent's spans are not repeated in a child's file.
-parent=$(echo "$files" | awk '{print $2}' | sort -n | head -1)
+parent=$(sed -n 's/^parent //p' "$WORK/fork.out")
+[[ -n $parent ]] && grep -q " $parent " <<<"$files" || fail "$mode: no file of the parent $parent: $files"
 for pid in $(echo "$files" | awk '{print $2}'); do
 	[[ $pid == "$parent" ]] && continue
 	n=$("${CHECK[@]}" count "$OUT" --pid "$pid" --tcp)

@@ -1,6 +1,7 @@
 /* fork without exec: parent and children all connect. A second thread keeps connecting and
  * closing the whole time, so forks happen while it is inside the shim's hooks; no child may hang.
- * Usage: fork_connect PORT CHILDREN. Exit 0 when every child exited 0 in time. */
+ * Usage: fork_connect PORT CHILDREN. Prints "parent PID" first. Exit 0 when every child exited 0
+ * in time. */
 #include "common.h"
 
 #include <pthread.h>
@@ -28,6 +29,10 @@ int main(int argc, char **argv)
 		return 2;
 	port = atoi(argv[1]);
 	int children = atoi(argv[2]);
+	/* Which process is the parent (pids wrap: the lowest is not always it); flushed before any
+	 * fork, so no child prints it again. */
+	printf("parent %d\n", (int)getpid());
+	fflush(stdout);
 	pthread_t t;
 	pthread_create(&t, NULL, busy, NULL);
 	int failed = 0;
