@@ -1,5 +1,5 @@
 /* Helpers for the test programs: a blocking HTTP/1.0 GET to 127.0.0.1:port that reads the whole
- * reply, and a listener of their own on 127.0.0.1, reporting failures on stderr. */
+ * reply, reporting failures on stderr; and the unit tests' loopback_listen for a listener. */
 #ifndef RS_TEST_PROGS_COMMON_H
 #define RS_TEST_PROGS_COMMON_H
 
@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "../unit/loopback.h"
 
 /* Returns the number of reply bytes, or -1. */
 static inline long http_get(int port)
@@ -38,24 +40,6 @@ static inline long http_get(int port)
 		total += n;
 	close(fd);
 	return n < 0 ? -1 : total;
-}
-
-/* A TCP listener on 127.0.0.1 at a port the kernel picks, its address in *addr; -1 when any step
- * fails. */
-static inline int listen_loopback(int backlog, struct sockaddr_in *addr)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	*addr = (struct sockaddr_in){.sin_family = AF_INET};
-	addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t len = sizeof(*addr);
-	if (fd < 0 || bind(fd, (struct sockaddr *)addr, len) < 0 || listen(fd, backlog) < 0 ||
-	    getsockname(fd, (struct sockaddr *)addr, &len) < 0) {
-		perror("listen");
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 #endif

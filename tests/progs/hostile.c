@@ -95,7 +95,7 @@ static void *ends_by_cancel(void *arg)
 static int threads(int port, int n, const char *ends)
 {
 	size_t nends = strlen(ends);
-	int lfd = listen_loopback(4096, &listen_addr);
+	int lfd = loopback_listen(4096, &listen_addr);
 	if (lfd < 0)
 		return 1;
 	printf("listener %d\n", ntohs(listen_addr.sin_port));
@@ -280,7 +280,7 @@ static void *blocked_connect(void *arg)
 
 static int connectcancel(void)
 {
-	int lfd = listen_loopback(0, &listen_addr);
+	int lfd = loopback_listen(0, &listen_addr);
 	if (lfd < 0)
 		return 1;
 	printf("listener %d\n", ntohs(listen_addr.sin_port));

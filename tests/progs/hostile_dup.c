@@ -40,7 +40,7 @@
 static int listen_any(int *port)
 {
 	struct sockaddr_in a;
-	int l = listen_loopback(16, &a);
+	int l = loopback_listen(16, &a);
 	if (l < 0)
 		exit(1);
 	*port = ntohs(a.sin_port);
