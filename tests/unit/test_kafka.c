@@ -51,7 +51,10 @@ static int produce(struct rs_kafka *k, const char *topic, struct outcome *o)
 int main(void)
 {
 	rs_thread_set_internal();
-	char *env[] = {"OTEL_EXPORTER_OTLP_TIMEOUT=500", "RINGSIDE_LOG_LEVEL=error", NULL};
+	/* message.timeout.ms: short, for the leader-away case below, but not so short that the
+	 * first records (metadata, then connections to the mock brokers) miss it: at 500 ms one of
+	 * them timed out in a CI run. */
+	char *env[] = {"OTEL_EXPORTER_OTLP_TIMEOUT=2000", "RINGSIDE_LOG_LEVEL=error", NULL};
 	CHECK_EQ_U(rs_config_parse(&rs_cfg, env, NULL, NULL), 0);
 
 	char err[256];
