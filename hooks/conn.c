@@ -137,9 +137,9 @@ static void start(struct rs_conn *c, uint32_t state, const struct sockaddr *peer
 	rs_store_relaxed(&c->bytes_in, 0);
 	rs_store_relaxed(&c->bytes_out, 0);
 	addr_from(&c->peer, peer, len);
-	c->proto = RS_PROTO_UNKNOWN;
-	c->sniff_len = 0;
-	c->first_byte_ns = 0;
+	rs_conn_set_proto(c, RS_PROTO_UNKNOWN);
+	__atomic_store_n(&c->sniff_len, 0, __ATOMIC_RELAXED);
+	rs_conn_set_first_byte(c, 0);
 	rs_store_relaxed(&c->http, NULL);
 	c->next_alias = 0;
 	rs_store_relaxed(&c->conn, c);
@@ -320,7 +320,7 @@ static struct rs_http *attach(struct rs_conn *c, struct rs_http *h)
 		struct rs_http *cur = NULL;
 		if (atomic_compare_exchange_strong(&at->http, &cur, h)) {
 			/* at may have been copied from c before c decided */
-			at->proto = RS_PROTO_HTTP;
+			rs_conn_set_proto(at, RS_PROTO_HTTP);
 			return h;
 		}
 		if (cur != RS_HTTP_GONE) {
@@ -345,16 +345,15 @@ static struct rs_http *sniff(struct rs_conn *c, const char *buf, size_t n, bool 
 	bool server = rs_load_relaxed(&c->state) == RS_CONN_SERVER;
 	if (!rs_cfg.http || out == server) {
 		/* The side that should listen spoke first: not an HTTP/1.x exchange. */
-		c->proto = RS_PROTO_OTHER;
+		rs_conn_set_proto(c, RS_PROTO_OTHER);
 		return NULL;
 	}
 	char head[sizeof(c->sniff)];
-	size_t k = c->sniff_len, add = RS_MIN(n, sizeof(head) - k);
-	memcpy(head, c->sniff, k);
+	size_t k = rs_conn_sniffed(c, head), add = RS_MIN(n, sizeof(head) - k);
 	memcpy(head + k, buf, add);
 	int v = rs_hp_sniff_request(head, k + add);
 	if (v == 0 || (v < 0 && k + add == sizeof(head))) {
-		c->proto = RS_PROTO_OTHER;
+		rs_conn_set_proto(c, RS_PROTO_OTHER);
 		return NULL;
 	}
 	if (v < 0)
@@ -362,37 +361,41 @@ static struct rs_http *sniff(struct rs_conn *c, const char *buf, size_t n, bool 
 	struct rs_http *mine = rs_http_open(c, server);
 	struct rs_http *h = mine ? attach(c, mine) : NULL;
 	if (!h) {
-		c->proto = RS_PROTO_OTHER;
+		rs_conn_set_proto(c, RS_PROTO_OTHER);
 		return NULL;
 	}
-	c->proto = RS_PROTO_HTTP;
+	rs_conn_set_proto(c, RS_PROTO_HTTP);
 	if (k && h == mine) /* else the winner of the attach fed them */
-		rs_http_requests(c, h, c->sniff, k);
+		rs_http_requests(c, h, head, k);
 	return h;
 }
 
 void rs_conn_sniff_out(struct rs_conn *c, const char *buf, size_t n)
 {
-	if (c->proto == RS_PROTO_UNKNOWN)
+	if (rs_conn_proto(c) == RS_PROTO_UNKNOWN)
 		sniff(c, buf, n, true);
 }
 
+/* The first bytes, kept while undecided, a byte at a time (relaxed: see rs_conn_proto). */
 static void keep_sniffed(struct rs_conn *c, const char *buf, size_t n)
 {
-	size_t add = RS_MIN(n, sizeof(c->sniff) - c->sniff_len);
-	memcpy(c->sniff + c->sniff_len, buf, add);
-	c->sniff_len = (uint8_t)(c->sniff_len + add);
+	size_t k = __atomic_load_n(&c->sniff_len, __ATOMIC_RELAXED);
+	size_t add = RS_MIN(n, sizeof(c->sniff) - k);
+	for (size_t i = 0; i < add; i++)
+		__atomic_store_n(&c->sniff[k + i], buf[i], __ATOMIC_RELAXED);
+	__atomic_store_n(&c->sniff_len, (uint8_t)(k + add), __ATOMIC_RELAXED);
 }
 
 /* Bytes that passed in one direction: parsed according to what c speaks. */
 static void passed(struct rs_conn *c, const char *buf, size_t n, bool out)
 {
 	struct rs_http *h = NULL;
-	if (c->proto == RS_PROTO_UNKNOWN) {
+	uint8_t proto = rs_conn_proto(c);
+	if (proto == RS_PROTO_UNKNOWN) {
 		h = sniff(c, buf, n, out);
-		if (c->proto == RS_PROTO_UNKNOWN)
+		if (rs_conn_proto(c) == RS_PROTO_UNKNOWN)
 			keep_sniffed(c, buf, n);
-	} else if (c->proto == RS_PROTO_HTTP) {
+	} else if (proto == RS_PROTO_HTTP) {
 		h = rs_conn_http(c);
 	}
 	if (!h)
@@ -407,7 +410,7 @@ static void passed(struct rs_conn *c, const char *buf, size_t n, bool out)
 void rs_conn_in(struct rs_conn *c, const char *buf, size_t n)
 {
 	rs_add_relaxed(&c->bytes_in, n);
-	if (c->proto == RS_PROTO_OTHER)
+	if (rs_conn_proto(c) == RS_PROTO_OTHER)
 		return;
 	int saved = errno;
 	passed(c, buf, n, false);
@@ -425,17 +428,18 @@ void rs_conn_in_iov(struct rs_conn *c, const struct iovec *iov, size_t cnt, size
 
 void rs_conn_peeked(struct rs_conn *c, size_t n)
 {
-	if (!n || c->first_byte_ns || rs_load_relaxed(&c->state) != RS_CONN_SERVER)
+	if (!n || rs_conn_first_byte(c) || rs_load_relaxed(&c->state) != RS_CONN_SERVER)
 		return;
-	const struct rs_http *h = c->proto == RS_PROTO_HTTP ? rs_conn_http(c) : NULL;
-	if (c->proto == RS_PROTO_UNKNOWN || (h && !h->building))
-		c->first_byte_ns = rs_epoch_ns();
+	uint8_t proto = rs_conn_proto(c);
+	const struct rs_http *h = proto == RS_PROTO_HTTP ? rs_conn_http(c) : NULL;
+	if (proto == RS_PROTO_UNKNOWN || (h && !h->building))
+		rs_conn_set_first_byte(c, rs_epoch_ns());
 }
 
 void rs_conn_out(struct rs_conn *c, const char *buf, size_t n)
 {
 	rs_add_relaxed(&c->bytes_out, n);
-	if (c->proto == RS_PROTO_OTHER)
+	if (rs_conn_proto(c) == RS_PROTO_OTHER)
 		return;
 	int saved = errno;
 	passed(c, buf, n, true);
@@ -454,11 +458,12 @@ void rs_conn_out_iov(struct rs_conn *c, const struct iovec *iov, size_t cnt, siz
 void rs_conn_out_opaque(struct rs_conn *c, size_t n)
 {
 	rs_add_relaxed(&c->bytes_out, n);
-	if (c->proto == RS_PROTO_UNKNOWN) {
-		c->proto = RS_PROTO_OTHER; /* a first message we cannot see */
+	uint8_t proto = rs_conn_proto(c);
+	if (proto == RS_PROTO_UNKNOWN) {
+		rs_conn_set_proto(c, RS_PROTO_OTHER); /* a first message we cannot see */
 		return;
 	}
-	struct rs_http *h = c->proto == RS_PROTO_HTTP ? rs_conn_http(c) : NULL;
+	struct rs_http *h = proto == RS_PROTO_HTTP ? rs_conn_http(c) : NULL;
 	if (h) {
 		int saved = errno;
 		rs_http_skip(c, h, !h->server, n);

@@ -44,7 +44,7 @@ struct rs_conn {
 	_Atomic uint64_t bytes_in;
 	_Atomic uint64_t bytes_out;
 	struct rs_addr peer;
-	uint8_t proto;	   /* enum rs_conn_proto */
+	uint8_t proto;	   /* enum rs_conn_proto; read and set through rs_conn_proto() */
 	uint8_t sniff_len; /* bytes in sniff */
 	char sniff[8];	   /* the first bytes, while the protocol is undecided */
 	uint8_t pad2[2];
@@ -139,10 +139,42 @@ static inline struct rs_http *rs_conn_http(const struct rs_conn *c)
 	return h;
 }
 
+/* proto, the sniffed bytes and first_byte_ns are written by data calls while a hand-over on
+ * another thread may copy them (hooks/dup.c): relaxed atomic accesses on both sides (plain moves
+ * on x86), so neither is a data race. */
+static inline uint8_t rs_conn_proto(const struct rs_conn *c)
+{
+	return __atomic_load_n(&c->proto, __ATOMIC_RELAXED);
+}
+
+static inline void rs_conn_set_proto(struct rs_conn *c, uint8_t proto)
+{
+	__atomic_store_n(&c->proto, proto, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t rs_conn_first_byte(const struct rs_conn *c)
+{
+	return __atomic_load_n(&c->first_byte_ns, __ATOMIC_RELAXED);
+}
+
+static inline void rs_conn_set_first_byte(struct rs_conn *c, uint64_t ns)
+{
+	__atomic_store_n(&c->first_byte_ns, ns, __ATOMIC_RELAXED);
+}
+
+/* Copies the bytes kept while c is undecided to out (sizeof(c->sniff) room); returns how many. */
+static inline size_t rs_conn_sniffed(const struct rs_conn *c, char *out)
+{
+	size_t k = __atomic_load_n(&c->sniff_len, __ATOMIC_RELAXED);
+	for (size_t i = 0; i < k && i < sizeof(c->sniff); i++)
+		out[i] = __atomic_load_n(&c->sniff[i], __ATOMIC_RELAXED);
+	return RS_MIN(k, sizeof(c->sniff));
+}
+
 /* Whether writes on c must go through rs_conn_send. */
 static inline bool rs_conn_rewrites(const struct rs_conn *c)
 {
-	return c->proto != RS_PROTO_OTHER && rs_load_relaxed(&c->state) == RS_CONN_CLIENT;
+	return rs_conn_proto(c) != RS_PROTO_OTHER && rs_load_relaxed(&c->state) == RS_CONN_CLIENT;
 }
 
 /* Lifecycle events from the socket hooks; each is a no-op for descriptors it does not concern. */

@@ -93,10 +93,14 @@ static void copy_conn(struct rs_conn *n, const struct rs_conn *o)
 	rs_store_relaxed(&n->bytes_in, rs_load_relaxed(&o->bytes_in));
 	rs_store_relaxed(&n->bytes_out, rs_load_relaxed(&o->bytes_out));
 	n->peer = o->peer;
-	n->proto = o->proto;
-	n->sniff_len = o->sniff_len;
-	memcpy(n->sniff, o->sniff, sizeof(n->sniff));
-	n->first_byte_ns = o->first_byte_ns;
+	/* Data calls on o may be setting these meanwhile (see rs_conn_proto). */
+	rs_conn_set_proto(n, rs_conn_proto(o));
+	char sniffed[sizeof(o->sniff)];
+	size_t k = rs_conn_sniffed(o, sniffed);
+	for (size_t i = 0; i < k; i++)
+		__atomic_store_n(&n->sniff[i], sniffed[i], __ATOMIC_RELAXED);
+	__atomic_store_n(&n->sniff_len, (uint8_t)k, __ATOMIC_RELAXED);
+	rs_conn_set_first_byte(n, rs_conn_first_byte(o));
 	/* Shared until hand_over takes it off o: a data call finds it through either slot. */
 	rs_store_relaxed(&n->http, atomic_load_explicit(&o->http, memory_order_acquire));
 	memcpy(n->parent_trace, o->parent_trace, sizeof(n->parent_trace));
@@ -126,7 +130,8 @@ static void hand_over(struct rs_conn *o)
 	uint32_t st = rs_load_relaxed(&o->state);
 	copy_conn(n, o);
 	uint64_t in = rs_load_relaxed(&n->bytes_in), out = rs_load_relaxed(&n->bytes_out);
-	rs_store_relaxed(&n->conn, n);
+	/* Release: a data call that finds n through n->conn (acquire) reads the fields copied above. */
+	atomic_store_explicit(&n->conn, n, memory_order_release);
 	atomic_store_explicit(&n->state, st, memory_order_release);
 	budget = rs_conn_max_fd() + 1;
 	int32_t link = n->next_alias;
@@ -148,7 +153,7 @@ static void hand_over(struct rs_conn *o)
 		bool moved = h == atomic_load_explicit(&n->http, memory_order_relaxed) ||
 			     atomic_compare_exchange_strong(&n->http, &none, h);
 		if (moved)
-			n->proto = RS_PROTO_HTTP; /* o may have decided after copy_conn */
+			rs_conn_set_proto(n, RS_PROTO_HTTP); /* o may have decided after copy_conn */
 		atomic_store_explicit(&o->http, RS_HTTP_GONE, memory_order_release);
 		if (!moved) /* n decided too, meanwhile, through another descriptor: one must go */
 			rs_http_close(n, h, RS_HTTP_END_ABORTED);

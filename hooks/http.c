@@ -170,8 +170,10 @@ static void begin_request(struct rs_conn *c, struct rs_http *h)
 	h->tlv_key = 0;
 	h->tlv_seen = 0;
 	h->traceparent_len = 0;
-	h->req_start_ns = c->first_byte_ns ? c->first_byte_ns : rs_epoch_ns();
-	c->first_byte_ns = 0;
+	uint64_t first = rs_conn_first_byte(c);
+	h->req_start_ns = first ? first : rs_epoch_ns();
+	if (first)
+		rs_conn_set_first_byte(c, 0);
 }
 
 /* A new segment on this thread for trace_id. */

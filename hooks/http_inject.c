@@ -176,11 +176,11 @@ ssize_t rs_conn_send(struct rs_conn *c, int fd, const struct msghdr *msg, int fl
 	size_t total = 0;
 	for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++)
 		total += msg->msg_iov[i].iov_len;
-	if (c->proto == RS_PROTO_UNKNOWN && total && msg->msg_iov[0].iov_len) {
+	if (rs_conn_proto(c) == RS_PROTO_UNKNOWN && total && msg->msg_iov[0].iov_len) {
 		/* Enough of the first bytes to tell: the first iovec's, as HTTP clients send. */
 		rs_conn_sniff_out(c, msg->msg_iov[0].iov_base, msg->msg_iov[0].iov_len);
 	}
-	struct rs_http *h = c->proto == RS_PROTO_HTTP ? rs_conn_http(c) : NULL;
+	struct rs_http *h = rs_conn_proto(c) == RS_PROTO_HTTP ? rs_conn_http(c) : NULL;
 	if (!h || h->dead || !rs_cfg.propagators || total == 0) {
 		errno = saved;
 		ssize_t r = plain(fd, msg, flags);
@@ -261,7 +261,7 @@ ssize_t rs_conn_send(struct rs_conn *c, int fd, const struct msghdr *msg, int fl
 
 bool rs_conn_flush_injected(struct rs_conn *c, int fd)
 {
-	struct rs_http *h = c->proto == RS_PROTO_HTTP ? rs_conn_http(c) : NULL;
+	struct rs_http *h = rs_conn_proto(c) == RS_PROTO_HTTP ? rs_conn_http(c) : NULL;
 	while (h && h->inj_pending_len) {
 		struct iovec v = {h->inj_pending, h->inj_pending_len};
 		struct msghdr m = {.msg_iov = &v, .msg_iovlen = 1};
