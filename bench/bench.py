@@ -32,6 +32,7 @@ class Bench:
         self.build = os.path.abspath(args.build)
         self.shim = os.path.join(self.build, "libringside.so")
         self.progs = os.path.join(self.build, "bench")
+        self.idle = os.path.join(self.progs, "libidle_thread.so")  # the idle-thread variant
         self.work = tempfile.mkdtemp(prefix="ringside-bench.")
         os.chmod(self.work, 0o755)
         self.outdir = os.path.join(self.work, "out")
@@ -53,12 +54,18 @@ class Bench:
         os.chmod(self.outdir, 0o1777)  # nginx workers that drop privileges write here too
 
     def env(self, variant, **extra):
-        """The environment of a variant: bare (no shim), or the shim with an exporter."""
+        """The environment of a variant: bare (no shim), idle-thread (bench/idle_thread.c
+        preloaded, no shim: one thread that does nothing, the floor of any in-process agent), or
+        the shim with an exporter."""
         e = dict(os.environ)
         for k in list(e):
             if re.match(r"(RINGSIDE|OTEL|SW)_", k) or k in ("LD_PRELOAD", "TRACEPARENT"):
                 del e[k]
-        if variant != "bare":
+        if variant == "idle-thread":
+            if not os.path.exists(self.idle):  # ld.so would only warn, and the run be bare
+                raise RuntimeError(f"{self.idle} missing: build bench/ first (scripts/build)")
+            e["LD_PRELOAD"] = self.idle
+        elif variant != "bare":
             e["LD_PRELOAD"] = self.shim
             e["RINGSIDE_OUTPUT_DIR"] = self.outdir
             exp = {"shim-file": "file", "shim-otlp": "otlp", "shim-otlp-grpc": "otlp",
@@ -296,7 +303,7 @@ http {{
 
     def nginx(self):
         seconds = 2 if self.quick else 10
-        variants = ["bare", "shim-file", "shim-otlp"] + self.grpc_ok
+        variants = ["bare", "idle-thread", "shim-file", "shim-otlp"] + self.grpc_ok
         rounds = []
         for r in range(self.rounds):
             got = {}
@@ -472,7 +479,7 @@ http {{
         res["growth_kb"] = b - a
         return res
 
-    # --- 7: Node.js, bare, with OpenTelemetry's SDK, and under the shim ------------------------
+    # --- 7: Node.js, bare, with an idle thread, with OpenTelemetry's SDK, and under the shim ----
     def node_run(self, variant, seconds):
         d = os.path.join(self.root, "bench", "node")
         if variant == "otel-sdk":
@@ -503,7 +510,7 @@ http {{
         if not os.path.isdir(os.path.join(self.root, "bench", "node", "node_modules")):
             return {"skipped": "bench/node/node_modules missing (scripts/bench installs it)"}
         seconds = 2 if self.quick else 10
-        variants = ["bare", "otel-sdk", "shim-otlp"]
+        variants = ["bare", "idle-thread", "otel-sdk", "shim-otlp"]
         rounds = []
         for r in range(self.rounds):
             got = {}

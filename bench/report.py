@@ -9,6 +9,8 @@ import sys
 # reporter's, and the label of the budget table.
 GRPC = (("shim-otlp-grpc", "otlp grpc", "OTLP/gRPC to a local sink"),
         ("shim-skywalking", "skywalking grpc", "SkyWalking gRPC to a local sink"))
+# The variants without the shim: held against no budget of the shim's.
+UNTRACED = ("bare", "idle-thread")
 
 
 def not_measured(sec, variant):
@@ -57,6 +59,11 @@ def main():
     rows = []
     ng = s.get("nginx", {}).get("variants")
     if ng:
+        if "idle-thread" in ng:
+            x = ng["idle-thread"]
+            rows.append(("nginx throughput, an idle thread only (the floor of any in-process "
+                         "agent)", f"{f(x['rps_ratio'], '{:.3f}')} of bare (p99 "
+                         f"{f(x['p99_ratio'], '{:.2f}')} x bare)", "(no budget)", "—"))
         for v, label in (("shim-file", "file exporter"), ("shim-otlp", "OTLP/HTTP to a local sink"),
                          *((v, label) for v, _, label in GRPC)):
             if v not in ng:
@@ -66,10 +73,10 @@ def main():
                          ">= 0.97", verdict(x["rps_ratio"] >= 0.97)))
             rows.append((f"nginx p99 latency, {label}", f"{f(x['p99_ratio'], '{:.2f}')} x bare",
                          "<= 1.10", verdict(x["p99_ratio"] <= 1.10)))
-        rows.append(("nginx CPU per request (all threads), traced / bare",
+        rows.append(("nginx CPU per request (all threads), variant / bare",
                      ", ".join(f"{v}: {f(ng[v].get('cpu_ratio'), '{:.2f}')}" for v in ng
                                if v != "bare"), "(no budget; throughput's cause)", "—"))
-        lost = {v: ng[v].get("spans_lost", 0) for v in ng if v != "bare"}
+        lost = {v: ng[v].get("spans_lost", 0) for v in ng if v not in UNTRACED}
         rows.append(("nginx: every request traced (spans the shim lost, worst run)",
                      ", ".join(f"{v}: {n}" for v, n in lost.items()), "0",
                      verdict(all(n == 0 for n in lost.values()))))
@@ -112,7 +119,7 @@ def main():
         rows.append(("profiler at 99 Hz, CPU", f"{x:+.2f}%", "<= 1%", verdict(x <= 1)))
     if ng:
         worst = max(max(ng[v]["rss_idle_added_kb"], ng[v]["rss_load_added_kb"])
-                    for v in ng if v != "bare")
+                    for v in ng if v not in UNTRACED)
         rows.append(("resident memory added (nginx, idle and under wrk)",
                      f"{worst / 1024:.1f} MiB at most", "<= 8 MiB", verdict(worst <= 8 * 1024)))
     mm = s.get("memory", {})
@@ -133,6 +140,10 @@ def main():
                      verdict(nd["shim-otlp"].get("spans_lost", 0) == 0)))
         rows.append(("Node.js with OpenTelemetry's SDK, throughput",
                      f"{f(nd['otel-sdk']['rps_ratio'], '{:.3f}')} of bare", "(what it keeps)", "—"))
+        if "idle-thread" in nd:
+            x = nd["idle-thread"]
+            rows.append(("Node.js throughput, an idle thread only (the floor of any in-process "
+                         "agent)", f"{f(x['rps_ratio'], '{:.3f}')} of bare", "(no budget)", "—"))
     w("## Against the budget\n")
     w("| figure | measured | budget | verdict |\n|---|---|---|---|")
     for row in rows:
@@ -171,7 +182,8 @@ def main():
         w("nginx, one worker, serving a %d-byte static file with keep-alive; `wrk -t1 -c32 "
           "--latency` for %s s per run after a warm-up (wrk for 1 s; 200 requests with --quick), "
           "nginx restarted for every run. "
-          "Variants: bare; the shim with the file exporter; the shim exporting OTLP/HTTP "
+          "Variants: bare; `idle-thread` (see below the table); the shim with the file exporter; "
+          "the shim exporting OTLP/HTTP "
           "(protobuf) to `bench/otlp_sink` on loopback, a C server that discards bodies and "
           "answers 200; the shim exporting OTLP over gRPC and SkyWalking segments over gRPC to "
           "`bench/grpc_sink`, a C h2c server on nghttp2 that answers every call with an empty "
@@ -192,16 +204,25 @@ def main():
         w("|---|---|---|---|---|---|---|---|---|---|---|")
         for v, x in ng.items():
             got = "—"
+            lost = "—" if v in UNTRACED else x.get("spans_lost", "n/a")
             if "sink_messages" in x:
                 got = (f"{x['sink_messages']} messages ({x['sink_bytes'] / 1e6:.1f} MB), "
                        f"{x['served']} requests")
             w(f"| {v} | {x['rps']:.0f} | {x['rps_ratio']:.3f} | {x['p99_ms']:.2f} | "
               f"{x['p99_ratio']:.2f} | {f(x.get('cpu_us_per_req'), '{:.1f}')} | "
               f"{f(x.get('cpu_ratio'), '{:.2f}')} | {x['rss_idle_added_kb'] / 1024:.1f} MiB | "
-              f"{x['rss_load_added_kb'] / 1024:.1f} MiB | {x.get('spans_lost', 'n/a')} | {got} |")
+              f"{x['rss_load_added_kb'] / 1024:.1f} MiB | {lost} | {got} |")
         for v, _, _ in GRPC:
             if v not in ng:
                 w(f"| {v} | {not_measured(s['nginx'], v)} | | | | | | | | | |")
+        if "idle-thread" in ng:
+            w("\n`idle-thread` is bare nginx with `bench/idle_thread.c` preloaded instead of the "
+              "shim, a library that only starts one sleeping thread in the master and in the "
+              "worker: it measures what a second thread alone costs the process (glibc then "
+              "leaves its single-thread fast paths: every cancellable call such as recv, writev "
+              "or epoll_wait takes the asynchronous-cancellation bracket, malloc and free take "
+              "their arena lock with atomics), a cost any in-process agent with a thread of its "
+              "own pays before it does any work, so the budget is to be read against this floor.")
         w("")
     if rp:
         w("## 3. The reporter\n")
@@ -276,8 +297,10 @@ def main():
           "`wrk -t1 -c32 --latency` for %s s per run. `otel-sdk`: OpenTelemetry's NodeSDK with "
           "`@opentelemetry/instrumentation-http` and `exporter-trace-otlp-http` (versions pinned "
           "in bench/node/package.json), default batch processor; `shim-otlp`: the shim exporting "
-          "OTLP/HTTP. Both to the same sink. The SDK's batch processor drops spans beyond its "
-          "queue (2048) without a count here; the shim counts its losses.\n"
+          "OTLP/HTTP. Both to the same sink. `idle-thread`: `bench/idle_thread.c` preloaded, one "
+          "sleeping thread and nothing else (see below the table). The SDK's batch processor "
+          "drops spans beyond its queue (2048) without a count here; the shim counts its "
+          "losses.\n"
           % s["node"]["seconds"])
         w("| variant | req/s | throughput ratio | p99 ms | p99 ratio | CPU µs/request | CPU ratio | spans lost by the shim (worst run) |")
         w("|---|---|---|---|---|---|---|---|")
@@ -286,6 +309,12 @@ def main():
               f"{x['p99_ratio']:.2f} | {f(x.get('cpu_us_per_req'), '{:.1f}')} | "
               f"{f(x.get('cpu_ratio'), '{:.2f}')} | "
               f"{x.get('spans_lost', 'n/a') if v == 'shim-otlp' else '—'} |")
+        if "idle-thread" in nd:
+            w("\n`idle-thread` measures the cost of one more thread in the process, which any "
+              "in-process agent with a thread of its own pays, so the budget is to be read "
+              "against it; Node already runs several threads of its own (V8's platform workers "
+              "among them), so glibc's single-thread fast paths are off in every variant here and "
+              "this floor is expected near 1.00, unlike nginx's.")
         w("")
     # --- optimizations: before/after notes, one Markdown file each, measured when they were made ---
     notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "optimizations")
