@@ -25,7 +25,9 @@ static void start(void)
 	int err = pthread_create(&t, NULL, idle, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err)
-		fprintf(stderr, "idle_thread: pthread_create failed (%d): the variant measures nothing\n", err);
+		fprintf(stderr,
+			"idle_thread: pthread_create failed (%d): the variant measures nothing\n",
+			err);
 	else
 		pthread_detach(t);
 }
