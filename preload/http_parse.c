@@ -23,14 +23,18 @@ void rs_hp_init(struct rs_hp *p, enum rs_hp_mode mode, uint32_t capture, rs_hp_c
 	p->field = H_NONE;
 }
 
-bool rs_hp_idle(const struct rs_hp *p)
-{
-	return p->state == S_START && p->line == 0;
-}
-
 static size_t feed_bytes(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event *ev);
 
-size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event *ev)
+/* Whether s starts with "HTTP/1.0 " or "HTTP/1.1 ", three digits and a space (13 bytes). */
+static inline bool status_start(const unsigned char *s)
+{
+	return memcmp(s, "HTTP/1.", 7) == 0 && (s[7] == '0' || s[7] == '1') && s[8] == ' ' &&
+	       (unsigned)(s[9] - '0') < 10 && (unsigned)(s[10] - '0') < 10 &&
+	       (unsigned)(s[11] - '0') < 10 && s[12] == ' ';
+}
+
+/* rs_hp_feed with bytes to take or a message's end to report. */
+size_t rs_hp_feed_some(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event *ev)
 {
 	*ev = RS_HP_MORE;
 	if (p->state == S_MSG_DONE) {
@@ -42,9 +46,7 @@ size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event
 		*ev = RS_HP_MSG_DONE;
 		return 0;
 	}
-	/* Callers feed again after every event, often with nothing left: that costs no more than
-	 * this check, not the state machine's frame. */
-	if (len == 0)
+	if (len == 0) /* rs_hp_feed calls with none only for the above */
 		return 0;
 	return feed_bytes(p, buf, len, ev);
 }
@@ -72,11 +74,26 @@ static __attribute__((noinline)) size_t feed_bytes(struct rs_hp *p, const char *
 				if (!is_tchar(c))
 					goto error;
 				p->state = S_METHOD;
-			} else {
-				p->state = S_STATUS_VERSION;
+				goto method;
+			}
+			p->state = S_STATUS_VERSION;
+			/* The usual status line's start, whole in this buffer: at once, to the state
+			 * and counts its bytes one by one would reach. */
+			if (len - i >= 16 && status_start(b + i)) {
+				p->version = (uint8_t)(b[i + 7] - '0');
+				p->status = (uint16_t)((b[i + 9] - '0') * 100 + (b[i + 10] - '0') * 10 +
+						       (b[i + 11] - '0'));
+				p->remaining = 3;
+				p->state = S_REASON;
+				if (!count(p, 13))
+					goto error;
+				i += 13;
+				c = b[i];
+				goto reason;
 			}
 			break;
-		case S_METHOD: {
+		case S_METHOD:
+		method: {
 			size_t j = i;
 			while (j < len && is_tchar(b[j]))
 				j++;
@@ -89,12 +106,17 @@ static __attribute__((noinline)) size_t feed_bytes(struct rs_hp *p, const char *
 				if (!ends)
 					goto error;
 				p->state = S_TARGET;
-				j++;
+				i = j + 1;
+				if (i == len)
+					break;
+				c = b[i];
+				goto target; /* still in this buffer: no trip through the switch */
 			}
 			i = j;
 			break;
 		}
-		case S_TARGET: {
+		case S_TARGET:
+		target: {
 			size_t j = i + target_run(buf + i, len - i);
 			/* Ended here: one call with end set, not a second empty one. */
 			bool ends = j < len && b[j] == ' ';
@@ -107,13 +129,18 @@ static __attribute__((noinline)) size_t feed_bytes(struct rs_hp *p, const char *
 				p->state = S_REQ_VERSION;
 				p->version = 0xff;
 				p->remaining = 0;
-				j++;
+				i = j + 1;
+				if (i == len)
+					break;
+				c = b[i];
+				goto version;
 			}
 			i = j;
 			break;
 		}
 		case S_REQ_VERSION:
-		case S_STATUS_VERSION: {
+		case S_STATUS_VERSION:
+		version: {
 			/* "HTTP/1.x", eight bytes, then CR/LF (requests) or a space (responses). */
 			static const char v[] = "HTTP/1.";
 			size_t k = p->remaining;
@@ -207,12 +234,25 @@ static __attribute__((noinline)) size_t feed_bytes(struct rs_hp *p, const char *
 				goto error;
 			i++;
 			break;
-		case S_REASON: {
+		case S_REASON:
+		reason: {
 			size_t j = i + value_run(buf + i, len - i);
 			if (!count(p, j - i))
 				goto error;
 			i = j;
 			if (i < len) {
+				if (len - i >= 2 && load16(buf + i) == load16("\r\n")) {
+					/* CRLF whole: straight to the first header line. */
+					if (!count(p, 2))
+						goto error;
+					i += 2;
+					p->line = 0;
+					p->state = S_HNAME_START;
+					if (i == len)
+						break;
+					c = b[i];
+					goto hname_start;
+				}
 				p->state = b[i] == '\r' ? S_LINE_LF : S_HNAME_START;
 				if (!count(p, 1))
 					goto error;
@@ -234,7 +274,10 @@ static __attribute__((noinline)) size_t feed_bytes(struct rs_hp *p, const char *
 				*ev = RS_HP_LINE_END;
 				return i;
 			}
-			break;
+			if (i == len)
+				break;
+			c = b[i];
+			goto hname_start;
 		case S_HNAME_START:
 		hname_start:
 #ifdef __SSE2__

@@ -61,6 +61,10 @@ struct rs_hp;
 typedef void (*rs_hp_capture_fn)(void *arg, enum rs_hp_field field, const char *bytes, size_t n,
 				 bool end);
 
+/* The two states the inline functions below test (http_parse_fields.h holds the rest). */
+#define RS_HP_STATE_START 0
+#define RS_HP_STATE_MSG_DONE 26
+
 struct rs_hp {
 	uint8_t state;
 	uint8_t mode;
@@ -88,9 +92,20 @@ struct rs_hp {
 void rs_hp_init(struct rs_hp *p, enum rs_hp_mode mode, uint32_t capture, rs_hp_capture_fn fn,
 		void *arg);
 
+size_t rs_hp_feed_some(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event *ev);
+
 /* Feeds bytes. Returns how many were consumed: all of len with RS_HP_MORE, or up to and
- * including the byte that raised *ev (the caller acts, then feeds the rest). */
-size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event *ev);
+ * including the byte that raised *ev (the caller acts, then feeds the rest). Callers feed again
+ * after every event, often with nothing left: that costs them this test, not a call. */
+static inline size_t rs_hp_feed(struct rs_hp *p, const char *buf, size_t len,
+				enum rs_hp_event *ev)
+{
+	if (len == 0 && p->state != RS_HP_STATE_MSG_DONE) {
+		*ev = RS_HP_MORE;
+		return 0;
+	}
+	return rs_hp_feed_some(p, buf, len, ev);
+}
 
 /* Body bytes that bypassed the parser (sendfile): counts them against the body. Returns the
  * event they cause (RS_HP_MSG_DONE when they complete it), RS_HP_ERROR if the parser was not in a
@@ -115,7 +130,10 @@ static inline void rs_hp_no_line_end(struct rs_hp *p)
 }
 
 /* True when the parser sits between messages (nothing of the next one seen). */
-bool rs_hp_idle(const struct rs_hp *p);
+static inline bool rs_hp_idle(const struct rs_hp *p)
+{
+	return p->state == RS_HP_STATE_START && p->line == 0;
+}
 
 /* Whether the first bytes can start an HTTP/1.x request: a known method token and a space.
  * Returns 1 yes, 0 no, -1 need more bytes. */

@@ -38,6 +38,8 @@ enum {
 	S_OPAQUE,	/* after an upgrade: not HTTP any more */
 	S_ERROR,
 };
+_Static_assert(S_START == RS_HP_STATE_START && S_MSG_DONE == RS_HP_STATE_MSG_DONE,
+	       "the states http_parse.h's inline functions test");
 
 /* Headers the parser recognises, lowercase. Index order matters only for the bitmask. */
 enum {

@@ -18,6 +18,26 @@ static const uint32_t known_first[18] = {
 };
 #undef L
 
+/* Whether [v, e) is all digits. */
+static inline bool digits_only(const char *v, const char *e)
+{
+	for (; v < e; v++)
+		if ((unsigned)(*v - '0') >= 10)
+			return false;
+	return true;
+}
+
+/* A Content-Length value of 1 to 15 digits (below framing_byte's bound): its number, as the
+ * byte-by-byte path leaves it for framing_end. */
+static inline void length_digits(struct rs_hp *p, const char *v, const char *e)
+{
+	uint64_t n = 0;
+	for (; v < e; v++)
+		n = n * 10 + (uint64_t)(*v - '0');
+	p->scratch = n;
+	p->vflags = 1;
+}
+
 /* From s = buf + i, a line start in S_HNAME_START (p->line is 0 there): every following
  * header line that is whole in the buffer and ends in CRLF, exactly as the state machine would
  * take it. Returns where it stopped: at the first line it leaves to the state machine (the empty
@@ -63,6 +83,8 @@ static size_t lines_whole(struct rs_hp *p, const char *buf, size_t i, size_t len
 			unsigned field = headers[h].field;
 			if (field != RS_HPF_NONE)
 				emit(p, field, v, (size_t)(e - v), true);
+			else if (h == H_CONTENT_LENGTH && e > v && e - v <= 15 && digits_only(v, e))
+				length_digits(p, v, e); /* framing_run's outcome for plain digits */
 			else
 				framing_run(p, (const unsigned char *)v, (size_t)(e - v));
 			if (p->state != S_ERROR)
