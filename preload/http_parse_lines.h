@@ -52,10 +52,9 @@ static size_t lines_whole(struct rs_hp *p, const char *buf, size_t i, size_t len
 	const char *s = buf + i, *first = s;
 	const char *end = s + RS_MIN(len - i, (size_t)(RS_HP_MAX_LINE - p->head));
 	while (end - s >= 16) { /* name_run16 reads 16 bytes */
-		const char *c = s + name_run16(s);
-		if (c == end)
-			break;
-		if (*c != ':') { /* a name with other tchars, or longer than 16 */
+		size_t run = name_run16(s);
+		const char *c = s + run;
+		if (run == 16 || *c != ':') { /* a name with other tchars, or 16 bytes or longer */
 			while (c < end && is_tchar((unsigned char)*c))
 				c++;
 			if (c == end || *c != ':')
@@ -64,11 +63,9 @@ static size_t lines_whole(struct rs_hp *p, const char *buf, size_t i, size_t len
 		if (c == s)
 			break; /* not a name */
 		size_t nl = (size_t)(c - s);
-		const char *v = c + 1;
-		if (v < end && *v == ' ') /* the usual single space, then any more */
-			v++;
-		while (v < end && ows[(unsigned char)*v])
-			v++;
+		/* The value's white space is neither CR nor LF: the line's end is found from past the
+		 * usual single space, and the value's start only for a header that is followed. */
+		const char *v = c + 1 + (c + 1 < end && c[1] == ' ');
 		const char *e = v + value_run(v, (size_t)(end - v));
 		if (end - e < 2 || load16(e) != load16("\r\n"))
 			break; /* a bare LF, a lone CR, or the line goes on past what is here */
@@ -77,6 +74,8 @@ static size_t lines_whole(struct rs_hp *p, const char *buf, size_t i, size_t len
 			     ? name_lookup(s, nl)
 			     : H_NONE;
 		if (h != H_NONE) {
+			while (v < e && ows[(unsigned char)*v])
+				v++;
 			if (h >= H_TRACEPARENT && h <= H_SW8)
 				emit(p, RS_HPF_NAME_TRACEPARENT + h - H_TRACEPARENT, c - 1, 1, true);
 			name_is(p, h);
