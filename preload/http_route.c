@@ -170,9 +170,25 @@ static const char *const method_names[] = {
 
 uint8_t rs_http_method_code(const char *m, size_t n)
 {
-	for (uint8_t i = 1; i < RS_ARRAY_LEN(method_names); i++)
-		if (strlen(method_names[i]) == n && memcmp(method_names[i], m, n) == 0)
-			return i;
+	/* The methods of each length (all are 3 to 7 bytes), GET first: on every request, so no
+	 * strlen or memcmp call per candidate. */
+	static const uint8_t by_len[8][3] = {
+		[3] = {RS_M_GET, RS_M_PUT},
+		[4] = {RS_M_POST, RS_M_HEAD},
+		[5] = {RS_M_PATCH, RS_M_TRACE, RS_M_QUERY},
+		[6] = {RS_M_DELETE},
+		[7] = {RS_M_OPTIONS, RS_M_CONNECT},
+	};
+	if (n < 3 || n > 7)
+		return RS_M_OTHER;
+	for (unsigned k = 0; k < 3 && by_len[n][k]; k++) {
+		const char *name = method_names[by_len[n][k]];
+		size_t i = 0;
+		while (i < n && name[i] == m[i])
+			i++;
+		if (i == n)
+			return by_len[n][k];
+	}
 	return RS_M_OTHER;
 }
 

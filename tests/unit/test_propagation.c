@@ -202,6 +202,15 @@ static void test_route(void)
 	CHECK(hl == 3 && memcmp(h, "::1", 3) == 0 && port == 81);
 	rs_http_host_port("h:99999", 7, &h, &hl, &port);
 	CHECK(hl == 1 && port == 0);
+	/* Every method by its name, and near misses (case, length, last byte) as other. */
+	for (uint8_t m = RS_M_GET; m <= RS_M_QUERY; m++) {
+		const char *name = rs_http_method_name(m);
+		CHECK(name && rs_http_method_code(name, strlen(name)) == m);
+	}
+	static const char *const other[] = {"get", "GETS", "GE", "", "PUTT", "OPTION", "CONNECTS",
+					    "DELETF", "PATCHES", "QUER", "XET", "POSS", "HEAd"};
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+		CHECK(rs_http_method_code(other[i], strlen(other[i])) == RS_M_OTHER);
 }
 
 int main(void)
