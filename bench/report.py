@@ -315,6 +315,13 @@ def main():
               "against it; Node already runs several threads of its own (V8's platform workers "
               "among them), so glibc's single-thread fast paths are off in every variant here and "
               "this floor is expected near 1.00, unlike nginx's.")
+        rounds = s.get("node", {}).get("rounds") or []
+        if "idle-thread" in nd and rounds:
+            per = sorted(r["idle-thread"]["rps"] / r["bare"]["rps"] for r in rounds)
+            bare = [r["bare"]["rps"] for r in rounds]
+            w(f" In this run its rounds' ratios went from {per[0]:.3f} to {per[-1]:.3f}, and bare "
+              f"Node itself from {min(bare):.0f} to {max(bare):.0f} requests/s: medians closer "
+              "than that spread differ by this machine's noise, not by the variant.")
         w("")
     # --- optimizations: before/after notes, one Markdown file each, measured when they were made ---
     notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "optimizations")
