@@ -5,7 +5,8 @@
  *
  * Span ids follow SkyWalking's segments so that sw8 alone links a trace: each thread keeps a
  * segment per trace (a server span opens one and is its span 0), and a span's OpenTelemetry id is
- * derived from (segment, index) — see rs_sw_span_id. */
+ * derived from (segment, index) — see rs_sw_span_id — by way of the hash of the segment id's hex
+ * when sw8 or SkyWalking's segments may carry it (sw_ids), of its bits otherwise. */
 #include "http.h"
 #include "../preload/clock.h"
 #include "../preload/config.h"
@@ -24,6 +25,10 @@
 #include <unistd.h>
 
 static struct rs_pool pool;
+
+/* Whether a peer may derive span ids from segment ids (sw8 propagated, or SkyWalking segments
+ * exported): then the segment's hash must be the one sw8's readers compute. Fixed at start. */
+static bool sw_ids;
 
 /* The segment this thread is building, and what a client span under it propagates. */
 static RS_TLS struct {
@@ -183,7 +188,13 @@ static void new_segment(const uint8_t trace_id[16], bool entry)
 	seg.has_entry = entry;
 	memcpy(seg.trace_id, trace_id, 16);
 	rs_new_span_id(seg.seg_id);
-	seg.hash = rs_hash64_hex(seg.seg_id, 8); /* = rs_hash64 of the id's hex, as sw8 carries it */
+	if (sw_ids) {
+		seg.hash = rs_hash64_hex(seg.seg_id, 8); /* = rs_hash64 of the id's hex, as sw8 has it */
+	} else {
+		/* No one derives ids from it: its random bits will do (a hash costs 130 instructions
+		 * a request). */
+		memcpy(&seg.hash, seg.seg_id, sizeof(seg.hash));
+	}
 	seg.next = 0;
 	seg.named = false;
 	seg.tracestate_len = 0;
@@ -609,6 +620,7 @@ __attribute__((constructor(104))) static void rs_http_init(void)
 		c.remote = true;
 		rs_t.inherited = c;
 	}
-	if ((rs_cfg.propagators & RS_PROPAGATE_SW8) || rs_cfg.exporter == RS_EXPORTER_SKYWALKING)
+	sw_ids = (rs_cfg.propagators & RS_PROPAGATE_SW8) || rs_cfg.exporter == RS_EXPORTER_SKYWALKING;
+	if (sw_ids)
 		rs_sw_identity_init(); /* for sw8, and for the reporter's SkyWalking messages */
 }
