@@ -435,14 +435,17 @@ static void head_done(struct rs_conn *c, struct rs_http *h)
 		rs_thread_set_active(&p.ctx);
 		const char *v;
 		size_t vl;
-		/* What sw8's endpoint is made of, should this thread call out under the span. */
-		const char *target = "";
-		size_t target_len = 0;
-		tlv_find(h, RS_T_TARGET, &target, &target_len);
-		seg.method = method;
-		seg.target_len = (uint16_t)RS_MIN(target_len, sizeof(seg.target));
-		memcpy(seg.target, target, seg.target_len);
-		seg.named = true;
+		/* What sw8's endpoint is made of, should this thread call out under the span (with
+		 * sw8 propagated only). */
+		if (rs_cfg.propagators & RS_PROPAGATE_SW8) {
+			const char *target = "";
+			size_t target_len = 0;
+			tlv_find(h, RS_T_TARGET, &target, &target_len);
+			seg.method = method;
+			seg.target_len = (uint16_t)RS_MIN(target_len, sizeof(seg.target));
+			memcpy(seg.target, target, seg.target_len);
+			seg.named = true;
+		}
 		/* Repeated tracestate headers are one list (none met: nothing to walk). */
 		seg.tracestate_len = 0;
 		if ((p.prop & RS_PROP_TRACECONTEXT) && (h->tlv_seen & (1u << RS_T_TRACESTATE))) {
