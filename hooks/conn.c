@@ -417,13 +417,25 @@ void rs_conn_in(struct rs_conn *c, const char *buf, size_t n)
 	errno = saved;
 }
 
-void rs_conn_in_iov(struct rs_conn *c, const struct iovec *iov, size_t cnt, size_t n)
+/* The n bytes an iovec call moved, buffer by buffer: counted once, parsed in order. */
+static void passed_iov(struct rs_conn *c, _Atomic uint64_t *count, const struct iovec *iov,
+		       size_t cnt, size_t n, bool out)
 {
+	rs_add_relaxed(count, n);
+	if (rs_conn_proto(c) == RS_PROTO_OTHER)
+		return;
+	int saved = errno;
 	for (size_t i = 0; i < cnt && n; i++) {
 		size_t k = RS_MIN(iov[i].iov_len, n);
-		rs_conn_in(c, iov[i].iov_base, k);
+		passed(c, iov[i].iov_base, k, out);
 		n -= k;
 	}
+	errno = saved;
+}
+
+void rs_conn_in_iov(struct rs_conn *c, const struct iovec *iov, size_t cnt, size_t n)
+{
+	passed_iov(c, &c->bytes_in, iov, cnt, n, false);
 }
 
 void rs_conn_peeked(struct rs_conn *c, size_t n)
@@ -448,11 +460,7 @@ void rs_conn_out(struct rs_conn *c, const char *buf, size_t n)
 
 void rs_conn_out_iov(struct rs_conn *c, const struct iovec *iov, size_t cnt, size_t n)
 {
-	for (size_t i = 0; i < cnt && n; i++) {
-		size_t k = RS_MIN(iov[i].iov_len, n);
-		rs_conn_out(c, iov[i].iov_base, k);
-		n -= k;
-	}
+	passed_iov(c, &c->bytes_out, iov, cnt, n, true);
 }
 
 void rs_conn_out_opaque(struct rs_conn *c, size_t n)
