@@ -166,19 +166,24 @@ static uint64_t splitmix64(uint64_t *s)
 
 /* Seeds from the 16 random bytes the kernel gives every process (AT_RANDOM), mixed with the
  * thread, process and time so that threads and fork children never share a sequence. */
-static uint64_t next_random(void)
+static RS_COLD __attribute__((noinline)) void seed_random(void)
 {
-	if (rs_unlikely(rs_t.rng == 0)) {
-		uint64_t seed[2] = {0, 0};
-		const void *at = (const void *)getauxval(AT_RANDOM);
-		if (at)
-			memcpy(seed, at, sizeof(seed));
-		uint64_t s = seed[0] ^ (seed[1] * 0x2545f4914f6cdd1dull) ^
-			     ((uint64_t)rs_thread_tid() << 32) ^ (uint64_t)rs_process_pid() ^
-			     rs_mono_ns() ^ (uint64_t)(uintptr_t)&rs_t;
-		splitmix64(&s);
-		rs_t.rng = s | 1;
-	}
+	uint64_t seed[2] = {0, 0};
+	const void *at = (const void *)getauxval(AT_RANDOM);
+	if (at)
+		memcpy(seed, at, sizeof(seed));
+	uint64_t s = seed[0] ^ (seed[1] * 0x2545f4914f6cdd1dull) ^
+		     ((uint64_t)rs_thread_tid() << 32) ^ (uint64_t)rs_process_pid() ^ rs_mono_ns() ^
+		     (uint64_t)(uintptr_t)&rs_t;
+	splitmix64(&s);
+	rs_t.rng = s | 1;
+}
+
+/* Inline in the id makers (ids are made on every request); seeding once, out of line. */
+static inline uint64_t next_random(void)
+{
+	if (rs_unlikely(rs_t.rng == 0))
+		seed_random();
 	return splitmix64(&rs_t.rng);
 }
 
