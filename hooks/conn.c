@@ -92,9 +92,10 @@ static void emit(const struct rs_conn *c, uint32_t state, uint64_t end_ns, uint1
 	s->h.tid = (uint32_t)rs_thread_tid();
 	s->what = RS_SPAN_TCP;
 	s->kind = state == RS_CONN_CLIENT ? RS_KIND_CLIENT : RS_KIND_SERVER;
-	s->status = c->err ? RS_STATUS_ERROR : RS_STATUS_UNSET;
+	int16_t err = rs_conn_field(c, err);
+	s->status = err ? RS_STATUS_ERROR : RS_STATUS_UNSET;
 	s->flags = c->flags | extra_flags;
-	s->err = c->err;
+	s->err = err;
 	static const uint8_t zero[8];
 	if (memcmp(c->parent_span, zero, 8) != 0) {
 		memcpy(s->trace_id, c->parent_trace, 16);
@@ -109,8 +110,8 @@ static void emit(const struct rs_conn *c, uint32_t state, uint64_t end_ns, uint1
 	s->u.tcp.local_port = c->local_port;
 	s->u.tcp.bytes_in = rs_load_relaxed(&c->bytes_in);
 	s->u.tcp.bytes_out = rs_load_relaxed(&c->bytes_out);
-	s->u.tcp.shutdown_how = c->shutdown_how;
-	s->u.tcp.shutdown_ns = c->shutdown_ns;
+	s->u.tcp.shutdown_how = rs_conn_field(c, shutdown_how);
+	s->u.tcp.shutdown_ns = rs_conn_field(c, shutdown_ns);
 	rs_emit_commit();
 }
 
@@ -131,14 +132,14 @@ void rs_conn_finish(struct rs_conn *c, uint16_t extra_flags)
 static void start(struct rs_conn *c, uint32_t state, const struct sockaddr *peer, socklen_t len)
 {
 	c->flags = 0;
-	c->err = 0;
-	c->shutdown_how = 0;
-	c->shutdown_ns = 0;
+	rs_conn_set_field(c, err, 0);
+	rs_conn_set_field(c, shutdown_how, 0);
+	rs_conn_set_field(c, shutdown_ns, 0);
 	rs_store_relaxed(&c->bytes_in, 0);
 	rs_store_relaxed(&c->bytes_out, 0);
 	addr_from(&c->peer, peer, len);
 	rs_conn_set_proto(c, RS_PROTO_UNKNOWN);
-	__atomic_store_n(&c->sniff_len, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->sniff_len, 0, __ATOMIC_RELAXED); /* before the state's release */
 	rs_conn_set_first_byte(c, 0);
 	rs_store_relaxed(&c->http, NULL);
 	c->next_alias = 0;
@@ -186,13 +187,12 @@ void rs_conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len, int 
 		/* A repeated connect() on a non-blocking socket reports how the first one ended. */
 		if (result < 0 && err != EALREADY && err != EISCONN && err != EINPROGRESS &&
 		    err != EINTR)
-			c->err = (int16_t)err;
+			rs_conn_set_field(c, err, (int16_t)err);
 		return;
 	}
 	if (st != RS_CONN_TCP_NEW || !addr ||
 	    (addr->sa_family != AF_INET && addr->sa_family != AF_INET6))
 		return;
-	uint16_t port = c->local_port;
 	const struct rs_ctx *ctx = rs_t.active.valid ? &rs_t.active : &rs_t.inherited;
 	if (ctx->valid) {
 		memcpy(c->parent_trace, ctx->trace_id, 16);
@@ -200,11 +200,10 @@ void rs_conn_on_connect(int fd, const struct sockaddr *addr, socklen_t len, int 
 	} else {
 		memset(c->parent_span, 0, 8);
 	}
-	start(c, RS_CONN_CLIENT, addr, len);
-	c->local_port = port;
+	start(c, RS_CONN_CLIENT, addr, len); /* keeps local_port, from bind() if any */
 	/* EINPROGRESS and EINTR leave the connection being established in the background. */
 	if (result < 0 && err != EINPROGRESS && err != EINTR) {
-		c->err = (int16_t)err;
+		rs_conn_set_field(c, err, (int16_t)err);
 		rs_conn_finish(c, 0);
 		atomic_store_explicit(&c->state, RS_CONN_TCP_NEW, memory_order_release);
 	}
@@ -215,7 +214,7 @@ void rs_conn_on_connect_error(int fd, int err)
 	struct rs_conn *c = rs_conn_traced(fd);
 	if (c && rs_load_relaxed(&c->state) == RS_CONN_CLIENT && !rs_load_relaxed(&c->bytes_in) &&
 	    !rs_load_relaxed(&c->bytes_out))
-		c->err = (int16_t)err;
+		rs_conn_set_field(c, err, (int16_t)err);
 }
 
 void rs_conn_on_accept(int listen_fd, int fd, const struct sockaddr *peer, socklen_t len)
@@ -226,7 +225,8 @@ void rs_conn_on_accept(int listen_fd, int fd, const struct sockaddr *peer, sockl
 	struct rs_conn *c = rs_conn_slot(fd, true);
 	if (!l || !c)
 		return;
-	if (l->local_port == 0) {
+	uint16_t port = rs_conn_field(l, local_port); /* accepting threads may race to set it */
+	if (port == 0) {
 		/* A listener inherited through exec: ask the kernel once, then remember. */
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
@@ -234,7 +234,8 @@ void rs_conn_on_accept(int listen_fd, int fd, const struct sockaddr *peer, sockl
 		if (getsockname(listen_fd, (struct sockaddr *)&ss, &sl) == 0) {
 			struct rs_addr a;
 			addr_from(&a, (struct sockaddr *)&ss, sl);
-			l->local_port = a.port;
+			port = a.port;
+			rs_conn_set_field(l, local_port, port);
 		}
 		errno = saved;
 	}
@@ -242,16 +243,16 @@ void rs_conn_on_accept(int listen_fd, int fd, const struct sockaddr *peer, sockl
 		return;
 	c->family = peer->sa_family;
 	memset(c->parent_span, 0, 8);
+	c->local_port = port; /* before start's release of the state */
 	start(c, RS_CONN_SERVER, peer, len);
-	c->local_port = l->local_port;
 }
 
 void rs_conn_on_shutdown(int fd, int how)
 {
 	struct rs_conn *c = rs_conn_traced(fd);
-	if (c && !c->shutdown_how) {
-		c->shutdown_ns = rs_epoch_ns();
-		c->shutdown_how = (uint8_t)(how + 1);
+	if (c && !rs_conn_field(c, shutdown_how)) {
+		rs_conn_set_field(c, shutdown_ns, rs_epoch_ns());
+		rs_conn_set_field(c, shutdown_how, (uint8_t)(how + 1));
 	}
 }
 
@@ -376,14 +377,11 @@ void rs_conn_sniff_out(struct rs_conn *c, const char *buf, size_t n)
 		sniff(c, buf, n, true);
 }
 
-/* The first bytes, kept while undecided, a byte at a time (relaxed: see rs_conn_proto). */
+/* The first bytes, kept while undecided. */
 static void keep_sniffed(struct rs_conn *c, const char *buf, size_t n)
 {
 	size_t k = __atomic_load_n(&c->sniff_len, __ATOMIC_RELAXED);
-	size_t add = RS_MIN(n, sizeof(c->sniff) - k);
-	for (size_t i = 0; i < add; i++)
-		__atomic_store_n(&c->sniff[k + i], buf[i], __ATOMIC_RELAXED);
-	__atomic_store_n(&c->sniff_len, (uint8_t)(k + add), __ATOMIC_RELAXED);
+	rs_conn_put_sniffed(c, k, buf, RS_MIN(n, sizeof(c->sniff) - k));
 }
 
 /* Bytes that passed in one direction: parsed according to what c speaks. */
@@ -407,17 +405,26 @@ static void passed(struct rs_conn *c, const char *buf, size_t n, bool out)
 		rs_http_responses(c, h, buf, n);
 }
 
-void rs_conn_in(struct rs_conn *c, const char *buf, size_t n)
+/* The n bytes a call moved through one buffer: counted, and parsed unless c speaks another
+ * protocol. */
+static inline void passed_counted(struct rs_conn *c, _Atomic uint64_t *count, const char *buf,
+				  size_t n, bool out)
 {
-	rs_add_relaxed(&c->bytes_in, n);
+	rs_add_relaxed(count, n);
 	if (rs_conn_proto(c) == RS_PROTO_OTHER)
 		return;
 	int saved = errno;
-	passed(c, buf, n, false);
+	passed(c, buf, n, out);
 	errno = saved;
 }
 
-/* The n bytes an iovec call moved, buffer by buffer: counted once, parsed in order. */
+void rs_conn_in(struct rs_conn *c, const char *buf, size_t n)
+{
+	passed_counted(c, &c->bytes_in, buf, n, false);
+}
+
+/* The n bytes an iovec call moved, buffer by buffer: counted once, parsed in order (as
+ * passed_counted). */
 static void passed_iov(struct rs_conn *c, _Atomic uint64_t *count, const struct iovec *iov,
 		       size_t cnt, size_t n, bool out)
 {
@@ -450,12 +457,7 @@ void rs_conn_peeked(struct rs_conn *c, size_t n)
 
 void rs_conn_out(struct rs_conn *c, const char *buf, size_t n)
 {
-	rs_add_relaxed(&c->bytes_out, n);
-	if (rs_conn_proto(c) == RS_PROTO_OTHER)
-		return;
-	int saved = errno;
-	passed(c, buf, n, true);
-	errno = saved;
+	passed_counted(c, &c->bytes_out, buf, n, true);
 }
 
 void rs_conn_out_iov(struct rs_conn *c, const struct iovec *iov, size_t cnt, size_t n)

@@ -45,7 +45,7 @@ struct rs_conn {
 	_Atomic uint64_t bytes_out;
 	struct rs_addr peer;
 	uint8_t proto;	   /* enum rs_conn_proto; read and set through rs_conn_proto() */
-	uint8_t sniff_len; /* bytes in sniff */
+	uint8_t sniff_len; /* bytes in sniff (rs_conn_sniffed, rs_conn_put_sniffed) */
 	char sniff[8];	   /* the first bytes, while the protocol is undecided */
 	uint8_t pad2[2];
 	uint64_t first_byte_ns; /* a request's first byte, seen by a MSG_PEEK read */
@@ -162,10 +162,24 @@ static inline void rs_conn_set_first_byte(struct rs_conn *c, uint64_t ns)
 	__atomic_store_n(&c->first_byte_ns, ns, __ATOMIC_RELAXED);
 }
 
+/* The same for the fields other hooks set on a connection any thread may be handing over
+ * (err, shutdown_how, shutdown_ns; a listener's local_port): relaxed, off the data path. */
+#define rs_conn_field(c, f) __atomic_load_n(&(c)->f, __ATOMIC_RELAXED)
+#define rs_conn_set_field(c, f, v) __atomic_store_n(&(c)->f, (v), __ATOMIC_RELAXED)
+
+/* Puts n sniffed bytes at position at, then the length (release: a hand-over that reads the
+ * length with acquire reads these bytes, not a previous connection's). */
+static inline void rs_conn_put_sniffed(struct rs_conn *c, size_t at, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		__atomic_store_n(&c->sniff[at + i], b[i], __ATOMIC_RELAXED);
+	__atomic_store_n(&c->sniff_len, (uint8_t)(at + n), __ATOMIC_RELEASE);
+}
+
 /* Copies the bytes kept while c is undecided to out (sizeof(c->sniff) room); returns how many. */
 static inline size_t rs_conn_sniffed(const struct rs_conn *c, char *out)
 {
-	size_t k = __atomic_load_n(&c->sniff_len, __ATOMIC_RELAXED);
+	size_t k = __atomic_load_n(&c->sniff_len, __ATOMIC_ACQUIRE);
 	for (size_t i = 0; i < k && i < sizeof(c->sniff); i++)
 		out[i] = __atomic_load_n(&c->sniff[i], __ATOMIC_RELAXED);
 	return RS_MIN(k, sizeof(c->sniff));

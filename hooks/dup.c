@@ -84,22 +84,19 @@ static void purge_stale(struct rs_conn *o)
 static void copy_conn(struct rs_conn *n, const struct rs_conn *o)
 {
 	n->flags = o->flags;
-	n->local_port = o->local_port;
-	n->err = o->err;
+	n->local_port = rs_conn_field(o, local_port);
+	n->err = rs_conn_field(o, err);
 	n->family = o->family;
-	n->shutdown_how = o->shutdown_how;
+	n->shutdown_how = rs_conn_field(o, shutdown_how);
 	n->start_ns = o->start_ns;
-	n->shutdown_ns = o->shutdown_ns;
+	n->shutdown_ns = rs_conn_field(o, shutdown_ns);
 	rs_store_relaxed(&n->bytes_in, rs_load_relaxed(&o->bytes_in));
 	rs_store_relaxed(&n->bytes_out, rs_load_relaxed(&o->bytes_out));
 	n->peer = o->peer;
 	/* Data calls on o may be setting these meanwhile (see rs_conn_proto). */
 	rs_conn_set_proto(n, rs_conn_proto(o));
 	char sniffed[sizeof(o->sniff)];
-	size_t k = rs_conn_sniffed(o, sniffed);
-	for (size_t i = 0; i < k; i++)
-		__atomic_store_n(&n->sniff[i], sniffed[i], __ATOMIC_RELAXED);
-	__atomic_store_n(&n->sniff_len, (uint8_t)k, __ATOMIC_RELAXED);
+	rs_conn_put_sniffed(n, 0, sniffed, rs_conn_sniffed(o, sniffed));
 	rs_conn_set_first_byte(n, rs_conn_first_byte(o));
 	/* Shared until hand_over takes it off o: a data call finds it through either slot. */
 	rs_store_relaxed(&n->http, atomic_load_explicit(&o->http, memory_order_acquire));
@@ -146,7 +143,7 @@ static void hand_over(struct rs_conn *o)
 	 * call finds it through either slot) or after (it finds GONE, then n through o->conn, set
 	 * first). A state on o is only ever replaced here or by rs_conn_finish, both under the lock
 	 * or on the last descriptor. */
-	rs_store_relaxed(&o->conn, n);
+	atomic_store_explicit(&o->conn, n, memory_order_release); /* as n->conn above */
 	struct rs_http *h = NULL;
 	if (!atomic_compare_exchange_strong(&o->http, &h, RS_HTTP_GONE) && h != RS_HTTP_GONE) {
 		struct rs_http *none = NULL;

@@ -51,7 +51,7 @@ size_t rs_hp_feed_some(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_
 	return feed_bytes(p, buf, len, ev);
 }
 
-/* The state machine over len > 0 bytes (rs_hp_feed has set *ev to RS_HP_MORE). */
+/* The state machine over len > 0 bytes (rs_hp_feed_some has set *ev to RS_HP_MORE). */
 static __attribute__((noinline)) size_t feed_bytes(struct rs_hp *p, const char *buf, size_t len,
 						   enum rs_hp_event *ev)
 {

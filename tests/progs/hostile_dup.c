@@ -17,8 +17,9 @@
  *                    all write once more and close theirs at once. Prints "listener PORT" and
  *                    "sent BYTES"
  *   dupsniff K       K fresh connections to a listener of its own: on each, one thread writes a
- *                    GET through dup(s), the connection's first bytes, while another closes s,
- *                    at offsets swept over the iterations. Prints "listener PORT" and "sent K"
+ *                    GET through dup(s), the connection's first bytes (and on odd ones shuts
+ *                    its sending side down), while another closes s, at offsets swept over the
+ *                    iterations. Prints "listener PORT" and "sent K"
  *   dupsignal N      a connection, three duplicates and 256 more; while this thread closes the
  *                    oldest of the 256 and makes another over and over, another thread sends it
  *                    N signals, whose handler closes the middle one of the three, opens a socket
@@ -288,6 +289,10 @@ static void *sniff_writer(void *arg)
 		atomic_store(&sn.ready, i);
 		if (write(sn.d, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1) {
 			perror("write through the duplicate");
+			exit(1);
+		}
+		if ((i & 1) && shutdown(sn.d, SHUT_WR) != 0) { /* the shutdown lands on the hand-over */
+			perror("shutdown through the duplicate");
 			exit(1);
 		}
 		atomic_store(&sn.done, i);
