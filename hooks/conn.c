@@ -115,6 +115,15 @@ static void emit(const struct rs_conn *c, uint32_t state, uint64_t end_ns, uint1
 	rs_emit_commit();
 }
 
+/* The connection in c ended: its HTTP state, if any, is closed (its waiting requests end as
+ * end). Exchanged, not read: an attach racing this fails on GONE and frees its own. */
+static void let_go_http(struct rs_conn *c, uint8_t end)
+{
+	struct rs_http *h = atomic_exchange(&c->http, RS_HTTP_GONE);
+	if (h && h != RS_HTTP_GONE)
+		rs_http_close(c, h, end);
+}
+
 /* Takes fd's connection out of the table; ends its span (and its HTTP requests) if it was
  * connected. */
 void rs_conn_finish(struct rs_conn *c, uint16_t extra_flags)
@@ -122,10 +131,7 @@ void rs_conn_finish(struct rs_conn *c, uint16_t extra_flags)
 	uint32_t st = atomic_exchange(&c->state, RS_CONN_NONE);
 	if (st != RS_CONN_CLIENT && st != RS_CONN_SERVER)
 		return;
-	/* Exchanged, not read: an attach racing this fails on GONE and frees its own. */
-	struct rs_http *h = atomic_exchange(&c->http, RS_HTTP_GONE);
-	if (h && h != RS_HTTP_GONE)
-		rs_http_close(c, h, RS_HTTP_END_ABORTED);
+	let_go_http(c, RS_HTTP_END_ABORTED);
 	emit(c, st, rs_epoch_ns(), extra_flags);
 }
 
@@ -484,9 +490,7 @@ void rs_conn_out_opaque(struct rs_conn *c, size_t n)
 /* At exit: connections still open end now, marked as such. */
 static void end_at_exit(struct rs_conn *c, uint32_t state, uint64_t now)
 {
-	struct rs_http *h = atomic_exchange(&c->http, RS_HTTP_GONE);
-	if (h && h != RS_HTTP_GONE)
-		rs_http_close(c, h, RS_HTTP_END_EXIT);
+	let_go_http(c, RS_HTTP_END_EXIT);
 	emit(c, state, now, RS_SPAN_ENDED_BY_EXIT);
 }
 
