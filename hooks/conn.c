@@ -411,28 +411,10 @@ static void passed(struct rs_conn *c, const char *buf, size_t n, bool out)
 		rs_http_responses(c, h, buf, n);
 }
 
-/* The n bytes a call moved through one buffer: counted, and parsed unless c speaks another
- * protocol. */
-static inline void passed_counted(struct rs_conn *c, _Atomic uint64_t *count, const char *buf,
-				  size_t n, bool out)
-{
-	rs_add_relaxed(count, n);
-	if (rs_conn_proto(c) == RS_PROTO_OTHER)
-		return;
-	int saved = errno;
-	passed(c, buf, n, out);
-	errno = saved;
-}
-
-void rs_conn_in(struct rs_conn *c, const char *buf, size_t n)
-{
-	passed_counted(c, &c->bytes_in, buf, n, false);
-}
-
-/* The n bytes an iovec call moved, buffer by buffer: counted once, parsed in order (as
- * passed_counted). */
-static void passed_iov(struct rs_conn *c, _Atomic uint64_t *count, const struct iovec *iov,
-		       size_t cnt, size_t n, bool out)
+/* The n bytes a call moved, buffer by buffer: counted once, and parsed in order unless c
+ * speaks another protocol. Inline: a one-buffer call's loop folds away. */
+static inline void passed_iov(struct rs_conn *c, _Atomic uint64_t *count, const struct iovec *iov,
+			      size_t cnt, size_t n, bool out)
 {
 	rs_add_relaxed(count, n);
 	if (rs_conn_proto(c) == RS_PROTO_OTHER)
@@ -444,6 +426,11 @@ static void passed_iov(struct rs_conn *c, _Atomic uint64_t *count, const struct 
 		n -= k;
 	}
 	errno = saved;
+}
+
+void rs_conn_in(struct rs_conn *c, const char *buf, size_t n)
+{
+	passed_iov(c, &c->bytes_in, &(struct iovec){(void *)buf, n}, 1, n, false);
 }
 
 void rs_conn_in_iov(struct rs_conn *c, const struct iovec *iov, size_t cnt, size_t n)
@@ -463,7 +450,7 @@ void rs_conn_peeked(struct rs_conn *c, size_t n)
 
 void rs_conn_out(struct rs_conn *c, const char *buf, size_t n)
 {
-	passed_counted(c, &c->bytes_out, buf, n, true);
+	passed_iov(c, &c->bytes_out, &(struct iovec){(void *)buf, n}, 1, n, true);
 }
 
 void rs_conn_out_iov(struct rs_conn *c, const struct iovec *iov, size_t cnt, size_t n)
