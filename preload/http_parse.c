@@ -25,10 +25,16 @@ void rs_hp_init(struct rs_hp *p, enum rs_hp_mode mode, uint32_t capture, rs_hp_c
 
 static size_t feed_bytes(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_event *ev);
 
+/* Whether the 8 bytes at s are "HTTP/1.0" or "HTTP/1.1". */
+static inline bool http1_version(const unsigned char *s)
+{
+	return memcmp(s, "HTTP/1.", 7) == 0 && (s[7] == '0' || s[7] == '1');
+}
+
 /* Whether s starts with "HTTP/1.0 " or "HTTP/1.1 ", three digits and a space (13 bytes). */
 static inline bool status_start(const unsigned char *s)
 {
-	return memcmp(s, "HTTP/1.", 7) == 0 && (s[7] == '0' || s[7] == '1') && s[8] == ' ' &&
+	return http1_version(s) && s[8] == ' ' &&
 	       (unsigned)(s[9] - '0') < 10 && (unsigned)(s[10] - '0') < 10 &&
 	       (unsigned)(s[11] - '0') < 10 && s[12] == ' ';
 }
@@ -46,12 +52,10 @@ size_t rs_hp_feed_some(struct rs_hp *p, const char *buf, size_t len, enum rs_hp_
 		*ev = RS_HP_MSG_DONE;
 		return 0;
 	}
-	if (len == 0) /* rs_hp_feed calls with none only for the above */
-		return 0;
-	return feed_bytes(p, buf, len, ev);
+	return feed_bytes(p, buf, len, ev); /* with len 0 (rs_hp_feed does not call so): 0, MORE */
 }
 
-/* The state machine over len > 0 bytes (rs_hp_feed_some has set *ev to RS_HP_MORE). */
+/* The state machine over len bytes (rs_hp_feed_some has set *ev to RS_HP_MORE). */
 static __attribute__((noinline)) size_t feed_bytes(struct rs_hp *p, const char *buf, size_t len,
 						   enum rs_hp_event *ev)
 {
@@ -144,8 +148,7 @@ static __attribute__((noinline)) size_t feed_bytes(struct rs_hp *p, const char *
 			/* "HTTP/1.x", eight bytes, then CR/LF (requests) or a space (responses). */
 			static const char v[] = "HTTP/1.";
 			size_t k = p->remaining;
-			if (k == 0 && len - i >= 8 && memcmp(b + i, v, 7) == 0 &&
-			    (b[i + 7] == '0' || b[i + 7] == '1')) {
+			if (k == 0 && len - i >= 8 && http1_version(b + i)) {
 				/* All eight in this buffer: at once, and the usual terminator with them. */
 				p->version = (uint8_t)(b[i + 7] - '0');
 				p->remaining = 8;
