@@ -4,6 +4,7 @@
 #include "http.h"
 #include "../preload/clock.h"
 #include "../preload/config.h"
+#include "../preload/http_route.h"
 #include "../preload/log.h"
 #include "../preload/process.h"
 #include "../preload/sys.h"
@@ -358,7 +359,7 @@ static struct rs_http *sniff(struct rs_conn *c, const char *buf, size_t n, bool 
 	char head[sizeof(c->sniff)];
 	size_t k = rs_conn_sniffed(c, head), add = RS_MIN(n, sizeof(head) - k);
 	memcpy(head + k, buf, add);
-	int v = rs_hp_sniff_request(head, k + add);
+	int v = rs_http_sniff_request(head, k + add);
 	if (v == 0 || (v < 0 && k + add == sizeof(head))) {
 		rs_conn_set_proto(c, RS_PROTO_OTHER);
 		return NULL;

@@ -643,24 +643,6 @@ enum rs_hp_event rs_hp_close(struct rs_hp *p)
 	return RS_HP_ERROR;
 }
 
-static const char *const methods[] = {"GET ",	  "POST ",  "PUT ",	"DELETE ", "HEAD ",
-				      "OPTIONS ", "PATCH ", "CONNECT ", "TRACE ",  "QUERY "};
-
-int rs_hp_sniff_request(const char *buf, size_t len)
-{
-	bool prefix = false;
-	for (size_t m = 0; m < RS_ARRAY_LEN(methods); m++) {
-		size_t ml = strlen(methods[m]);
-		size_t n = RS_MIN(len, ml);
-		if (memcmp(buf, methods[m], n) == 0) {
-			if (n == ml)
-				return 1;
-			prefix = true;
-		}
-	}
-	return prefix ? -1 : 0;
-}
-
 int rs_hp_sniff_response(const char *buf, size_t len)
 {
 	static const char v[] = "HTTP/1.";

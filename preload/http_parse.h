@@ -135,11 +135,8 @@ static inline bool rs_hp_idle(const struct rs_hp *p)
 	return p->state == RS_HP_STATE_START && p->line == 0;
 }
 
-/* Whether the first bytes can start an HTTP/1.x request: a known method token and a space.
- * Returns 1 yes, 0 no, -1 need more bytes. */
-int rs_hp_sniff_request(const char *buf, size_t len);
-
-/* The same for a response: "HTTP/1." */
+/* Whether the first bytes can start an HTTP/1.x response: "HTTP/1." Returns 1 yes, 0 no, -1 need
+ * more bytes. (A request's: rs_http_sniff_request, http_route.h, by the method names.) */
 int rs_hp_sniff_response(const char *buf, size_t len);
 
 #endif

@@ -192,6 +192,21 @@ uint8_t rs_http_method_code(const char *m, size_t n)
 	return RS_M_OTHER;
 }
 
+int rs_http_sniff_request(const char *buf, size_t len)
+{
+	bool prefix = false;
+	for (uint8_t m = RS_M_GET; m < RS_ARRAY_LEN(method_names); m++) {
+		size_t ml = strlen(method_names[m]);
+		if (memcmp(buf, method_names[m], RS_MIN(len, ml)) != 0)
+			continue;
+		if (len <= ml)
+			prefix = true; /* the name so far, or whole without its space yet */
+		else if (buf[ml] == ' ')
+			return 1;
+	}
+	return prefix ? -1 : 0;
+}
+
 const char *rs_http_method_name(uint8_t code)
 {
 	return code < RS_ARRAY_LEN(method_names) ? method_names[code] : NULL;

@@ -14,6 +14,10 @@
 /* The enum rs_http_method (record.h) of a method token: RS_M_OTHER for one not in it. */
 uint8_t rs_http_method_code(const char *m, size_t n);
 
+/* Whether the first bytes can start an HTTP/1.x request: one of enum rs_http_method's tokens and
+ * a space. Returns 1 yes, 0 no, -1 need more bytes. */
+int rs_http_sniff_request(const char *buf, size_t len);
+
 /* The token of an enum rs_http_method; NULL for RS_M_OTHER. */
 const char *rs_http_method_name(uint8_t code);
 

@@ -261,13 +261,6 @@ static void test_name_variants(void)
 
 static void test_sniff(void)
 {
-	CHECK_EQ_U(rs_hp_sniff_request("GET / HTTP/1.1", 14), 1);
-	CHECK_EQ_U(rs_hp_sniff_request("OPTIONS * HTTP/1.1", 18), 1);
-	CHECK(rs_hp_sniff_request("GE", 2) == -1);
-	CHECK(rs_hp_sniff_request("", 0) == -1);
-	CHECK(rs_hp_sniff_request("\x16\x03\x01", 3) == 0); /* TLS */
-	CHECK(rs_hp_sniff_request("GETX", 4) == 0);
-	CHECK(rs_hp_sniff_request("PRI * HTTP/2.0", 14) == 0); /* HTTP/2 preface */
 	CHECK_EQ_U(rs_hp_sniff_response("HTTP/1.1 200", 12), 1);
 	CHECK(rs_hp_sniff_response("HTTP/", 5) == -1);
 	CHECK(rs_hp_sniff_response("220 smtp", 8) == 0);

@@ -211,6 +211,15 @@ static void test_route(void)
 					    "DELETF", "PATCHES", "QUER", "XET", "POSS", "HEAd"};
 	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
 		CHECK(rs_http_method_code(other[i], strlen(other[i])) == RS_M_OTHER);
+	/* A request's first bytes, by the same names. */
+	CHECK_EQ_U(rs_http_sniff_request("GET / HTTP/1.1", 14), 1);
+	CHECK_EQ_U(rs_http_sniff_request("OPTIONS * HTTP/1.1", 18), 1);
+	CHECK(rs_http_sniff_request("GE", 2) == -1);
+	CHECK(rs_http_sniff_request("GET", 3) == -1);
+	CHECK(rs_http_sniff_request("", 0) == -1);
+	CHECK(rs_http_sniff_request("\x16\x03\x01", 3) == 0); /* TLS */
+	CHECK(rs_http_sniff_request("GETX", 4) == 0);
+	CHECK(rs_http_sniff_request("PRI * HTTP/2.0", 14) == 0); /* HTTP/2 preface */
 }
 
 int main(void)
